@@ -1,0 +1,184 @@
+//! The failure taxonomy: every way a request can fail authentication or authorization.
+//!
+//! Each [`AuthError`] variant is one row of keygate's error catalog; the
+//! [`response`](crate::response) module renders it in the deployment's error style. The
+//! reasons that only a key's holder should learn (expired, disabled) are produced only after the
+//! secret matched, and an unknown id, a wrong secret and a revoked key share one variant,
+//! [`AuthError::Invalid`], whose rendering does not tell them apart.
+//!
+//! ```
+//! use keygate::{AuthError, error::InvalidKey};
+//!
+//! let err = AuthError::Invalid(InvalidKey::Revoked);
+//! assert_eq!(err.code(), "unauthenticated");
+//! assert_eq!(err.to_string(), "key revoked or unknown");
+//! assert!(err.credential_sent());
+//! ```
+
+use crate::format::ParseError;
+use crate::limit::RateLimitInfo;
+use crate::scope::ScopeDenied;
+use crate::store::StoreError;
+
+/// Why a request was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// No credential was sent. 401 `unauthenticated`.
+    #[error("no credential was sent")]
+    Missing,
+    /// A credential was sent but is not a key: wrong scheme, bad characters, wrong length, bad
+    /// checksum, unknown prefix. 401 `unauthenticated`.
+    #[error("malformed credential: {0}")]
+    Malformed(#[from] Malformed),
+    /// The key is unknown, its secret is wrong, or it was revoked: one answer for all three.
+    /// 401 `unauthenticated`.
+    #[error("key revoked or unknown")]
+    Invalid(InvalidKey),
+    /// The key expired. Reported only after its secret matched. 401 `unauthenticated`.
+    #[error("key expired")]
+    Expired,
+    /// The key is disabled. Reported only after its secret matched. 401 `unauthenticated`.
+    #[error("key disabled")]
+    Disabled,
+    /// The key has a retired version prefix such as `pl_v1_`. 410 or 401, as the deployment
+    /// chooses; `unsupported_key_version`.
+    #[error("keys starting with `{prefix}` are no longer supported")]
+    UnsupportedVersion {
+        /// The retired prefix.
+        prefix: std::sync::Arc<str>,
+    },
+    /// The key is valid but lacks a scope. 403 `scope_required`.
+    #[error("missing scope")]
+    InsufficientScope(ScopeDenied),
+    /// The key is valid but refused for another reason. 403 `forbidden`.
+    #[error("forbidden: {0}")]
+    Forbidden(Forbidden),
+    /// The request is ambiguous: two credentials, or a credential header sent twice.
+    /// 400 `invalid_request`.
+    #[error("invalid request: {0}")]
+    InvalidRequest(InvalidRequest),
+    /// The key, or the client's failed attempts, went over a rate limit. 429 `rate_limited`.
+    #[error("rate limited")]
+    RateLimited(RateLimitInfo),
+    /// The key store could not answer. 503 `unavailable`; never treated as success.
+    #[error("key store unavailable")]
+    Unavailable(#[source] StoreError),
+}
+
+/// What was wrong with a credential that is not a key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Malformed {
+    /// The `Authorization` header uses another scheme (`Basic`, `Token`) or no separator.
+    #[error("the Authorization header does not use the Bearer scheme")]
+    Scheme,
+    /// The header holds a scheme and nothing after it.
+    #[error("the credential is empty")]
+    Empty,
+    /// The header value is longer than any key.
+    #[error("the credential is too long")]
+    TooLong,
+    /// The header value holds something other than visible ASCII and spaces (a tab, a control
+    /// character, a non-ASCII byte).
+    #[error("the credential holds a character that is not visible ASCII")]
+    InvalidCharacter,
+    /// The text is not a key of the deployment's format.
+    #[error(transparent)]
+    Key(ParseError),
+}
+
+/// Which of the indistinguishable failures happened: for logs and events, never for the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidKey {
+    /// No key has this id.
+    UnknownId,
+    /// The id exists but the secret does not match.
+    WrongSecret,
+    /// The key was revoked (or its rotation grace period ended).
+    Revoked,
+}
+
+impl InvalidKey {
+    /// A short name for logs: `unknown_id`, `wrong_secret`, `revoked`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvalidKey::UnknownId => "unknown_id",
+            InvalidKey::WrongSecret => "wrong_secret",
+            InvalidKey::Revoked => "revoked",
+        }
+    }
+}
+
+/// Why a valid key was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Forbidden {
+    /// A test key on a live deployment, or a live key on a test one.
+    #[error("{0} keys cannot be used here")]
+    WrongEnvironment(crate::format::Environment),
+    /// The request came over plain HTTP and the deployment requires HTTPS.
+    #[error("HTTPS is required")]
+    HttpsRequired,
+    /// The key's plan does not allow this request.
+    #[error("the key's plan does not allow this request")]
+    Plan,
+}
+
+/// Why a request is ambiguous.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidRequest {
+    /// Credentials were sent in two places (say `Authorization` and `X-Api-Key`).
+    #[error("more than one credential was sent")]
+    MultipleCredentials,
+    /// A credential header was sent more than once.
+    #[error("the {0} header was sent more than once")]
+    RepeatedHeader(std::sync::Arc<str>),
+}
+
+impl AuthError {
+    /// The envelope `code` of this failure (DESIGN's error catalog).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::Missing
+            | AuthError::Malformed(_)
+            | AuthError::Invalid(_)
+            | AuthError::Expired
+            | AuthError::Disabled => "unauthenticated",
+            AuthError::UnsupportedVersion { .. } => "unsupported_key_version",
+            AuthError::InsufficientScope(_) => "scope_required",
+            AuthError::Forbidden(_) => "forbidden",
+            AuthError::InvalidRequest(_) => "invalid_request",
+            AuthError::RateLimited(_) => "rate_limited",
+            AuthError::Unavailable(_) => "unavailable",
+        }
+    }
+
+    /// Whether the request carried a credential (RFC 6750 adds `error="invalid_token"` then).
+    pub fn credential_sent(&self) -> bool {
+        !matches!(self, AuthError::Missing)
+    }
+
+    /// Whether this failure is a failed authentication (counted by the failed-auth throttle).
+    pub fn is_failed_authentication(&self) -> bool {
+        matches!(
+            self,
+            AuthError::Malformed(_)
+                | AuthError::Invalid(_)
+                | AuthError::Expired
+                | AuthError::Disabled
+                | AuthError::UnsupportedVersion { .. }
+        )
+    }
+}
+
+impl From<ParseError> for AuthError {
+    fn from(e: ParseError) -> Self {
+        match e {
+            ParseError::RetiredVersion { prefix } => AuthError::UnsupportedVersion { prefix },
+            other => AuthError::Malformed(Malformed::Key(other)),
+        }
+    }
+}

@@ -1,0 +1,714 @@
+//! Key layout: generation, parsing, checksum and preview.
+//!
+//! A key reads `<prefix>_<segment>…_<body>`, for example `pl_v2_…`, `sk_live_…` or `sk_test_…`.
+//! The body is base62 (`0-9A-Za-z`) and has three fixed-length parts:
+//!
+//! | part | length | what it is |
+//! | --- | --- | --- |
+//! | key id | [`KeyFormat::id_len`] (default 12) | not secret: used to look the key up, in logs and previews |
+//! | secret | [`KeyFormat::secret_len`] (default 43, 256 bits) | from the OS CSPRNG, never stored |
+//! | checksum | 6 | CRC32 (IEEE) of every character before it, prefix included, in base62, most significant digit first, zero-padded |
+//!
+//! The checksum lets a secret scanner (or keygate itself, before any store I/O) tell a real key
+//! from a typo. Only `[A-Za-z0-9_]` appears in a key, so a double-click selects all of it and the
+//! regex `<prefix>_[0-9A-Za-z]{61}` finds it.
+//!
+//! ```
+//! use keygate::format::{Environment, KeyFormat, ParseError};
+//!
+//! let format = KeyFormat::builder("pl").version("v2").retired_versions(["v1"]).build()?;
+//! let key = format.generate(Environment::Live)?;
+//! let parsed = format.parse(key.expose_secret())?;
+//! assert!(key.expose_secret().starts_with("pl_v2_"));
+//! assert_eq!(parsed.environment(), Environment::Live);
+//! assert_eq!(format.preview(key.expose_secret()), Some(format!("pl_v2_{}", &parsed.id().as_str()[..4])));
+//!
+//! // A retired version is recognised by its prefix alone.
+//! assert!(matches!(format.parse("pl_v1_whatever"), Err(ParseError::RetiredVersion { .. })));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use rand::TryRng;
+use rand::rngs::SysRng;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::secret::Secret;
+
+/// The base62 alphabet keygate writes: digits, then upper case, then lower case.
+pub const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// Length of the checksum at the end of every key.
+pub const CHECKSUM_LEN: usize = 6;
+
+/// Longest key id a format may use.
+pub const MAX_ID_LEN: usize = 24;
+
+/// Fewest secret bits a format may use.
+pub const MIN_SECRET_BITS: u32 = 128;
+
+/// Most secret bits a format may use.
+pub const MAX_SECRET_BITS: u32 = 1024;
+
+/// Longest key text keygate will look at; anything longer is rejected before it is read.
+pub const MAX_KEY_LEN: usize = 256;
+
+/// Whether a key is for production or for testing (`sk_live_` / `sk_test_`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// Production keys, and keys of formats that have no environment segment.
+    Live,
+    /// Test keys.
+    Test,
+}
+
+impl Environment {
+    /// `"live"` or `"test"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Live => "live",
+            Environment::Test => "test",
+        }
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Environment {
+    type Err = UnknownEnvironment;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "live" => Ok(Environment::Live),
+            "test" => Ok(Environment::Test),
+            _ => Err(UnknownEnvironment),
+        }
+    }
+}
+
+/// The text is neither `live` nor `test`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment must be `live` or `test`")]
+pub struct UnknownEnvironment;
+
+/// The non-secret identifier inside a key: base62, at most [`MAX_ID_LEN`] characters.
+///
+/// Written as `key_<id>` (for example `key_7fRk2QpL9xWm`) wherever it leaves keygate: in the
+/// management API, in logs and in [`Principal::key_id`](crate::Principal::key_id). It is `Copy`
+/// and lives inline, so looking a key up allocates nothing.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KeyId {
+    len: u8,
+    bytes: [u8; MAX_ID_LEN],
+}
+
+/// The text is not a key id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a key id (expected `key_` followed by 1 to 24 base62 characters)")]
+pub struct InvalidKeyId;
+
+impl KeyId {
+    /// The text written as `key_`.
+    pub const TAG: &'static str = "key_";
+
+    /// A key id from its base62 characters (without `key_`).
+    ///
+    /// # Errors
+    /// [`InvalidKeyId`] when `raw` is empty, longer than [`MAX_ID_LEN`] or not base62.
+    pub fn from_raw(raw: &str) -> Result<Self, InvalidKeyId> {
+        let b = raw.as_bytes();
+        if b.is_empty() || b.len() > MAX_ID_LEN || !b.iter().all(u8::is_ascii_alphanumeric) {
+            return Err(InvalidKeyId);
+        }
+        let mut bytes = [0u8; MAX_ID_LEN];
+        bytes[..b.len()].copy_from_slice(b);
+        Ok(KeyId {
+            len: b.len() as u8,
+            bytes,
+        })
+    }
+
+    /// The base62 characters, as they appear inside the key (without `key_`).
+    pub fn as_str(&self) -> &str {
+        // Only ASCII alphanumerics are ever stored.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl Hash for KeyId {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write(&self.bytes[..usize::from(self.len)]);
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(Self::TAG)?;
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl FromStr for KeyId {
+    type Err = InvalidKeyId;
+    /// Reads `key_<id>`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.strip_prefix(Self::TAG)
+            .ok_or(InvalidKeyId)
+            .and_then(KeyId::from_raw)
+    }
+}
+
+impl Serialize for KeyId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Why a [`KeyFormat`] could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FormatError {
+    /// The prefix or a segment is empty or holds something other than `[A-Za-z0-9]`.
+    #[error("prefix and segments must be non-empty and ASCII alphanumeric: `{0}`")]
+    InvalidSegment(String),
+    /// The secret would carry fewer than [`MIN_SECRET_BITS`] or more than [`MAX_SECRET_BITS`] bits.
+    #[error("secret bits must be between 128 and 1024, got {0}")]
+    SecretBits(u32),
+    /// The key id length is outside 8 to [`MAX_ID_LEN`].
+    #[error("key id length must be between 8 and 24, got {0}")]
+    IdLength(usize),
+    /// Two prefixes of the format (current or retired) are the same, or one starts with another.
+    #[error("prefix `{0}` overlaps another prefix of the format")]
+    Overlap(String),
+    /// A full key would be longer than [`MAX_KEY_LEN`].
+    #[error("keys of this format would be longer than 256 characters")]
+    TooLong,
+}
+
+/// Why a credential is not a key of this format.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// The credential is empty.
+    #[error("the key is empty")]
+    Empty,
+    /// The credential is longer than any key of this format.
+    #[error("the key is too long")]
+    TooLong,
+    /// The credential holds a character other than `[A-Za-z0-9_]`.
+    #[error("the key holds a character other than A-Z, a-z, 0-9 and _")]
+    InvalidCharacter,
+    /// The credential starts with no prefix this format knows.
+    #[error("the key does not start with a known prefix")]
+    UnknownPrefix,
+    /// The credential starts with a retired prefix such as `pl_v1_`.
+    #[error("keys starting with `{prefix}` are no longer supported")]
+    RetiredVersion {
+        /// The retired prefix, such as `pl_v1_`.
+        prefix: Arc<str>,
+    },
+    /// The body after the prefix is not the format's length.
+    #[error("the key has the wrong length")]
+    WrongLength,
+    /// The checksum does not match the rest of the key.
+    #[error("the key's checksum does not match")]
+    BadChecksum,
+}
+
+/// The OS random number generator failed.
+#[derive(Debug, thiserror::Error)]
+#[error("the operating system's random number generator failed")]
+pub struct RandomError(#[source] pub(crate) rand::rngs::SysError);
+
+#[derive(Debug, Clone)]
+struct Prefix {
+    text: Arc<str>,
+    environment: Environment,
+}
+
+/// A key layout: prefixes, retired versions and the lengths of id and secret.
+///
+/// Build one with [`KeyFormat::builder`]. Cloning is cheap.
+#[derive(Debug, Clone)]
+pub struct KeyFormat {
+    current: Arc<[Prefix]>,
+    retired: Arc<[Arc<str>]>,
+    id_len: usize,
+    secret_len: usize,
+}
+
+/// Builds a [`KeyFormat`]: `KeyFormat::builder("sk").environments("live", "test").build()`.
+#[derive(Debug, Clone)]
+pub struct KeyFormatBuilder {
+    root: String,
+    version: Option<String>,
+    retired: Vec<String>,
+    environments: Option<(String, String)>,
+    id_len: usize,
+    secret_bits: u32,
+}
+
+impl KeyFormatBuilder {
+    /// The current version segment: `builder("pl").version("v2")` makes `pl_v2_` keys.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
+
+    /// Version segments that are no longer accepted: a key starting with `<root>_<version>_` is
+    /// reported as [`ParseError::RetiredVersion`], whatever follows.
+    pub fn retired_versions<I, S>(mut self, versions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.retired.extend(versions.into_iter().map(Into::into));
+        self
+    }
+
+    /// Environment segments: `builder("sk").environments("live", "test")` makes `sk_live_` keys
+    /// for [`Environment::Live`] and `sk_test_` keys for [`Environment::Test`]. Without them every
+    /// key is [`Environment::Live`].
+    pub fn environments(mut self, live: impl Into<String>, test: impl Into<String>) -> Self {
+        self.environments = Some((live.into(), test.into()));
+        self
+    }
+
+    /// Length of the key id, 8 to 24 base62 characters (default 12, about 71 bits).
+    pub fn id_len(mut self, len: usize) -> Self {
+        self.id_len = len;
+        self
+    }
+
+    /// Bits of randomness in the secret, 128 to 1024 (default 256).
+    pub fn secret_bits(mut self, bits: u32) -> Self {
+        self.secret_bits = bits;
+        self
+    }
+
+    /// Checks the settings and builds the format.
+    ///
+    /// # Errors
+    /// A [`FormatError`] naming the setting that is wrong.
+    pub fn build(self) -> Result<KeyFormat, FormatError> {
+        let segment = |s: &str| -> Result<(), FormatError> {
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(FormatError::InvalidSegment(s.to_owned()));
+            }
+            Ok(())
+        };
+        segment(&self.root)?;
+        let mut base = self.root.clone();
+        base.push('_');
+        if let Some(v) = &self.version {
+            segment(v)?;
+            base.push_str(v);
+            base.push('_');
+        }
+        let current: Vec<Prefix> = match &self.environments {
+            None => vec![Prefix {
+                text: base.clone().into(),
+                environment: Environment::Live,
+            }],
+            Some((live, test)) => {
+                segment(live)?;
+                segment(test)?;
+                vec![
+                    Prefix {
+                        text: format!("{base}{live}_").into(),
+                        environment: Environment::Live,
+                    },
+                    Prefix {
+                        text: format!("{base}{test}_").into(),
+                        environment: Environment::Test,
+                    },
+                ]
+            }
+        };
+        let mut retired = Vec::with_capacity(self.retired.len());
+        for v in &self.retired {
+            segment(v)?;
+            retired.push(Arc::<str>::from(format!("{}_{v}_", self.root)));
+        }
+        let all: Vec<&str> = current
+            .iter()
+            .map(|p| &*p.text)
+            .chain(retired.iter().map(|r| &**r))
+            .collect();
+        for (i, a) in all.iter().enumerate() {
+            for (j, b) in all.iter().enumerate() {
+                if i != j && b.starts_with(a) {
+                    return Err(FormatError::Overlap((*b).to_owned()));
+                }
+            }
+        }
+        if !(MIN_SECRET_BITS..=MAX_SECRET_BITS).contains(&self.secret_bits) {
+            return Err(FormatError::SecretBits(self.secret_bits));
+        }
+        if !(8..=MAX_ID_LEN).contains(&self.id_len) {
+            return Err(FormatError::IdLength(self.id_len));
+        }
+        let secret_len = base62_len_for_bits(self.secret_bits);
+        let format = KeyFormat {
+            current: current.into(),
+            retired: retired.into(),
+            id_len: self.id_len,
+            secret_len,
+        };
+        if format
+            .current
+            .iter()
+            .any(|p| p.text.len() + format.body_len() > MAX_KEY_LEN)
+        {
+            return Err(FormatError::TooLong);
+        }
+        Ok(format)
+    }
+}
+
+/// Fewest base62 characters that carry `bits` bits: the smallest `n` with `62^n >= 2^bits`.
+fn base62_len_for_bits(bits: u32) -> usize {
+    // log2(62) = 5.954196310386876; the product is never within rounding error of an integer
+    // for the bit counts allowed.
+    (f64::from(bits) / 62f64.log2()).ceil() as usize
+}
+
+/// A key read by [`KeyFormat::parse`]: borrowed from the credential, nothing copied but the id.
+#[derive(Clone, Copy)]
+pub struct ParsedKey<'a> {
+    environment: Environment,
+    id: KeyId,
+    secret: &'a str,
+}
+
+impl<'a> ParsedKey<'a> {
+    /// The environment its prefix names.
+    pub fn environment(&self) -> Environment {
+        self.environment
+    }
+
+    /// Its key id.
+    pub fn id(&self) -> KeyId {
+        self.id
+    }
+
+    /// The secret part, as text. Hash it; never log it.
+    pub fn secret(&self) -> &'a str {
+        self.secret
+    }
+}
+
+impl fmt::Debug for ParsedKey<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ParsedKey")
+            .field("environment", &self.environment)
+            .field("id", &self.id)
+            .field("secret", &"[REDACTED]")
+            .finish()
+    }
+}
+
+impl KeyFormat {
+    /// Starts a format whose keys begin with `root` (`"pl"`, `"sk"`).
+    pub fn builder(root: impl Into<String>) -> KeyFormatBuilder {
+        KeyFormatBuilder {
+            root: root.into(),
+            version: None,
+            retired: Vec::new(),
+            environments: None,
+            id_len: 12,
+            secret_bits: 256,
+        }
+    }
+
+    /// Length of the key id, in characters.
+    pub fn id_len(&self) -> usize {
+        self.id_len
+    }
+
+    /// Length of the secret, in characters.
+    pub fn secret_len(&self) -> usize {
+        self.secret_len
+    }
+
+    /// Length of everything after the prefix: id, secret and checksum.
+    pub fn body_len(&self) -> usize {
+        self.id_len + self.secret_len + CHECKSUM_LEN
+    }
+
+    /// The prefix of new keys for `environment`, such as `sk_test_`.
+    ///
+    /// A format without environment segments uses its one prefix for both.
+    pub fn prefix(&self, environment: Environment) -> &str {
+        self.current
+            .iter()
+            .find(|p| p.environment == environment)
+            .unwrap_or(&self.current[0])
+            .text
+            .as_ref()
+    }
+
+    /// Whether keys of this format name their environment (`sk_live_` / `sk_test_`).
+    pub fn has_environments(&self) -> bool {
+        self.current.len() > 1
+    }
+
+    /// The retired prefixes, such as `pl_v1_`.
+    pub fn retired_prefixes(&self) -> impl Iterator<Item = &str> {
+        self.retired.iter().map(|r| &**r)
+    }
+
+    /// A new key for `environment`, from the OS CSPRNG.
+    ///
+    /// # Errors
+    /// [`RandomError`] if the operating system cannot provide randomness.
+    pub fn generate(&self, environment: Environment) -> Result<Secret, RandomError> {
+        let prefix = self.prefix(environment);
+        let mut text = String::with_capacity(prefix.len() + self.body_len());
+        text.push_str(prefix);
+        let mut buf = zeroize::Zeroizing::new([0u8; 64]);
+        let mut need = self.id_len + self.secret_len;
+        while need > 0 {
+            SysRng.try_fill_bytes(&mut buf[..]).map_err(RandomError)?;
+            // Rejection sampling: 248 = 4 * 62, so every accepted byte maps to a uniform digit.
+            for &b in buf.iter().filter(|&&b| b < 248).take(need) {
+                text.push(char::from(BASE62[usize::from(b % 62)]));
+                need -= 1;
+            }
+        }
+        push_checksum(&mut text);
+        Ok(Secret::new(text))
+    }
+
+    /// Reads a credential as a key of this format.
+    ///
+    /// Checks, in order and before any I/O: the length cap, a retired prefix (which wins whatever
+    /// follows), the character set, a current prefix, the body length and the checksum.
+    ///
+    /// # Errors
+    /// A [`ParseError`] saying which check failed.
+    pub fn parse<'a>(&self, text: &'a str) -> Result<ParsedKey<'a>, ParseError> {
+        if text.is_empty() {
+            return Err(ParseError::Empty);
+        }
+        if text.len() > MAX_KEY_LEN {
+            return Err(ParseError::TooLong);
+        }
+        if let Some(prefix) = self.retired.iter().find(|r| text.starts_with(&***r)) {
+            return Err(ParseError::RetiredVersion {
+                prefix: prefix.clone(),
+            });
+        }
+        let bytes = text.as_bytes();
+        if !bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(ParseError::InvalidCharacter);
+        }
+        let prefix = self
+            .current
+            .iter()
+            .find(|p| text.starts_with(&*p.text))
+            .ok_or(ParseError::UnknownPrefix)?;
+        let body = &text[prefix.text.len()..];
+        if body.len() != self.body_len() {
+            return Err(ParseError::WrongLength);
+        }
+        if !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(ParseError::InvalidCharacter);
+        }
+        let (signed, checksum) = text.split_at(text.len() - CHECKSUM_LEN);
+        if checksum.as_bytes() != encode_checksum(crc32fast::hash(signed.as_bytes())) {
+            return Err(ParseError::BadChecksum);
+        }
+        let (id, rest) = body.split_at(self.id_len);
+        Ok(ParsedKey {
+            environment: prefix.environment,
+            id: KeyId::from_raw(id).map_err(|_| ParseError::InvalidCharacter)?,
+            secret: &rest[..self.secret_len],
+        })
+    }
+
+    /// The preview a listing may show: the prefix and the first 4 characters after it.
+    ///
+    /// `None` when `key` does not start with a current prefix of this format or is too short.
+    pub fn preview(&self, key: &str) -> Option<String> {
+        let prefix = self.current.iter().find(|p| key.starts_with(&*p.text))?;
+        key.get(..prefix.text.len() + 4).map(str::to_owned)
+    }
+
+    /// The preview of the key whose prefix is for `environment` and whose id is `id`.
+    pub fn preview_of(&self, environment: Environment, id: &KeyId) -> String {
+        let id = id.as_str();
+        format!("{}{}", self.prefix(environment), &id[..id.len().min(4)])
+    }
+}
+
+/// The checksum of `text`: CRC32 (IEEE) written as 6 base62 digits, most significant first.
+///
+/// ```
+/// assert_eq!(keygate::format::checksum("sk_live_"), "2pFfUd");
+/// ```
+pub fn checksum(text: &str) -> String {
+    let digits = encode_checksum(crc32fast::hash(text.as_bytes()));
+    digits.iter().map(|&b| char::from(b)).collect()
+}
+
+fn push_checksum(text: &mut String) {
+    for b in encode_checksum(crc32fast::hash(text.as_bytes())) {
+        text.push(char::from(b));
+    }
+}
+
+fn encode_checksum(mut crc: u32) -> [u8; CHECKSUM_LEN] {
+    let mut out = [b'0'; CHECKSUM_LEN];
+    for slot in out.iter_mut().rev() {
+        *slot = BASE62[(crc % 62) as usize];
+        crc /= 62;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pl() -> KeyFormat {
+        KeyFormat::builder("pl")
+            .version("v2")
+            .retired_versions(["v1"])
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn secret_lengths_carry_their_bits() {
+        assert_eq!(base62_len_for_bits(128), 22);
+        assert_eq!(base62_len_for_bits(256), 43);
+        for bits in MIN_SECRET_BITS..=MAX_SECRET_BITS {
+            let n = base62_len_for_bits(bits) as f64;
+            assert!(n * 62f64.log2() >= f64::from(bits));
+            assert!((n - 1.0) * 62f64.log2() < f64::from(bits));
+        }
+    }
+
+    #[test]
+    fn builder_rejects_bad_settings() {
+        assert_eq!(
+            KeyFormat::builder("p-l").build().unwrap_err(),
+            FormatError::InvalidSegment("p-l".into())
+        );
+        assert_eq!(
+            KeyFormat::builder("pl").version("").build().unwrap_err(),
+            FormatError::InvalidSegment(String::new())
+        );
+        assert_eq!(
+            KeyFormat::builder("pl")
+                .secret_bits(127)
+                .build()
+                .unwrap_err(),
+            FormatError::SecretBits(127)
+        );
+        assert_eq!(
+            KeyFormat::builder("pl").id_len(7).build().unwrap_err(),
+            FormatError::IdLength(7)
+        );
+        assert_eq!(
+            KeyFormat::builder("pl")
+                .version("v2")
+                .retired_versions(["v2"])
+                .build()
+                .unwrap_err(),
+            FormatError::Overlap("pl_v2_".into())
+        );
+        assert_eq!(
+            KeyFormat::builder("sk")
+                .environments("live", "live")
+                .build()
+                .unwrap_err(),
+            FormatError::Overlap("sk_live_".into())
+        );
+    }
+
+    #[test]
+    fn generated_keys_have_the_documented_shape() {
+        let f = pl();
+        let key = f.generate(Environment::Live).unwrap();
+        let text = key.expose_secret();
+        assert_eq!(text.len(), "pl_v2_".len() + 12 + 43 + 6);
+        assert!(text.starts_with("pl_v2_"));
+        assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+        assert_eq!(&text[text.len() - 6..], checksum(&text[..text.len() - 6]));
+        let parsed = f.parse(text).unwrap();
+        assert_eq!(parsed.id().as_str(), &text[6..18]);
+        assert_eq!(parsed.secret(), &text[18..61]);
+    }
+
+    #[test]
+    fn environments_pick_the_prefix() {
+        let f = KeyFormat::builder("sk")
+            .environments("live", "test")
+            .build()
+            .unwrap();
+        let live = f.generate(Environment::Live).unwrap();
+        let test = f.generate(Environment::Test).unwrap();
+        assert!(live.expose_secret().starts_with("sk_live_"));
+        assert!(test.expose_secret().starts_with("sk_test_"));
+        assert_eq!(
+            f.parse(test.expose_secret()).unwrap().environment(),
+            Environment::Test
+        );
+        assert!(f.has_environments());
+    }
+
+    #[test]
+    fn preview_is_prefix_and_four_characters() {
+        let f = pl();
+        let key = f.generate(Environment::Live).unwrap();
+        let preview = f.preview(key.expose_secret()).unwrap();
+        assert_eq!(preview.len(), "pl_v2_".len() + 4);
+        assert!(key.expose_secret().starts_with(&preview));
+        let id = f.parse(key.expose_secret()).unwrap().id();
+        assert_eq!(f.preview_of(Environment::Live, &id), preview);
+        assert_eq!(f.preview("nope"), None);
+    }
+
+    #[test]
+    fn key_id_text_form() {
+        let id: KeyId = "key_abc123".parse().unwrap();
+        assert_eq!(id.as_str(), "abc123");
+        assert_eq!(id.to_string(), "key_abc123");
+        assert_eq!(serde_json::to_string(&id).unwrap(), "\"key_abc123\"");
+        for bad in [
+            "abc123",
+            "key_",
+            "key_ab-c",
+            "key_aaaaaaaaaaaaaaaaaaaaaaaaa",
+            "key_é",
+        ] {
+            assert_eq!(bad.parse::<KeyId>(), Err(InvalidKeyId), "{bad}");
+        }
+    }
+}

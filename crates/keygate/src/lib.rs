@@ -1,0 +1,23 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod clock;
+pub mod credential;
+pub mod error;
+pub mod format;
+mod gate;
+pub mod hash;
+pub mod limit;
+pub mod manage;
+pub mod preset;
+pub mod response;
+pub mod scope;
+pub mod secret;
+pub mod store;
+pub mod verify;
+
+pub use error::AuthError;
+pub use gate::{BuildError, Keygate, KeygateBuilder};
+pub use secret::Secret;
+pub use verify::Principal;

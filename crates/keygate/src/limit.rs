@@ -1,0 +1,174 @@
+//! Rate plans and the figures a rate-limit decision reports.
+//!
+//! A [`RatePlan`] holds one or more windows that all apply at once (seed 002: 100 a minute and
+//! 1,000 an hour). [`RatePlans`] names the plans of a deployment and which one each kind of key
+//! gets by default (seed 004: 60 a minute for user keys, 300 for service tokens).
+//!
+//! ```
+//! use std::time::Duration;
+//! use keygate::limit::RatePlan;
+//!
+//! let free = RatePlan::new("free").per_minute(100).per_hour(1_000);
+//! assert_eq!(free.windows().len(), 2);
+//! assert_eq!(free.windows()[1].period(), Duration::from_secs(3600));
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::Timestamp;
+use crate::store::KeyKind;
+
+/// One limit: at most [`limit`](Self::limit) requests in each [`period`](Self::period).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    limit: u64,
+    period: Duration,
+}
+
+impl Window {
+    /// At most `limit` requests every `period`.
+    pub fn new(limit: u64, period: Duration) -> Self {
+        Window { limit, period }
+    }
+
+    /// Requests allowed in one period.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Length of the window.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+}
+
+/// A named set of windows that all apply to a key at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RatePlan {
+    name: Arc<str>,
+    windows: Vec<Window>,
+}
+
+impl RatePlan {
+    /// A plan with no windows yet (it limits nothing until one is added).
+    pub fn new(name: impl Into<Arc<str>>) -> Self {
+        RatePlan {
+            name: name.into(),
+            windows: Vec::new(),
+        }
+    }
+
+    /// Adds a window of `limit` requests every `period`.
+    pub fn window(mut self, limit: u64, period: Duration) -> Self {
+        self.windows.push(Window::new(limit, period));
+        self
+    }
+
+    /// Adds a window of `limit` requests a minute.
+    pub fn per_minute(self, limit: u64) -> Self {
+        self.window(limit, Duration::from_secs(60))
+    }
+
+    /// Adds a window of `limit` requests an hour.
+    pub fn per_hour(self, limit: u64) -> Self {
+        self.window(limit, Duration::from_secs(3600))
+    }
+
+    /// The plan's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its windows.
+    pub fn windows(&self) -> &[Window] {
+        &self.windows
+    }
+}
+
+/// The plans of a deployment, and the default plan for each kind of key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RatePlans {
+    plans: Vec<RatePlan>,
+    user_default: Option<Arc<str>>,
+    service_default: Option<Arc<str>>,
+}
+
+impl RatePlans {
+    /// No plans: nothing is rate limited unless a key is given a plan.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a plan a key can be given by name.
+    pub fn plan(mut self, plan: RatePlan) -> Self {
+        self.plans.retain(|p| p.name != plan.name);
+        self.plans.push(plan);
+        self
+    }
+
+    /// Adds `plan` and makes it the default for keys of `kind`.
+    pub fn default_for(mut self, kind: KeyKind, plan: RatePlan) -> Self {
+        let name = plan.name.clone();
+        self = self.plan(plan);
+        match kind {
+            KeyKind::User => self.user_default = Some(name),
+            KeyKind::Service => self.service_default = Some(name),
+        }
+        self
+    }
+
+    /// The plan called `name`.
+    pub fn get(&self, name: &str) -> Option<&RatePlan> {
+        self.plans.iter().find(|p| &*p.name == name)
+    }
+
+    /// The plan a key of `kind` gets when it names none.
+    pub fn default_plan(&self, kind: KeyKind) -> Option<&RatePlan> {
+        let name = match kind {
+            KeyKind::User => self.user_default.as_deref(),
+            KeyKind::Service => self.service_default.as_deref(),
+        };
+        name.and_then(|n| self.get(n))
+    }
+
+    /// Every plan.
+    pub fn plans(&self) -> &[RatePlan] {
+        &self.plans
+    }
+}
+
+/// What a rate-limit decision reports: the figures of the `X-RateLimit-*` headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitInfo {
+    /// Requests allowed in the window that binds (`X-RateLimit-Limit`).
+    pub limit: u64,
+    /// Requests left in that window (`X-RateLimit-Remaining`).
+    pub remaining: u64,
+    /// When that window has room again (`X-RateLimit-Reset`, epoch seconds).
+    pub reset: Timestamp,
+    /// For a refused request, how long until one would pass (`Retry-After`, rounded up).
+    pub retry_after: Option<Duration>,
+}
+
+impl RateLimitInfo {
+    /// `Retry-After` in whole seconds, rounded up so it is never early; at least 1.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_after
+            .map(|d| d.as_millis().div_ceil(1000).max(1) as u64)
+    }
+
+    /// The reset time in epoch seconds, rounded up.
+    pub fn reset_secs(&self) -> i64 {
+        self.reset.unix_seconds_ceil()
+    }
+
+    /// The three `X-RateLimit-*` headers, in that order.
+    pub fn headers(&self) -> [(&'static str, String); 3] {
+        [
+            ("x-ratelimit-limit", self.limit.to_string()),
+            ("x-ratelimit-remaining", self.remaining.to_string()),
+            ("x-ratelimit-reset", self.reset_secs().to_string()),
+        ]
+    }
+}

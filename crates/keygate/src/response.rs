@@ -1,0 +1,380 @@
+//! Framework-neutral error responses: status, headers and a JSON body in one of three styles.
+//!
+//! | style | body | seed |
+//! | --- | --- | --- |
+//! | [`ErrorStyle::Envelope`] | `{"error":{"code","message","details","request_id"}}` | 000 (Productlane) |
+//! | [`ErrorStyle::Detail`] | `{"detail":"..."}` | 004 (Plane) |
+//! | [`ErrorStyle::Problem`] | RFC 9457 `application/problem+json`, with `code` as an extension member | 003 |
+//!
+//! Every 401 carries a `WWW-Authenticate: Bearer realm="…"` challenge (RFC 6750 §3), with
+//! `error="invalid_token"` when a credential was sent; a 403 for a missing scope carries
+//! `error="insufficient_scope", scope="…"`; a 429 carries `Retry-After` and the
+//! `X-RateLimit-*` headers. An adapter copies the [`ErrorResponse`] into its framework's
+//! response, byte for byte.
+//!
+//! ```
+//! use keygate::AuthError;
+//! use keygate::response::{ErrorStyle, Renderer};
+//!
+//! let renderer = Renderer::new(ErrorStyle::Detail);
+//! let response = renderer.render(&AuthError::Missing, None);
+//! assert_eq!(response.status, 401);
+//! assert_eq!(response.body, r#"{"detail":"Authentication credentials were not provided."}"#);
+//! assert_eq!(response.header("www-authenticate"), Some(r#"Bearer realm="api""#));
+//! ```
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::error::{AuthError, Forbidden, InvalidRequest};
+use crate::scope::Scope;
+
+/// How error bodies are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorStyle {
+    /// `{"error":{"code","message","details","request_id"}}` (seed 000).
+    Envelope,
+    /// `{"detail":"..."}` (seed 004).
+    Detail,
+    /// RFC 9457 problem details, `application/problem+json`.
+    Problem,
+}
+
+/// A rendered error: what the adapter sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// The `Content-Type` of [`body`](Self::body).
+    pub content_type: &'static str,
+    /// Headers to add, names in lower case.
+    pub headers: Vec<(&'static str, String)>,
+    /// The JSON body.
+    pub body: String,
+}
+
+impl ErrorResponse {
+    /// The first value of header `name` (lower case), if any.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The realm is not a valid quoted-string for a `WWW-Authenticate` challenge.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a realm must be printable ASCII without `\"` or `\\`")]
+pub struct InvalidRealm;
+
+/// Renders [`AuthError`]s in one style. Cloning is cheap.
+#[derive(Debug, Clone)]
+pub struct Renderer {
+    style: ErrorStyle,
+    realm: Arc<str>,
+    unsupported_version_status: u16,
+    credential_label: Arc<str>,
+}
+
+impl Renderer {
+    /// A renderer for `style`, realm `api`, retired key versions answered 401, and messages that
+    /// name the `Authorization` header.
+    pub fn new(style: ErrorStyle) -> Self {
+        Renderer {
+            style,
+            realm: "api".into(),
+            unsupported_version_status: 401,
+            credential_label: "Authorization".into(),
+        }
+    }
+
+    /// The realm of the `WWW-Authenticate` challenge.
+    ///
+    /// # Errors
+    /// [`InvalidRealm`] when `realm` holds `"`, `\` or anything but printable ASCII.
+    pub fn realm(mut self, realm: &str) -> Result<Self, InvalidRealm> {
+        if !realm
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+        {
+            return Err(InvalidRealm);
+        }
+        self.realm = realm.into();
+        Ok(self)
+    }
+
+    /// The status for a retired key version: 410 Gone (seed 000) or 401.
+    pub fn unsupported_version_status(mut self, status: u16) -> Self {
+        self.unsupported_version_status = status;
+        self
+    }
+
+    /// The header messages name when the credential is missing (`Authorization`, `X-Api-Key`).
+    pub fn credential_label(mut self, label: &str) -> Self {
+        self.credential_label = label.into();
+        self
+    }
+
+    /// The style.
+    pub fn style(&self) -> ErrorStyle {
+        self.style
+    }
+
+    /// The HTTP status for `err`.
+    pub fn status(&self, err: &AuthError) -> u16 {
+        match err {
+            AuthError::Missing
+            | AuthError::Malformed(_)
+            | AuthError::Invalid(_)
+            | AuthError::Expired
+            | AuthError::Disabled => 401,
+            AuthError::UnsupportedVersion { .. } => self.unsupported_version_status,
+            AuthError::InsufficientScope(_) | AuthError::Forbidden(_) => 403,
+            AuthError::InvalidRequest(_) => 400,
+            AuthError::RateLimited(_) => 429,
+            AuthError::Unavailable(_) => 503,
+        }
+    }
+
+    /// Renders `err`; `request_id` appears in envelope and problem bodies.
+    pub fn render(&self, err: &AuthError, request_id: Option<&str>) -> ErrorResponse {
+        let status = self.status(err);
+        let mut headers = Vec::new();
+        if let Some(challenge) = self.challenge(err, status) {
+            headers.push(("www-authenticate", challenge));
+        }
+        if let AuthError::RateLimited(info) = err {
+            headers.push((
+                "retry-after",
+                info.retry_after_secs().unwrap_or(1).to_string(),
+            ));
+            headers.extend(info.headers());
+        }
+        let (content_type, body) = match self.style {
+            ErrorStyle::Envelope => ("application/json", self.envelope(err, request_id)),
+            ErrorStyle::Detail => ("application/json", self.detail(err)),
+            ErrorStyle::Problem => (
+                "application/problem+json",
+                self.problem(err, status, request_id),
+            ),
+        };
+        ErrorResponse {
+            status,
+            content_type,
+            headers,
+            body,
+        }
+    }
+
+    fn challenge(&self, err: &AuthError, status: u16) -> Option<String> {
+        let realm = &self.realm;
+        match err {
+            AuthError::InsufficientScope(denied) => Some(format!(
+                r#"Bearer realm="{realm}", error="insufficient_scope", scope="{}""#,
+                join(denied.required(), " ")
+            )),
+            AuthError::InvalidRequest(_) => Some(format!(
+                r#"Bearer realm="{realm}", error="invalid_request""#
+            )),
+            AuthError::Missing => Some(format!(r#"Bearer realm="{realm}""#)),
+            _ if status == 401 => Some(format!(r#"Bearer realm="{realm}", error="invalid_token""#)),
+            _ => None,
+        }
+    }
+
+    /// The human-readable message of the envelope and problem styles.
+    pub fn message(&self, err: &AuthError) -> String {
+        match err {
+            AuthError::Missing | AuthError::Malformed(_) => {
+                format!("Missing or malformed `{}` header.", self.credential_label)
+            }
+            AuthError::Invalid(_) => "Key revoked or unknown.".into(),
+            AuthError::Expired => "Key expired.".into(),
+            AuthError::Disabled => "Key disabled.".into(),
+            AuthError::UnsupportedVersion { prefix } => {
+                format!("Keys starting with `{prefix}` are no longer supported. Mint a new key.")
+            }
+            AuthError::InsufficientScope(denied) => {
+                let list = denied
+                    .required()
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>();
+                match (denied.is_any_of(), list.as_slice()) {
+                    (_, [one]) => format!("This endpoint requires the {one} scope."),
+                    (true, many) => {
+                        format!(
+                            "This endpoint requires one of the {} scopes.",
+                            many.join(", ")
+                        )
+                    }
+                    (false, many) => {
+                        format!("This endpoint requires the {} scopes.", many.join(", "))
+                    }
+                }
+            }
+            AuthError::Forbidden(reason) => match reason {
+                Forbidden::WrongEnvironment(env) => {
+                    format!(
+                        "{} keys cannot be used on this deployment.",
+                        capitalize(env.as_str())
+                    )
+                }
+                Forbidden::HttpsRequired => "Requests must use HTTPS.".into(),
+                Forbidden::Plan => "Your plan does not allow this request.".into(),
+            },
+            AuthError::InvalidRequest(InvalidRequest::MultipleCredentials) => {
+                "Send exactly one credential per request.".into()
+            }
+            AuthError::InvalidRequest(InvalidRequest::RepeatedHeader(h)) => {
+                format!("The `{h}` header was sent more than once.")
+            }
+            AuthError::RateLimited(info) => format!(
+                "Rate limit exceeded. Retry in {} seconds.",
+                info.retry_after_secs().unwrap_or(1)
+            ),
+            AuthError::Unavailable(_) => {
+                "Authentication is temporarily unavailable. Retry shortly.".into()
+            }
+        }
+    }
+
+    fn envelope(&self, err: &AuthError, request_id: Option<&str>) -> String {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            error: Inner<'a>,
+        }
+        #[derive(Serialize)]
+        struct Inner<'a> {
+            code: &'static str,
+            message: String,
+            details: Details<'a>,
+            request_id: Option<&'a str>,
+        }
+        let body = Body {
+            error: Inner {
+                code: err.code(),
+                message: self.message(err),
+                details: Details::of(err),
+                request_id,
+            },
+        };
+        to_json(&body)
+    }
+
+    fn detail(&self, err: &AuthError) -> String {
+        #[derive(Serialize)]
+        struct Body {
+            detail: String,
+        }
+        let detail = match err {
+            // The exact strings of seed 004 (and of Django REST framework, which it uses).
+            AuthError::Missing => "Authentication credentials were not provided.".into(),
+            AuthError::Malformed(_)
+            | AuthError::Invalid(_)
+            | AuthError::Expired
+            | AuthError::Disabled => "Given API token is not valid".into(),
+            AuthError::InsufficientScope(_) => {
+                "You do not have permission to perform this action.".into()
+            }
+            AuthError::RateLimited(info) => format!(
+                "Request was throttled. Expected available in {} seconds.",
+                info.retry_after_secs().unwrap_or(1)
+            ),
+            other => self.message(other),
+        };
+        to_json(&Body { detail })
+    }
+
+    fn problem(&self, err: &AuthError, status: u16, request_id: Option<&str>) -> String {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            r#type: &'static str,
+            title: &'static str,
+            status: u16,
+            detail: String,
+            code: &'static str,
+            #[serde(flatten)]
+            details: Details<'a>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            request_id: Option<&'a str>,
+        }
+        let body = Body {
+            r#type: "about:blank",
+            title: reason_phrase(status),
+            status,
+            detail: self.message(err),
+            code: err.code(),
+            details: Details::of(err),
+            request_id,
+        };
+        to_json(&body)
+    }
+}
+
+/// Machine-readable details: the scopes of a scope failure, the wait of a rate limit.
+#[derive(Serialize)]
+struct Details<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    required: Option<&'a [Scope]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    granted: Option<&'a [Scope]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<u64>,
+}
+
+impl<'a> Details<'a> {
+    fn of(err: &'a AuthError) -> Self {
+        let mut d = Details {
+            required: None,
+            granted: None,
+            retry_after: None,
+        };
+        match err {
+            AuthError::InsufficientScope(denied) => {
+                d.required = Some(denied.required());
+                d.granted = Some(denied.granted());
+            }
+            AuthError::RateLimited(info) => d.retry_after = info.retry_after_secs(),
+            _ => {}
+        }
+        d
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    // Serializing these plain structs cannot fail; an empty object is a safe fallback.
+    serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned())
+}
+
+fn join(scopes: &[Scope], sep: &str) -> String {
+    scopes
+        .iter()
+        .map(Scope::as_str)
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// The reason phrase of the statuses keygate sends.
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        410 => "Gone",
+        429 => "Too Many Requests",
+        503 => "Service Unavailable",
+        _ => "Error",
+    }
+}

@@ -1,0 +1,131 @@
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::clock::Timestamp;
+use crate::format::KeyId;
+
+use super::{Cursor, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE, Page, Peek, StoreError};
+
+type Map = papaya::HashMap<KeyId, Arc<KeyRecord>, foldhash::fast::RandomState>;
+
+/// A [`KeyStore`] in process memory: for one process, tests and benches.
+///
+/// Reads take no lock (a lock-free map with a fast, seeded hasher); writes are serialized by a
+/// mutex so that [`rotate`](KeyStore::rotate) is atomic. Everything is lost when the process
+/// exits.
+#[derive(Default)]
+pub struct MemoryStore {
+    map: Map,
+    writes: Mutex<()>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("keys", &self.map.len())
+            .finish()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many records it holds.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether it holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    fn write_lock(&self) -> MutexGuard<'_, ()> {
+        // The guarded data is `()`: a panic elsewhere cannot have left it inconsistent.
+        self.writes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, id: &KeyId) -> Option<Arc<KeyRecord>> {
+        self.map.pin().get(id).cloned()
+    }
+}
+
+#[async_trait::async_trait]
+impl KeyStore for MemoryStore {
+    #[inline]
+    fn peek(&self, id: &KeyId) -> Peek {
+        match self.map.pin().get(id) {
+            Some(r) => Peek::Found(r.clone()),
+            None => Peek::Absent,
+        }
+    }
+
+    async fn find(&self, id: &KeyId) -> Result<Option<Arc<KeyRecord>>, StoreError> {
+        Ok(self.get(id))
+    }
+
+    async fn insert(&self, record: KeyRecord) -> Result<(), StoreError> {
+        let _w = self.write_lock();
+        let map = self.map.pin();
+        if map.contains_key(&record.id) {
+            return Err(StoreError::Conflict(record.id));
+        }
+        map.insert(record.id, Arc::new(record));
+        Ok(())
+    }
+
+    async fn update(&self, id: &KeyId, update: &KeyUpdate) -> Result<Arc<KeyRecord>, StoreError> {
+        let _w = self.write_lock();
+        let map = self.map.pin();
+        let mut record = KeyRecord::clone(map.get(id).ok_or(StoreError::NotFound(*id))?);
+        update.apply(&mut record);
+        let record = Arc::new(record);
+        map.insert(*id, record.clone());
+        Ok(record)
+    }
+
+    async fn rotate(
+        &self,
+        old: &KeyId,
+        old_revoke_at: Timestamp,
+        new: KeyRecord,
+    ) -> Result<Arc<KeyRecord>, StoreError> {
+        let _w = self.write_lock();
+        let map = self.map.pin();
+        let current = map
+            .get(old)
+            .filter(|r| r.revoked_at.is_none())
+            .ok_or(StoreError::NotFound(*old))?;
+        if map.contains_key(&new.id) {
+            return Err(StoreError::Conflict(new.id));
+        }
+        let mut changed = KeyRecord::clone(current);
+        changed.revoked_at = Some(old_revoke_at);
+        let changed = Arc::new(changed);
+        // The new key first: a reader between the two writes sees both keys working, never none.
+        map.insert(new.id, Arc::new(new));
+        map.insert(*old, changed.clone());
+        Ok(changed)
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        let limit = query.limit.clamp(1, MAX_PAGE);
+        let mut records: Vec<Arc<KeyRecord>> = self
+            .map
+            .pin()
+            .values()
+            .filter(|r| r.owner.workspace_id == query.workspace_id)
+            .filter(|r| query.user_id.is_none() || r.owner.user_id == query.user_id)
+            .filter(|r| query.after.is_none_or(|after| Cursor::after(r) > after))
+            .cloned()
+            .collect();
+        records.sort_by_key(|r| Cursor::after(r));
+        let next = (records.len() > limit).then(|| Cursor::after(&records[limit - 1]));
+        records.truncate(limit);
+        Ok(Page { records, next })
+    }
+}

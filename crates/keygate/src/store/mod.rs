@@ -1,0 +1,335 @@
+//! The [`KeyStore`] trait, the stored [`KeyRecord`] and the in-memory store.
+//!
+//! A store keeps key records, never secrets. Its seam is small and atomic so that it can be
+//! implemented over memory, PostgreSQL or anything else: [`find`](KeyStore::find) (one round
+//! trip per verify), [`insert`](KeyStore::insert), [`update`](KeyStore::update),
+//! [`rotate`](KeyStore::rotate) (one atomic step) and a paged [`list`](KeyStore::list).
+//! [`peek`](KeyStore::peek) lets a store that holds records in memory answer a verify without
+//! an `await`, so the hot path allocates nothing.
+//!
+//! Every store must pass the shared suite in `keygate::store::suite` (feature `store-suite`).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use keygate::store::{KeyStore, MemoryStore};
+//!
+//! let store: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
+//! # let _ = store;
+//! ```
+
+mod memory;
+#[cfg(feature = "store-suite")]
+pub mod suite;
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+pub use memory::MemoryStore;
+
+use crate::clock::Timestamp;
+use crate::format::{Environment, KeyId};
+use crate::hash::{KeyHash, PepperVersion};
+use crate::scope::ScopeSet;
+
+/// What a key is for (seed 004): a user's key or a workspace's service token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyKind {
+    /// A key acting for one user.
+    #[default]
+    User,
+    /// A workspace-level token for services.
+    Service,
+}
+
+impl KeyKind {
+    /// `"user"` or `"service"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::User => "user",
+            KeyKind::Service => "service",
+        }
+    }
+}
+
+impl std::str::FromStr for KeyKind {
+    type Err = UnknownKind;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "user" => Ok(KeyKind::User),
+            "service" => Ok(KeyKind::Service),
+            _ => Err(UnknownKind),
+        }
+    }
+}
+
+/// The text is neither `user` nor `service`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("kind must be `user` or `service`")]
+pub struct UnknownKind;
+
+/// Who a key belongs to: a workspace, and optionally a user in it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Owner {
+    /// The workspace (tenant) the key acts in.
+    pub workspace_id: String,
+    /// The user the key acts for, if it is a user's key.
+    pub user_id: Option<String>,
+}
+
+impl Owner {
+    /// A workspace with no user.
+    pub fn workspace(workspace_id: impl Into<String>) -> Self {
+        Owner {
+            workspace_id: workspace_id.into(),
+            user_id: None,
+        }
+    }
+
+    /// A user in a workspace.
+    pub fn user(workspace_id: impl Into<String>, user_id: impl Into<String>) -> Self {
+        Owner {
+            workspace_id: workspace_id.into(),
+            user_id: Some(user_id.into()),
+        }
+    }
+}
+
+/// Everything stored about a key. Never the secret: only its keyed hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// The key id (also inside the key).
+    pub id: KeyId,
+    /// `HMAC-SHA256(pepper, secret)`.
+    pub hash: KeyHash,
+    /// Which pepper made [`hash`](Self::hash).
+    pub pepper_version: PepperVersion,
+    /// The prefix and first 4 characters after it: what listings show.
+    pub preview: String,
+    /// Who the key belongs to.
+    pub owner: Owner,
+    /// User key or service token.
+    pub kind: KeyKind,
+    /// Live or test.
+    pub environment: Environment,
+    /// The scopes granted.
+    pub scopes: ScopeSet,
+    /// A name for people (at most 200 characters through the management API).
+    pub name: String,
+    /// A longer note for people.
+    pub description: Option<String>,
+    /// When it was minted.
+    pub created_at: Timestamp,
+    /// When it stops working, if ever.
+    pub expires_at: Option<Timestamp>,
+    /// When it was revoked, or will be when a rotation's grace period ends.
+    pub revoked_at: Option<Timestamp>,
+    /// Turned off by its owner; can be turned back on.
+    pub disabled: bool,
+    /// When it last verified, as of the last usage flush.
+    pub last_used: Option<Timestamp>,
+    /// The name of its rate plan, if not the default for its kind.
+    pub rate_plan: Option<String>,
+}
+
+impl fmt::Debug for KeyRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRecord")
+            .field("id", &self.id)
+            .field("preview", &self.preview)
+            .field("owner", &self.owner)
+            .field("kind", &self.kind)
+            .field("environment", &self.environment)
+            .field("scopes", &self.scopes)
+            .field("name", &self.name)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("revoked_at", &self.revoked_at)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyRecord {
+    /// Whether the key is revoked at `now` (a rotation's grace period counts as not yet).
+    pub fn is_revoked_at(&self, now: Timestamp) -> bool {
+        self.revoked_at.is_some_and(|t| t <= now)
+    }
+
+    /// Whether the key has expired at `now`.
+    pub fn is_expired_at(&self, now: Timestamp) -> bool {
+        self.expires_at.is_some_and(|t| t <= now)
+    }
+}
+
+/// A change to a record; `None` fields are left as they are. Build it with
+/// `KeyUpdate { disabled: Some(true), ..Default::default() }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyUpdate {
+    /// New name.
+    pub name: Option<String>,
+    /// New description (`Some(None)` clears it).
+    pub description: Option<Option<String>>,
+    /// New scopes.
+    pub scopes: Option<ScopeSet>,
+    /// New expiry (`Some(None)` removes it).
+    pub expires_at: Option<Option<Timestamp>>,
+    /// Disable or re-enable.
+    pub disabled: Option<bool>,
+    /// Revoke at this time. A store keeps the earlier of this and an existing `revoked_at`, so
+    /// a revocation is never undone or postponed.
+    pub revoke_at: Option<Timestamp>,
+    /// New rate plan (`Some(None)` returns to the default).
+    pub rate_plan: Option<Option<String>>,
+}
+
+impl KeyUpdate {
+    /// Applies the change to `record`: the one definition every store follows.
+    pub fn apply(&self, record: &mut KeyRecord) {
+        if let Some(name) = &self.name {
+            record.name.clone_from(name);
+        }
+        if let Some(d) = &self.description {
+            record.description.clone_from(d);
+        }
+        if let Some(s) = &self.scopes {
+            record.scopes.clone_from(s);
+        }
+        if let Some(e) = self.expires_at {
+            record.expires_at = e;
+        }
+        if let Some(d) = self.disabled {
+            record.disabled = d;
+        }
+        if let Some(at) = self.revoke_at {
+            record.revoked_at = Some(record.revoked_at.map_or(at, |t| t.min(at)));
+        }
+        if let Some(p) = &self.rate_plan {
+            record.rate_plan.clone_from(p);
+        }
+    }
+}
+
+/// Where a listing resumes: after the record with this creation time and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cursor {
+    /// Creation time of the last record seen.
+    pub created_at: Timestamp,
+    /// Id of the last record seen.
+    pub id: KeyId,
+}
+
+impl Cursor {
+    /// The cursor that resumes after `record`.
+    pub fn after(record: &KeyRecord) -> Self {
+        Cursor {
+            created_at: record.created_at,
+            id: record.id,
+        }
+    }
+}
+
+/// Which records to list: one workspace (optionally one user), oldest first, a page at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    /// The workspace.
+    pub workspace_id: String,
+    /// Only this user's keys, if set.
+    pub user_id: Option<String>,
+    /// Resume after this record.
+    pub after: Option<Cursor>,
+    /// At most this many records (a store may cap it at [`MAX_PAGE`]).
+    pub limit: usize,
+}
+
+/// Largest page a store returns.
+pub const MAX_PAGE: usize = 1000;
+
+/// One page of records, ordered by creation time then id.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The records.
+    pub records: Vec<Arc<KeyRecord>>,
+    /// Where the next page starts, if there may be one.
+    pub next: Option<Cursor>,
+}
+
+/// A store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A record with this id already exists.
+    #[error("a key with id {0} already exists")]
+    Conflict(KeyId),
+    /// No record has this id (or, for a rotation, it is already revoked or rotated).
+    #[error("no usable key with id {0}")]
+    NotFound(KeyId),
+    /// The store could not be reached or did not answer in time.
+    #[error("key store unreachable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Any other failure of the store.
+    #[error("key store failed")]
+    Other(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The answer of [`KeyStore::peek`].
+#[derive(Debug, Clone)]
+pub enum Peek {
+    /// The record, from memory.
+    Found(Arc<KeyRecord>),
+    /// Known from memory not to exist.
+    Absent,
+    /// Not known without I/O: call [`KeyStore::find`].
+    Unknown,
+}
+
+/// Where key records live. Object safe: use it as `Arc<dyn KeyStore>`.
+#[async_trait::async_trait]
+pub trait KeyStore: Send + Sync + 'static {
+    /// Answers a lookup from memory when the store can, without I/O or allocation. The default
+    /// says [`Peek::Unknown`], sending every verify to [`find`](Self::find).
+    fn peek(&self, id: &KeyId) -> Peek {
+        let _ = id;
+        Peek::Unknown
+    }
+
+    /// The record with `id`, in one round trip.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store cannot answer.
+    async fn find(&self, id: &KeyId) -> Result<Option<Arc<KeyRecord>>, StoreError>;
+
+    /// Adds a new record.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when its id is taken.
+    async fn insert(&self, record: KeyRecord) -> Result<(), StoreError>;
+
+    /// Changes a record atomically ([`KeyUpdate::apply`]) and returns it as changed.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when no record has `id`.
+    async fn update(&self, id: &KeyId, update: &KeyUpdate) -> Result<Arc<KeyRecord>, StoreError>;
+
+    /// In one atomic step: adds `new`, and sets the `revoked_at` of key `old` to `old_revoke_at`
+    /// (the end of the grace period). At no moment does neither key work, and the old key can be
+    /// rotated only once. Returns the old record as changed.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when `old` does not exist or already has a `revoked_at`;
+    /// [`StoreError::Conflict`] when `new`'s id is taken. Nothing changes on error.
+    async fn rotate(
+        &self,
+        old: &KeyId,
+        old_revoke_at: Timestamp,
+        new: KeyRecord,
+    ) -> Result<Arc<KeyRecord>, StoreError>;
+
+    /// A page of a workspace's records, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store cannot answer.
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError>;
+}
