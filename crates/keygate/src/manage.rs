@@ -29,7 +29,7 @@ use crate::format::{Environment, RandomError};
 use crate::gate::Keygate;
 use crate::scope::{ScopeError, ScopeSet};
 use crate::secret::Secret;
-use crate::store::{KeyKind, KeyRecord, Owner, StoreError};
+use crate::store::{KeyKind, KeyRecord, Owner, StoreError, Usage};
 
 /// Longest key name.
 pub const MAX_NAME_LEN: usize = 200;
@@ -211,6 +211,7 @@ impl Keygate {
                 disabled: false,
                 last_used: None,
                 rate_plan: new.rate_plan.clone(),
+                usage: Usage::default(),
             };
             match self.inner.store.insert(record.clone()).await {
                 Ok(()) => {

@@ -13,7 +13,7 @@ use keygate::manage::{ManageError, MintedKey, NewKey};
 use keygate::preset::Preset;
 use keygate::scope::{Requirement, ScopeError};
 use keygate::store::{
-    KeyRecord, KeyStore, KeyUpdate, ListQuery, MemoryStore, Owner, Page, StoreError,
+    KeyRecord, KeyStore, KeyUpdate, ListQuery, MemoryStore, Owner, Page, StoreError, UsageDelta,
 };
 use keygate::{AuthError, Keygate};
 
@@ -351,6 +351,20 @@ impl KeyStore for DownStore {
         Err(down())
     }
     async fn list(&self, _: &ListQuery) -> Result<Page, StoreError> {
+        Err(down())
+    }
+    async fn revoke_all(&self, _: &str, _: Option<&str>, _: Timestamp) -> Result<u64, StoreError> {
+        Err(down())
+    }
+    async fn expiring(
+        &self,
+        _: Timestamp,
+        _: Timestamp,
+        _: usize,
+    ) -> Result<Vec<Arc<KeyRecord>>, StoreError> {
+        Err(down())
+    }
+    async fn record_usage(&self, _: &[UsageDelta]) -> Result<(), StoreError> {
         Err(down())
     }
 }

@@ -3,7 +3,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::clock::Timestamp;
 use crate::format::KeyId;
 
-use super::{Cursor, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE, Page, Peek, StoreError};
+use super::{
+    Cursor, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE, Page, Peek, StoreError, UsageDelta,
+};
 
 type Map = papaya::HashMap<KeyId, Arc<KeyRecord>, foldhash::fast::RandomState>;
 
@@ -127,5 +129,63 @@ impl KeyStore for MemoryStore {
         let next = (records.len() > limit).then(|| Cursor::after(&records[limit - 1]));
         records.truncate(limit);
         Ok(Page { records, next })
+    }
+
+    async fn revoke_all(
+        &self,
+        workspace_id: &str,
+        user_id: Option<&str>,
+        at: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let _w = self.write_lock();
+        let map = self.map.pin();
+        let mut revoked = 0;
+        for (id, record) in map.iter() {
+            let owner = &record.owner;
+            if owner.workspace_id != workspace_id
+                || user_id.is_some_and(|u| owner.user_id.as_deref() != Some(u))
+            {
+                continue;
+            }
+            if record.revoked_at.is_none_or(|t| t > at) {
+                revoked += 1;
+                let mut changed = KeyRecord::clone(record);
+                changed.revoked_at = Some(at);
+                map.insert(*id, Arc::new(changed));
+            }
+        }
+        Ok(revoked)
+    }
+
+    async fn expiring(
+        &self,
+        after: Timestamp,
+        until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Arc<KeyRecord>>, StoreError> {
+        let mut soon: Vec<Arc<KeyRecord>> = self
+            .map
+            .pin()
+            .values()
+            .filter(|r| r.expires_at.is_some_and(|t| after < t && t <= until))
+            .filter(|r| !r.is_revoked_at(after))
+            .cloned()
+            .collect();
+        soon.sort_by_key(|r| (r.expires_at, r.id));
+        soon.truncate(limit);
+        Ok(soon)
+    }
+
+    async fn record_usage(&self, batch: &[UsageDelta]) -> Result<(), StoreError> {
+        let _w = self.write_lock();
+        let map = self.map.pin();
+        for delta in batch {
+            if let Some(record) = map.get(&delta.id) {
+                let mut changed = KeyRecord::clone(record);
+                delta.apply(&mut changed);
+                map.insert(delta.id, Arc::new(changed));
+            }
+        }
+        Ok(())
     }
 }

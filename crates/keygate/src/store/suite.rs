@@ -12,7 +12,9 @@ use crate::clock::Timestamp;
 use crate::format::{Environment, KeyFormat, KeyId};
 use crate::hash::{KeyHasher, Pepper};
 use crate::scope::ScopeSet;
-use crate::store::{KeyKind, KeyRecord, KeyStore, KeyUpdate, ListQuery, Owner, Peek, StoreError};
+use crate::store::{
+    KeyKind, KeyRecord, KeyStore, KeyUpdate, ListQuery, Owner, Peek, StoreError, Usage, UsageDelta,
+};
 
 /// Runs every check against `store`.
 ///
@@ -25,6 +27,9 @@ pub async fn run(store: Arc<dyn KeyStore>) {
     update(&*store, &kit).await;
     rotate(&*store, &kit).await;
     list(&*store, &kit).await;
+    usage(&*store, &kit).await;
+    expiring(&*store, &kit).await;
+    revoke_all(&*store).await;
     concurrent_insert(store.clone(), &kit).await;
     concurrent_rotate(store, &kit).await;
 }
@@ -72,6 +77,7 @@ impl Kit {
             disabled: false,
             last_used: None,
             rate_plan: None,
+            usage: Usage::default(),
         }
     }
 }
@@ -368,4 +374,131 @@ async fn concurrent_rotate(store: Arc<dyn KeyStore>, kit: &Kit) {
             "a losing rotation adds no key"
         );
     }
+}
+
+async fn usage(store: &dyn KeyStore, kit: &Kit) {
+    let record = kit.record(None, t(4000));
+    store.insert(record.clone()).await.expect("insert");
+    let day = 86_400;
+    let delta = |count, at| UsageDelta {
+        id: record.id,
+        count,
+        last_used: at,
+    };
+    store
+        .record_usage(&[delta(3, t(day)), delta(2, t(day + 10))])
+        .await
+        .expect("usage");
+    let r = found(store, &record.id).await;
+    assert_eq!(
+        r.last_used,
+        Some(t(day + 10)),
+        "last_used is the latest request"
+    );
+    assert_eq!(
+        r.usage.requests_today(t(day + 20)),
+        5,
+        "counts add up within a day"
+    );
+    // An older delta does not move last_used back.
+    store
+        .record_usage(&[delta(1, t(day + 5))])
+        .await
+        .expect("usage");
+    let r = found(store, &record.id).await;
+    assert_eq!(r.last_used, Some(t(day + 10)));
+    assert_eq!(r.usage.requests_today(t(day + 20)), 6);
+    // The next day starts again; the month keeps counting.
+    store
+        .record_usage(&[delta(4, t(2 * day))])
+        .await
+        .expect("usage");
+    let r = found(store, &record.id).await;
+    let now = t(2 * day + 1);
+    assert_eq!(r.usage.requests_today(now), 4, "a new day starts at zero");
+    if Usage::month_of(t(day)) == Usage::month_of(now) {
+        assert_eq!(
+            r.usage.requests_this_month(now),
+            10,
+            "the month keeps counting"
+        );
+    }
+    // Deltas for unknown keys are dropped without error.
+    let ghost = UsageDelta {
+        id: kit.record(None, t(0)).id,
+        count: 1,
+        last_used: t(day),
+    };
+    store
+        .record_usage(&[ghost])
+        .await
+        .expect("unknown ids are dropped");
+    assert!(
+        store.find(&ghost.id).await.expect("find").is_none(),
+        "usage creates no record"
+    );
+}
+
+async fn expiring(store: &dyn KeyStore, kit: &Kit) {
+    // Other runs may share the store: look only at this run's workspace.
+    let base = 5_000_000;
+    let mut soon = kit.record(None, t(base));
+    soon.expires_at = Some(t(base + 100));
+    let mut sooner = kit.record(None, t(base));
+    sooner.expires_at = Some(t(base + 50));
+    let mut later = kit.record(None, t(base));
+    later.expires_at = Some(t(base + 1000));
+    let mut revoked = kit.record(None, t(base));
+    revoked.expires_at = Some(t(base + 60));
+    revoked.revoked_at = Some(t(base));
+    for r in [&soon, &sooner, &later, &revoked] {
+        store.insert(r.clone()).await.expect("insert");
+    }
+    let found: Vec<_> = store
+        .expiring(t(base), t(base + 100), 1000)
+        .await
+        .expect("expiring")
+        .into_iter()
+        .filter(|r| r.owner.workspace_id == kit.workspace)
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(
+        found,
+        vec![sooner.id, soon.id],
+        "soonest first, within the window, not revoked"
+    );
+}
+
+async fn revoke_all(store: &dyn KeyStore) {
+    let kit = Kit::new();
+    let a = kit.record(Some("usr_a"), t(6000));
+    let b = kit.record(Some("usr_b"), t(6001));
+    let c = kit.record(Some("usr_a"), t(6002));
+    let other = Kit::new().record(None, t(6003));
+    for r in [&a, &b, &c, &other] {
+        store.insert(r.clone()).await.expect("insert");
+    }
+    let n = store
+        .revoke_all(&kit.workspace, Some("usr_a"), t(7000))
+        .await
+        .expect("revoke_all");
+    assert_eq!(n, 2, "a user's keys only");
+    assert_eq!(found(store, &a.id).await.revoked_at, Some(t(7000)));
+    assert_eq!(found(store, &b.id).await.revoked_at, None);
+    let n = store
+        .revoke_all(&kit.workspace, None, t(8000))
+        .await
+        .expect("revoke_all");
+    assert_eq!(n, 1, "already revoked keys are left as they are");
+    assert_eq!(
+        found(store, &a.id).await.revoked_at,
+        Some(t(7000)),
+        "never postponed"
+    );
+    assert_eq!(found(store, &b.id).await.revoked_at, Some(t(8000)));
+    assert_eq!(
+        found(store, &other.id).await.revoked_at,
+        None,
+        "another workspace is untouched"
+    );
 }
