@@ -11,9 +11,7 @@ use keygate::{AuthError, Keygate};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The livetest preset: `sk_live_` / `sk_test_` keys, Bearer, envelope errors.
-    let gate = Keygate::builder(Preset::livetest())
-        .random_pepper()
-        .build()?;
+    let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
 
     let minted = gate
         .mint(
@@ -43,14 +41,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     typo.push(last);
     for (what, value) in [
         ("no credential", None),
-        (
-            "a typo in the key (bad checksum)",
-            Some(format!("Bearer {typo}")),
-        ),
-        (
-            "Basic auth instead of Bearer",
-            Some("Basic dXNlcjpwYXNz".to_owned()),
-        ),
+        ("a typo in the key (bad checksum)", Some(format!("Bearer {typo}"))),
+        ("Basic auth instead of Bearer", Some("Basic dXNlcjpwYXNz".to_owned())),
     ] {
         let headers: Vec<(&str, String)> =
             value.map(|v| ("Authorization", v)).into_iter().collect();

@@ -202,13 +202,7 @@ mod tests {
 
     #[test]
     fn bad_rfc3339_is_an_error() {
-        for bad in [
-            "",
-            "2026-10-14",
-            "2026-13-01T00:00:00Z",
-            "yesterday",
-            "2026-10-14 00:00:00",
-        ] {
+        for bad in ["", "2026-10-14", "2026-13-01T00:00:00Z", "yesterday", "2026-10-14 00:00:00"] {
             assert_eq!(Timestamp::parse_rfc3339(bad), Err(TimestampError), "{bad}");
         }
     }

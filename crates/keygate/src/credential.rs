@@ -62,11 +62,7 @@ pub struct CredentialSources {
 impl CredentialSources {
     /// `Authorization: Bearer <key>` only.
     pub fn bearer() -> Self {
-        CredentialSources {
-            bearer: true,
-            header: None,
-            header_label: None,
-        }
+        CredentialSources { bearer: true, header: None, header_label: None }
     }
 
     /// A header of its own only, such as `X-Api-Key: <key>`.
@@ -80,10 +76,7 @@ impl CredentialSources {
 
     /// Either `Authorization: Bearer <key>` or a header of its own; sending both is refused.
     pub fn bearer_or_header(name: &str) -> Self {
-        CredentialSources {
-            bearer: true,
-            ..Self::header(name)
-        }
+        CredentialSources { bearer: true, ..Self::header(name) }
     }
 
     /// The header named in messages: `Authorization`, or the key header when Bearer is off.
@@ -110,9 +103,7 @@ impl CredentialSources {
             && let Some(v) = one_value(headers, name, self.header_label.as_deref().unwrap_or(name))?
         {
             if found.is_some() {
-                return Err(AuthError::InvalidRequest(
-                    InvalidRequest::MultipleCredentials,
-                ));
+                return Err(AuthError::InvalidRequest(InvalidRequest::MultipleCredentials));
             }
             found = Some((v, false));
         }
@@ -128,11 +119,7 @@ impl CredentialSources {
         if !value.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
             return Err(Malformed::InvalidCharacter.into());
         }
-        let token = if is_authorization {
-            strip_bearer(value)?
-        } else {
-            value
-        };
+        let token = if is_authorization { strip_bearer(value)? } else { value };
         // Visible ASCII only, checked above: this cannot fail.
         std::str::from_utf8(token).map_err(|_| Malformed::InvalidCharacter.into())
     }
@@ -147,9 +134,7 @@ fn one_value<'a, H: Headers + ?Sized>(
     let mut values = headers.get_all(name);
     let first = values.next();
     if first.is_some() && values.next().is_some() {
-        return Err(AuthError::InvalidRequest(InvalidRequest::RepeatedHeader(
-            label.into(),
-        )));
+        return Err(AuthError::InvalidRequest(InvalidRequest::RepeatedHeader(label.into())));
     }
     Ok(first)
 }
@@ -202,10 +187,7 @@ mod tests {
             s.extract(&[("authorization", "Bearer\tk")]),
             Err(AuthError::Malformed(Malformed::InvalidCharacter))
         ));
-        assert!(matches!(
-            s.extract(&[("authorization", "")]),
-            Err(AuthError::Missing)
-        ));
+        assert!(matches!(s.extract(&[("authorization", "")]), Err(AuthError::Missing)));
     }
 
     #[test]
@@ -214,9 +196,7 @@ mod tests {
         let both = [("authorization", "Bearer a"), ("x-api-key", "b")];
         assert!(matches!(
             s.extract(&both),
-            Err(AuthError::InvalidRequest(
-                InvalidRequest::MultipleCredentials
-            ))
+            Err(AuthError::InvalidRequest(InvalidRequest::MultipleCredentials))
         ));
         let twice = [("x-api-key", "a"), ("X-API-KEY", "b")];
         assert!(matches!(
@@ -229,10 +209,7 @@ mod tests {
     #[test]
     fn other_sources_are_ignored() {
         let s = CredentialSources::header("X-Api-Key");
-        assert!(matches!(
-            s.extract(&[("authorization", "Bearer a")]),
-            Err(AuthError::Missing)
-        ));
+        assert!(matches!(s.extract(&[("authorization", "Bearer a")]), Err(AuthError::Missing)));
         assert_eq!(s.label(), "X-Api-Key");
         assert_eq!(CredentialSources::bearer().label(), "Authorization");
     }

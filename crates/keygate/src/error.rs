@@ -161,6 +161,25 @@ impl AuthError {
         !matches!(self, AuthError::Missing)
     }
 
+    /// A short, stable name for logs and events: `missing`, `malformed`, `unknown_id`,
+    /// `wrong_secret`, `revoked`, `expired`, `disabled`, `unsupported_version`,
+    /// `insufficient_scope`, `forbidden`, `invalid_request`, `rate_limited`, `unavailable`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AuthError::Missing => "missing",
+            AuthError::Malformed(_) => "malformed",
+            AuthError::Invalid(why) => why.as_str(),
+            AuthError::Expired => "expired",
+            AuthError::Disabled => "disabled",
+            AuthError::UnsupportedVersion { .. } => "unsupported_version",
+            AuthError::InsufficientScope(_) => "insufficient_scope",
+            AuthError::Forbidden(_) => "forbidden",
+            AuthError::InvalidRequest(_) => "invalid_request",
+            AuthError::RateLimited(_) => "rate_limited",
+            AuthError::Unavailable(_) => "unavailable",
+        }
+    }
+
     /// Whether this failure is a failed authentication (counted by the failed-auth throttle).
     pub fn is_failed_authentication(&self) -> bool {
         matches!(

@@ -130,10 +130,7 @@ impl KeyId {
         }
         let mut bytes = [0u8; MAX_ID_LEN];
         bytes[..b.len()].copy_from_slice(b);
-        Ok(KeyId {
-            len: b.len() as u8,
-            bytes,
-        })
+        Ok(KeyId { len: b.len() as u8, bytes })
     }
 
     /// The base62 characters, as they appear inside the key (without `key_`).
@@ -166,9 +163,7 @@ impl FromStr for KeyId {
     type Err = InvalidKeyId;
     /// Reads `key_<id>`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        s.strip_prefix(Self::TAG)
-            .ok_or(InvalidKeyId)
-            .and_then(KeyId::from_raw)
+        s.strip_prefix(Self::TAG).ok_or(InvalidKeyId).and_then(KeyId::from_raw)
     }
 }
 
@@ -327,10 +322,7 @@ impl KeyFormatBuilder {
             base.push('_');
         }
         let current: Vec<Prefix> = match &self.environments {
-            None => vec![Prefix {
-                text: base.clone().into(),
-                environment: Environment::Live,
-            }],
+            None => vec![Prefix { text: base.clone().into(), environment: Environment::Live }],
             Some((live, test)) => {
                 segment(live)?;
                 segment(test)?;
@@ -351,11 +343,8 @@ impl KeyFormatBuilder {
             segment(v)?;
             retired.push(Arc::<str>::from(format!("{}_{v}_", self.root)));
         }
-        let all: Vec<&str> = current
-            .iter()
-            .map(|p| &*p.text)
-            .chain(retired.iter().map(|r| &**r))
-            .collect();
+        let all: Vec<&str> =
+            current.iter().map(|p| &*p.text).chain(retired.iter().map(|r| &**r)).collect();
         for (i, a) in all.iter().enumerate() {
             for (j, b) in all.iter().enumerate() {
                 if i != j && b.starts_with(a) {
@@ -376,11 +365,7 @@ impl KeyFormatBuilder {
             id_len: self.id_len,
             secret_len,
         };
-        if format
-            .current
-            .iter()
-            .any(|p| p.text.len() + format.body_len() > MAX_KEY_LEN)
-        {
+        if format.current.iter().any(|p| p.text.len() + format.body_len() > MAX_KEY_LEN) {
             return Err(FormatError::TooLong);
         }
         Ok(format)
@@ -516,15 +501,10 @@ impl KeyFormat {
             return Err(ParseError::TooLong);
         }
         if let Some(prefix) = self.retired.iter().find(|r| text.starts_with(&***r)) {
-            return Err(ParseError::RetiredVersion {
-                prefix: prefix.clone(),
-            });
+            return Err(ParseError::RetiredVersion { prefix: prefix.clone() });
         }
         let bytes = text.as_bytes();
-        if !bytes
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b == b'_')
-        {
+        if !bytes.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_') {
             return Err(ParseError::InvalidCharacter);
         }
         let prefix = self
@@ -596,11 +576,7 @@ mod tests {
     use super::*;
 
     fn pl() -> KeyFormat {
-        KeyFormat::builder("pl")
-            .version("v2")
-            .retired_versions(["v1"])
-            .build()
-            .unwrap()
+        KeyFormat::builder("pl").version("v2").retired_versions(["v1"]).build().unwrap()
     }
 
     #[test]
@@ -625,10 +601,7 @@ mod tests {
             FormatError::InvalidSegment(String::new())
         );
         assert_eq!(
-            KeyFormat::builder("pl")
-                .secret_bits(127)
-                .build()
-                .unwrap_err(),
+            KeyFormat::builder("pl").secret_bits(127).build().unwrap_err(),
             FormatError::SecretBits(127)
         );
         assert_eq!(
@@ -636,18 +609,11 @@ mod tests {
             FormatError::IdLength(7)
         );
         assert_eq!(
-            KeyFormat::builder("pl")
-                .version("v2")
-                .retired_versions(["v2"])
-                .build()
-                .unwrap_err(),
+            KeyFormat::builder("pl").version("v2").retired_versions(["v2"]).build().unwrap_err(),
             FormatError::Overlap("pl_v2_".into())
         );
         assert_eq!(
-            KeyFormat::builder("sk")
-                .environments("live", "live")
-                .build()
-                .unwrap_err(),
+            KeyFormat::builder("sk").environments("live", "live").build().unwrap_err(),
             FormatError::Overlap("sk_live_".into())
         );
     }
@@ -668,18 +634,12 @@ mod tests {
 
     #[test]
     fn environments_pick_the_prefix() {
-        let f = KeyFormat::builder("sk")
-            .environments("live", "test")
-            .build()
-            .unwrap();
+        let f = KeyFormat::builder("sk").environments("live", "test").build().unwrap();
         let live = f.generate(Environment::Live).unwrap();
         let test = f.generate(Environment::Test).unwrap();
         assert!(live.expose_secret().starts_with("sk_live_"));
         assert!(test.expose_secret().starts_with("sk_test_"));
-        assert_eq!(
-            f.parse(test.expose_secret()).unwrap().environment(),
-            Environment::Test
-        );
+        assert_eq!(f.parse(test.expose_secret()).unwrap().environment(), Environment::Test);
         assert!(f.has_environments());
     }
 
@@ -701,13 +661,7 @@ mod tests {
         assert_eq!(id.as_str(), "abc123");
         assert_eq!(id.to_string(), "key_abc123");
         assert_eq!(serde_json::to_string(&id).unwrap(), "\"key_abc123\"");
-        for bad in [
-            "abc123",
-            "key_",
-            "key_ab-c",
-            "key_aaaaaaaaaaaaaaaaaaaaaaaaa",
-            "key_é",
-        ] {
+        for bad in ["abc123", "key_", "key_ab-c", "key_aaaaaaaaaaaaaaaaaaaaaaaaa", "key_é"] {
             assert_eq!(bad.parse::<KeyId>(), Err(InvalidKeyId), "{bad}");
         }
     }

@@ -15,11 +15,19 @@
 use std::fmt;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use crate::clock::{Clock, SystemClock};
+use crate::event::{Event, EventSink};
 use crate::format::Environment;
 use crate::hash::{KeyHasher, Pepper, PepperVersion};
+use crate::limit::{FailureThrottle, InProcessLimiter, RateLimiter, RatePlan, Window};
 use crate::preset::Preset;
-use crate::store::{KeyStore, MemoryStore};
+use crate::store::{KeyRecord, KeyStore, MemoryStore, StoreError};
+use crate::usage::UsageRecorder;
+
+/// The failed-authentication budget per client address unless told otherwise: 100 a minute.
+pub const DEFAULT_FAILURE_BUDGET: Window = Window::new(100, Duration::from_secs(60));
 
 /// The keygate handle: verifies requests and manages keys. Cloning is cheap (one `Arc`).
 #[derive(Clone)]
@@ -33,6 +41,12 @@ pub(crate) struct Inner {
     pub(crate) hasher: KeyHasher,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) environment: Option<Environment>,
+    pub(crate) limiter: Arc<dyn RateLimiter>,
+    /// The same limiter when it is the in-process one, for sweeping.
+    pub(crate) local_limiter: Option<Arc<InProcessLimiter>>,
+    pub(crate) throttle: Option<FailureThrottle>,
+    pub(crate) events: Option<Arc<dyn EventSink>>,
+    pub(crate) usage: UsageRecorder,
 }
 
 impl fmt::Debug for Keygate {
@@ -67,13 +81,14 @@ pub struct KeygateBuilder {
     random_pepper: bool,
     clock: Arc<dyn Clock>,
     environment: Option<Environment>,
+    limiter: Option<Arc<dyn RateLimiter>>,
+    failure_budget: Option<Window>,
+    events: Option<Arc<dyn EventSink>>,
 }
 
 impl fmt::Debug for KeygateBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeygateBuilder")
-            .field("preset", &self.preset.name)
-            .finish_non_exhaustive()
+        f.debug_struct("KeygateBuilder").field("preset", &self.preset.name).finish_non_exhaustive()
     }
 }
 
@@ -116,6 +131,25 @@ impl KeygateBuilder {
         self
     }
 
+    /// The rate limiter (default: an [`InProcessLimiter`]). Replicas share one, such as Redis.
+    pub fn limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// The failed-authentication budget per client address (default
+    /// [`DEFAULT_FAILURE_BUDGET`], 100 a minute); `None` turns the throttle off.
+    pub fn failure_budget(mut self, budget: Option<Window>) -> Self {
+        self.failure_budget = budget;
+        self
+    }
+
+    /// Where to send [`Event`]s.
+    pub fn events(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.events = Some(sink);
+        self
+    }
+
     /// Builds the handle.
     ///
     /// # Errors
@@ -131,6 +165,13 @@ impl KeygateBuilder {
         }
         let mut preset = self.preset;
         preset.renderer = preset.renderer.credential_label(preset.sources.label());
+        let (limiter, local_limiter): (Arc<dyn RateLimiter>, _) = match self.limiter {
+            Some(limiter) => (limiter, None),
+            None => {
+                let local = Arc::new(InProcessLimiter::new());
+                (local.clone(), Some(local))
+            }
+        };
         Ok(Keygate {
             inner: Arc::new(Inner {
                 preset,
@@ -138,6 +179,11 @@ impl KeygateBuilder {
                 hasher,
                 clock: self.clock,
                 environment: self.environment,
+                limiter,
+                local_limiter,
+                throttle: self.failure_budget.map(FailureThrottle::new),
+                events: self.events,
+                usage: UsageRecorder::new(),
             }),
         })
     }
@@ -154,6 +200,9 @@ impl Keygate {
             random_pepper: false,
             clock: Arc::new(SystemClock),
             environment: None,
+            limiter: None,
+            failure_budget: Some(DEFAULT_FAILURE_BUDGET),
+            events: None,
         }
     }
 
@@ -179,5 +228,86 @@ impl Keygate {
         request_id: Option<&str>,
     ) -> crate::response::ErrorResponse {
         self.inner.preset.renderer.render(err, request_id)
+    }
+
+    /// The rate plan of a key: its own, else the default for its kind. A key naming a plan the
+    /// preset no longer has gets the default for its kind.
+    pub fn plan_for(&self, record: &KeyRecord) -> Option<&RatePlan> {
+        let plans = &self.inner.preset.plans;
+        record
+            .rate_plan
+            .as_deref()
+            .and_then(|name| plans.get(name))
+            .or_else(|| plans.default_plan(record.kind))
+    }
+
+    pub(crate) fn emit(&self, event: Event<'_>) {
+        if let Some(sink) = &self.inner.events {
+            sink.on_event(&event);
+        }
+    }
+
+    /// Sends the usage counted in memory to the store in one batch. A batch the store refuses
+    /// is kept for the next flush.
+    ///
+    /// # Errors
+    /// The store's error; nothing is lost.
+    pub async fn flush_usage(&self) -> Result<usize, StoreError> {
+        let batch = self.inner.usage.drain();
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        match self.inner.store.record_usage(&batch).await {
+            Ok(()) => {
+                tracing::debug!(keys = batch.len(), "usage flushed");
+                Ok(batch.len())
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, keys = batch.len(), "usage flush failed; keeping it for the next one");
+                self.inner.usage.restore(&batch);
+                Err(e)
+            }
+        }
+    }
+
+    /// Periodic upkeep: flushes usage and drops rate-limit and throttle counters whose windows
+    /// have ended.
+    ///
+    /// # Errors
+    /// The store's error from the usage flush; the sweeps happen regardless.
+    pub async fn maintain(&self) -> Result<(), StoreError> {
+        let now = self.inner.clock.now();
+        if let Some(local) = &self.inner.local_limiter {
+            local.sweep(now);
+        }
+        if let Some(throttle) = &self.inner.throttle {
+            throttle.sweep(now);
+        }
+        self.flush_usage().await.map(drop)
+    }
+
+    /// Runs [`maintain`](Self::maintain) every `interval` until `shutdown` completes, then
+    /// flushes usage one last time. Spawn it once per process:
+    /// `tokio::spawn(gate.clone().run_maintenance(Duration::from_secs(5), shutdown))`.
+    #[cfg(feature = "tokio")]
+    pub async fn run_maintenance(
+        self,
+        interval: Duration,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {
+                    let _ = self.maintain().await;
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        if let Err(e) = self.flush_usage().await {
+            tracing::error!(error = %e, "final usage flush failed; the pending usage is lost");
+        }
     }
 }

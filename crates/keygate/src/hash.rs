@@ -144,18 +144,9 @@ impl KeyHasher {
     pub fn new(version: PepperVersion, pepper: Pepper) -> Self {
         let mac = keyed(&pepper);
         // The dummy compared against when a key id is unknown: a hash no secret will produce.
-        let dummy = KeyHash(
-            mac.clone()
-                .chain_update(b"keygate dummy")
-                .finalize()
-                .into_bytes()
-                .into(),
-        );
-        KeyHasher {
-            current: version,
-            keyed: vec![(version, mac)],
-            dummy,
-        }
+        let dummy =
+            KeyHash(mac.clone().chain_update(b"keygate dummy").finalize().into_bytes().into());
+        KeyHasher { current: version, keyed: vec![(version, mac)], dummy }
     }
 
     /// Keeps an older pepper so that keys hashed with it still verify. New keys use the current
@@ -195,11 +186,8 @@ impl KeyHasher {
         version: PepperVersion,
         expected: &KeyHash,
     ) -> Result<bool, UnknownPepper> {
-        let (_, keyed) = self
-            .keyed
-            .iter()
-            .find(|(v, _)| *v == version)
-            .ok_or(UnknownPepper(version))?;
+        let (_, keyed) =
+            self.keyed.iter().find(|(v, _)| *v == version).ok_or(UnknownPepper(version))?;
         Ok(Self::mac(keyed, secret).ct_eq(expected).into())
     }
 
@@ -207,9 +195,7 @@ impl KeyHasher {
     /// that the time taken does not tell an unknown id from a wrong secret. Always `false`.
     #[inline]
     pub fn verify_dummy(&self, secret: &str) -> bool {
-        let matched: bool = Self::mac(&self.keyed[0].1, secret)
-            .ct_eq(&self.dummy)
-            .into();
+        let matched: bool = Self::mac(&self.keyed[0].1, secret).ct_eq(&self.dummy).into();
         // Never true in practice; `&` keeps the comparison from being skipped.
         matched & false
     }
@@ -261,9 +247,6 @@ mod tests {
     #[test]
     fn short_pepper_is_refused() {
         assert_eq!(Pepper::new([0u8; 31]).unwrap_err(), PepperError(31));
-        assert_eq!(
-            format!("{:?}", Pepper::generate().unwrap()),
-            "Pepper([REDACTED])"
-        );
+        assert_eq!(format!("{:?}", Pepper::generate().unwrap()), "Pepper([REDACTED])");
     }
 }

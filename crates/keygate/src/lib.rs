@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod credential;
 pub mod error;
+pub mod event;
 pub mod format;
 mod gate;
 pub mod hash;
@@ -15,9 +16,10 @@ pub mod response;
 pub mod scope;
 pub mod secret;
 pub mod store;
+pub mod usage;
 pub mod verify;
 
 pub use error::AuthError;
-pub use gate::{BuildError, Keygate, KeygateBuilder};
+pub use gate::{BuildError, DEFAULT_FAILURE_BUDGET, Keygate, KeygateBuilder};
 pub use secret::Secret;
-pub use verify::Principal;
+pub use verify::{Authenticated, Principal};

@@ -1,7 +1,18 @@
-//! Key lifecycle: minting keys.
+//! Key lifecycle: mint, list, get, update, revoke, rotate, expiring soon.
 //!
 //! [`Keygate::mint`] makes a key from the OS CSPRNG, stores its record (with the keyed hash of
-//! its secret, never the secret) and returns the full key exactly once.
+//! its secret, never the secret) and returns the full key exactly once. Everything else sees a
+//! [`KeyInfo`]: the record without its hash, with the preview instead of the key.
+//!
+//! | operation | method |
+//! | --- | --- |
+//! | mint | [`Keygate::mint`] |
+//! | list a workspace's keys, paged | [`Keygate::list_keys`] |
+//! | one key, with usage | [`Keygate::get_key`] |
+//! | rename, rescope, change expiry, disable | [`Keygate::update_key`] |
+//! | revoke now; revoke all of an owner | [`Keygate::revoke_key`], [`Keygate::revoke_all`] |
+//! | rotate with a grace period | [`Keygate::rotate_key`] |
+//! | keys expiring soon | [`Keygate::expiring_soon`] |
 //!
 //! ```
 //! use keygate::{Keygate, manage::NewKey, preset::Preset, store::Owner, format::Environment};
@@ -23,13 +34,17 @@
 //! ```
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
 
 use crate::clock::Timestamp;
-use crate::format::{Environment, RandomError};
+use crate::event::Event;
+use crate::format::{Environment, KeyId, RandomError};
 use crate::gate::Keygate;
 use crate::scope::{ScopeError, ScopeSet};
 use crate::secret::Secret;
-use crate::store::{KeyKind, KeyRecord, Owner, StoreError, Usage};
+use crate::store::{Cursor, KeyKind, KeyRecord, KeyUpdate, ListQuery, Owner, StoreError, Usage};
 
 /// Longest key name.
 pub const MAX_NAME_LEN: usize = 200;
@@ -146,12 +161,98 @@ pub enum ManageError {
     /// The key format has no prefix for this environment.
     #[error("this key format has no {0} keys")]
     Environment(Environment),
+    /// No key has this id (or, for a rotation, it is already revoked or rotated).
+    #[error("no such key: {0}")]
+    NotFound(KeyId),
     /// The OS random number generator failed.
     #[error(transparent)]
     Random(#[from] RandomError),
     /// The store failed.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for ManageError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(id) => ManageError::NotFound(id),
+            other => ManageError::Store(other),
+        }
+    }
+}
+
+/// What a listing or a lookup shows of a key: never the key, never its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyInfo {
+    /// The key id, `key_…`.
+    pub id: KeyId,
+    /// The prefix and the first 4 characters after it.
+    pub prefix: String,
+    /// Its name.
+    pub name: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// Its workspace.
+    pub workspace_id: String,
+    /// Its user, if any.
+    pub user_id: Option<String>,
+    /// `user` or `service`.
+    pub kind: KeyKind,
+    /// `live` or `test`.
+    pub environment: Environment,
+    /// Its scopes.
+    pub scopes: ScopeSet,
+    /// Whether it works now: not revoked, disabled or expired.
+    pub is_active: bool,
+    /// Turned off by its owner.
+    pub disabled: bool,
+    /// When it was minted.
+    pub created_at: Timestamp,
+    /// When it expires, if ever.
+    pub expires_at: Option<Timestamp>,
+    /// When it was (or will be, after a rotation) revoked.
+    pub revoked_at: Option<Timestamp>,
+    /// Its last request, counting requests not yet flushed.
+    pub last_used: Option<Timestamp>,
+    /// Its own rate plan, if not the default.
+    pub rate_plan: Option<String>,
+    /// Its request counts, counting requests not yet flushed.
+    pub usage: UsageInfo,
+}
+
+/// Request counts of a key (seed 002's `usage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct UsageInfo {
+    /// Requests on the current UTC day.
+    pub requests_today: u64,
+    /// Requests in the current UTC month.
+    pub requests_this_month: u64,
+}
+
+/// A page of [`KeyInfo`]s.
+#[derive(Debug, Clone)]
+pub struct KeyPage {
+    /// The keys, oldest first.
+    pub keys: Vec<KeyInfo>,
+    /// Pass it back to get the next page; `None` on the last page.
+    pub next: Option<Cursor>,
+}
+
+/// Changes to a key; `None` fields are left as they are. Checked as strictly as minting.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New description (`Some(None)` clears it).
+    pub description: Option<Option<String>>,
+    /// New scopes.
+    pub scopes: Option<ScopeSet>,
+    /// New expiry, extended or shortened but in the future (`Some(None)` removes it).
+    pub expires_at: Option<Option<Timestamp>>,
+    /// Disable or re-enable.
+    pub disabled: Option<bool>,
+    /// New rate plan (`Some(None)` returns to the default).
+    pub rate_plan: Option<Option<String>>,
 }
 
 /// How many fresh ids to try when one collides (71 random bits: practically never).
@@ -166,11 +267,7 @@ impl Keygate {
         let preset = &self.inner.preset;
         let now = self.inner.clock.now();
         check_name(&new.name)?;
-        if new
-            .description
-            .as_ref()
-            .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_LEN)
-        {
+        if new.description.as_ref().is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_LEN) {
             return Err(ManageError::Description);
         }
         preset.policy.validate(&new.scopes)?;
@@ -188,43 +285,53 @@ impl Keygate {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let key = preset.format.generate(new.environment)?;
-            let parsed = match preset.format.parse(key.expose_secret()) {
-                Ok(p) => p,
-                Err(e) => unreachable!("a generated key parses: {e}"),
-            };
-            let (pepper_version, hash) = self.inner.hasher.hash(parsed.secret());
-            let record = KeyRecord {
-                id: parsed.id(),
-                hash,
-                pepper_version,
-                preview: preset.format.preview_of(new.environment, &parsed.id()),
-                owner: new.owner.clone(),
-                kind: new.kind,
-                environment: new.environment,
-                scopes: new.scopes.clone(),
-                name: new.name.clone(),
-                description: new.description.clone(),
-                created_at: now,
-                expires_at: new.expires_at,
-                revoked_at: None,
-                disabled: false,
-                last_used: None,
-                rate_plan: new.rate_plan.clone(),
-                usage: Usage::default(),
-            };
+            let (key, record) = self.new_record(&new, now)?;
             match self.inner.store.insert(record.clone()).await {
                 Ok(()) => {
                     tracing::info!(key_id = %record.id, workspace_id = %record.owner.workspace_id, "key minted");
-                    return Ok(MintedKey {
-                        key,
-                        record: Arc::new(record),
+                    self.emit(Event::Minted {
+                        key_id: record.id,
+                        workspace_id: &record.owner.workspace_id,
                     });
+                    return Ok(MintedKey { key, record: Arc::new(record) });
                 }
                 Err(StoreError::Conflict(_)) if attempt < MINT_ATTEMPTS => continue,
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+}
+
+impl Keygate {
+    /// A fresh key and its record, with the settings of `new`, minted at `now`.
+    fn new_record(&self, new: &NewKey, now: Timestamp) -> Result<(Secret, KeyRecord), ManageError> {
+        let format = &self.inner.preset.format;
+        let key = format.generate(new.environment)?;
+        let parsed = match format.parse(key.expose_secret()) {
+            Ok(p) => p,
+            Err(e) => unreachable!("a generated key parses: {e}"),
+        };
+        let (pepper_version, hash) = self.inner.hasher.hash(parsed.secret());
+        let record = KeyRecord {
+            id: parsed.id(),
+            hash,
+            pepper_version,
+            preview: format.preview_of(new.environment, &parsed.id()),
+            owner: new.owner.clone(),
+            kind: new.kind,
+            environment: new.environment,
+            scopes: new.scopes.clone(),
+            name: new.name.clone(),
+            description: new.description.clone(),
+            created_at: now,
+            expires_at: new.expires_at,
+            revoked_at: None,
+            disabled: false,
+            last_used: None,
+            rate_plan: new.rate_plan.clone(),
+            usage: Usage::default(),
+        };
+        Ok((key, record))
     }
 }
 
@@ -234,4 +341,218 @@ fn check_name(name: &str) -> Result<(), ManageError> {
         return Err(ManageError::Name);
     }
     Ok(())
+}
+
+impl Keygate {
+    fn info(&self, record: &KeyRecord, now: Timestamp) -> KeyInfo {
+        let mut usage = record.usage;
+        let mut last_used = record.last_used;
+        if let Some((count, at)) = self.inner.usage.pending(&record.id) {
+            usage.add(count, at);
+            last_used = Some(last_used.map_or(at, |t| t.max(at)));
+        }
+        KeyInfo {
+            id: record.id,
+            prefix: record.preview.clone(),
+            name: record.name.clone(),
+            description: record.description.clone(),
+            workspace_id: record.owner.workspace_id.clone(),
+            user_id: record.owner.user_id.clone(),
+            kind: record.kind,
+            environment: record.environment,
+            scopes: record.scopes.clone(),
+            is_active: !record.is_revoked_at(now) && !record.disabled && !record.is_expired_at(now),
+            disabled: record.disabled,
+            created_at: record.created_at,
+            expires_at: record.expires_at,
+            revoked_at: record.revoked_at,
+            last_used,
+            rate_plan: record.rate_plan.clone(),
+            usage: UsageInfo {
+                requests_today: usage.requests_today(now),
+                requests_this_month: usage.requests_this_month(now),
+            },
+        }
+    }
+
+    /// A page of a workspace's keys (or one user's), oldest first, previews only.
+    ///
+    /// # Errors
+    /// The store's failure.
+    pub async fn list_keys(
+        &self,
+        workspace_id: &str,
+        user_id: Option<&str>,
+        after: Option<Cursor>,
+        limit: usize,
+    ) -> Result<KeyPage, ManageError> {
+        let query = ListQuery {
+            workspace_id: workspace_id.to_owned(),
+            user_id: user_id.map(str::to_owned),
+            after,
+            limit,
+        };
+        let page = self.inner.store.list(&query).await?;
+        let now = self.inner.clock.now();
+        Ok(KeyPage {
+            keys: page.records.iter().map(|r| self.info(r, now)).collect(),
+            next: page.next,
+        })
+    }
+
+    /// One key, with its usage and `last_used`.
+    ///
+    /// # Errors
+    /// [`ManageError::NotFound`] for an unknown id; the store's failure.
+    pub async fn get_key(&self, id: &KeyId) -> Result<KeyInfo, ManageError> {
+        let record = self.inner.store.find(id).await?.ok_or(ManageError::NotFound(*id))?;
+        Ok(self.info(&record, self.inner.clock.now()))
+    }
+
+    /// Changes a key's name, description, scopes, expiry, disabled flag or plan. Takes effect
+    /// on the next verify.
+    ///
+    /// # Errors
+    /// As [`mint`](Self::mint) for bad values; [`ManageError::NotFound`] for an unknown id.
+    pub async fn update_key(
+        &self,
+        id: &KeyId,
+        changes: KeyChanges,
+    ) -> Result<KeyInfo, ManageError> {
+        let preset = &self.inner.preset;
+        let now = self.inner.clock.now();
+        if let Some(name) = &changes.name {
+            check_name(name)?;
+        }
+        if let Some(Some(d)) = &changes.description
+            && d.chars().count() > MAX_DESCRIPTION_LEN
+        {
+            return Err(ManageError::Description);
+        }
+        if let Some(scopes) = &changes.scopes {
+            preset.policy.validate(scopes)?;
+        }
+        if let Some(Some(t)) = changes.expires_at
+            && t <= now
+        {
+            return Err(ManageError::ExpiryInPast);
+        }
+        if let Some(Some(plan)) = &changes.rate_plan
+            && preset.plans.get(plan).is_none()
+        {
+            return Err(ManageError::UnknownPlan(plan.clone()));
+        }
+        let update = KeyUpdate {
+            name: changes.name,
+            description: changes.description,
+            scopes: changes.scopes,
+            expires_at: changes.expires_at,
+            disabled: changes.disabled,
+            revoke_at: None,
+            rate_plan: changes.rate_plan,
+        };
+        let record = self.inner.store.update(id, &update).await?;
+        tracing::info!(key_id = %id, "key updated");
+        Ok(self.info(&record, now))
+    }
+
+    /// Revokes a key now: its next verify fails.
+    ///
+    /// # Errors
+    /// [`ManageError::NotFound`] for an unknown id; the store's failure.
+    pub async fn revoke_key(&self, id: &KeyId) -> Result<KeyInfo, ManageError> {
+        let now = self.inner.clock.now();
+        let update = KeyUpdate { revoke_at: Some(now), ..KeyUpdate::default() };
+        let record = self.inner.store.update(id, &update).await?;
+        tracing::info!(key_id = %id, "key revoked");
+        self.emit(Event::Revoked { key_id: *id });
+        Ok(self.info(&record, now))
+    }
+
+    /// Revokes every key of a workspace, or of one user in it, now. Returns how many changed.
+    ///
+    /// # Errors
+    /// The store's failure.
+    pub async fn revoke_all(
+        &self,
+        workspace_id: &str,
+        user_id: Option<&str>,
+    ) -> Result<u64, ManageError> {
+        let now = self.inner.clock.now();
+        let count = self.inner.store.revoke_all(workspace_id, user_id, now).await?;
+        tracing::info!(workspace_id, user_id, count, "keys revoked");
+        self.emit(Event::RevokedAll { workspace_id, user_id, count });
+        Ok(count)
+    }
+
+    /// Replaces a key with a new one of the same settings. The old key keeps working for
+    /// `grace`, then fails (with a zero grace, at once). Atomic: there is no moment at which
+    /// neither key works, and a key can be rotated only once.
+    ///
+    /// # Errors
+    /// [`ManageError::NotFound`] for an unknown, revoked or already rotated key; the store's
+    /// failure; [`ManageError::Random`] if the OS random number generator fails.
+    pub async fn rotate_key(&self, id: &KeyId, grace: Duration) -> Result<MintedKey, ManageError> {
+        let now = self.inner.clock.now();
+        let old = self.inner.store.find(id).await?.ok_or(ManageError::NotFound(*id))?;
+        if old.revoked_at.is_some() {
+            return Err(ManageError::NotFound(*id));
+        }
+        let revoke_at = now.saturating_add(grace);
+        let same = NewKey {
+            owner: old.owner.clone(),
+            name: old.name.clone(),
+            description: old.description.clone(),
+            scopes: old.scopes.clone(),
+            kind: old.kind,
+            environment: old.environment,
+            expires_at: old.expires_at,
+            rate_plan: old.rate_plan.clone(),
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (key, record) = self.new_record(&same, now)?;
+            match self.inner.store.rotate(id, revoke_at, record.clone()).await {
+                Ok(_) => {
+                    tracing::info!(old = %id, new = %record.id, grace_secs = grace.as_secs(), "key rotated");
+                    self.emit(Event::Rotated {
+                        old: *id,
+                        new: record.id,
+                        old_revoked_at: revoke_at,
+                    });
+                    return Ok(MintedKey { key, record: Arc::new(record) });
+                }
+                Err(StoreError::Conflict(_)) if attempt < MINT_ATTEMPTS => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Keys of any workspace that expire within `within` from now and still work, soonest
+    /// first, at most `limit`. Emits an [`Event::ExpiringSoon`] for each, for warnings.
+    ///
+    /// # Errors
+    /// The store's failure.
+    pub async fn expiring_soon(
+        &self,
+        within: Duration,
+        limit: usize,
+    ) -> Result<Vec<KeyInfo>, ManageError> {
+        let now = self.inner.clock.now();
+        let records = self.inner.store.expiring(now, now.saturating_add(within), limit).await?;
+        let mut keys = Vec::with_capacity(records.len());
+        for r in records.iter().filter(|r| !r.disabled) {
+            if let Some(expires_at) = r.expires_at {
+                tracing::warn!(key_id = %r.id, %expires_at, "key expires soon");
+                self.emit(Event::ExpiringSoon {
+                    key_id: r.id,
+                    workspace_id: &r.owner.workspace_id,
+                    expires_at,
+                });
+            }
+            keys.push(self.info(r, now));
+        }
+        Ok(keys)
+    }
 }

@@ -82,12 +82,7 @@ impl Preset {
     /// Seed 000 (Productlane v2): `pl_v2_` Bearer keys, `pl_v1_` keys answered
     /// `410 unsupported_key_version`, the envelope style and Productlane's scope list.
     pub fn productlane() -> Self {
-        let format = built(
-            KeyFormat::builder("pl")
-                .version("v2")
-                .retired_versions(["v1"])
-                .build(),
-        );
+        let format = built(KeyFormat::builder("pl").version("v2").retired_versions(["v1"]).build());
         let known = [
             "threads:read",
             "threads:write",
@@ -125,10 +120,7 @@ impl Preset {
             policy: built(ScopePolicy::builder().known(TASKS).known(["admin"]).build()),
             plans: RatePlans::new()
                 .default_for(KeyKind::User, RatePlan::new("api_key").per_minute(60))
-                .default_for(
-                    KeyKind::Service,
-                    RatePlan::new("service_token").per_minute(300),
-                ),
+                .default_for(KeyKind::Service, RatePlan::new("service_token").per_minute(300)),
             ..Preset::new("plane", format)
         }
     }
@@ -136,11 +128,7 @@ impl Preset {
     /// Seed 002: `sk_live_` / `sk_test_` Bearer keys, the envelope style, `admin:*` as full
     /// access, and the Free (default) and Professional plans, each per minute and per hour.
     pub fn livetest() -> Self {
-        let format = built(
-            KeyFormat::builder("sk")
-                .environments("live", "test")
-                .build(),
-        );
+        let format = built(KeyFormat::builder("sk").environments("live", "test").build());
         let known = [
             "projects:read",
             "projects:write",
@@ -152,21 +140,13 @@ impl Preset {
         let free = RatePlan::new("free").per_minute(100).per_hour(1_000);
         Preset {
             policy: built(
-                ScopePolicy::builder()
-                    .known(TASKS)
-                    .known(known)
-                    .implies("admin:*", ["*"])
-                    .build(),
+                ScopePolicy::builder().known(TASKS).known(known).implies("admin:*", ["*"]).build(),
             ),
             admin_scope: scope("admin:*"),
             plans: RatePlans::new()
                 .default_for(KeyKind::User, free.clone())
                 .default_for(KeyKind::Service, free)
-                .plan(
-                    RatePlan::new("professional")
-                        .per_minute(500)
-                        .per_hour(10_000),
-                ),
+                .plan(RatePlan::new("professional").per_minute(500).per_hour(10_000)),
             ..Preset::new("livetest", format)
         }
     }

@@ -58,10 +58,7 @@ pub struct ErrorResponse {
 impl ErrorResponse {
     /// The first value of header `name` (lower case), if any.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -96,10 +93,7 @@ impl Renderer {
     /// # Errors
     /// [`InvalidRealm`] when `realm` holds `"`, `\` or anything but printable ASCII.
     pub fn realm(mut self, realm: &str) -> Result<Self, InvalidRealm> {
-        if !realm
-            .bytes()
-            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
-        {
+        if !realm.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
             return Err(InvalidRealm);
         }
         self.realm = realm.into();
@@ -147,26 +141,17 @@ impl Renderer {
             headers.push(("www-authenticate", challenge));
         }
         if let AuthError::RateLimited(info) = err {
-            headers.push((
-                "retry-after",
-                info.retry_after_secs().unwrap_or(1).to_string(),
-            ));
+            headers.push(("retry-after", info.retry_after_secs().unwrap_or(1).to_string()));
             headers.extend(info.headers());
         }
         let (content_type, body) = match self.style {
             ErrorStyle::Envelope => ("application/json", self.envelope(err, request_id)),
             ErrorStyle::Detail => ("application/json", self.detail(err)),
-            ErrorStyle::Problem => (
-                "application/problem+json",
-                self.problem(err, status, request_id),
-            ),
+            ErrorStyle::Problem => {
+                ("application/problem+json", self.problem(err, status, request_id))
+            }
         };
-        ErrorResponse {
-            status,
-            content_type,
-            headers,
-            body,
-        }
+        ErrorResponse { status, content_type, headers, body }
     }
 
     fn challenge(&self, err: &AuthError, status: u16) -> Option<String> {
@@ -176,9 +161,9 @@ impl Renderer {
                 r#"Bearer realm="{realm}", error="insufficient_scope", scope="{}""#,
                 join(denied.required(), " ")
             )),
-            AuthError::InvalidRequest(_) => Some(format!(
-                r#"Bearer realm="{realm}", error="invalid_request""#
-            )),
+            AuthError::InvalidRequest(_) => {
+                Some(format!(r#"Bearer realm="{realm}", error="invalid_request""#))
+            }
             AuthError::Missing => Some(format!(r#"Bearer realm="{realm}""#)),
             _ if status == 401 => Some(format!(r#"Bearer realm="{realm}", error="invalid_token""#)),
             _ => None,
@@ -198,18 +183,11 @@ impl Renderer {
                 format!("Keys starting with `{prefix}` are no longer supported. Mint a new key.")
             }
             AuthError::InsufficientScope(denied) => {
-                let list = denied
-                    .required()
-                    .iter()
-                    .map(|s| format!("`{s}`"))
-                    .collect::<Vec<_>>();
+                let list = denied.required().iter().map(|s| format!("`{s}`")).collect::<Vec<_>>();
                 match (denied.is_any_of(), list.as_slice()) {
                     (_, [one]) => format!("This endpoint requires the {one} scope."),
                     (true, many) => {
-                        format!(
-                            "This endpoint requires one of the {} scopes.",
-                            many.join(", ")
-                        )
+                        format!("This endpoint requires one of the {} scopes.", many.join(", "))
                     }
                     (false, many) => {
                         format!("This endpoint requires the {} scopes.", many.join(", "))
@@ -218,10 +196,7 @@ impl Renderer {
             }
             AuthError::Forbidden(reason) => match reason {
                 Forbidden::WrongEnvironment(env) => {
-                    format!(
-                        "{} keys cannot be used on this deployment.",
-                        capitalize(env.as_str())
-                    )
+                    format!("{} keys cannot be used on this deployment.", capitalize(env.as_str()))
                 }
                 Forbidden::HttpsRequired => "Requests must use HTTPS.".into(),
                 Forbidden::Plan => "Your plan does not allow this request.".into(),
@@ -328,11 +303,7 @@ struct Details<'a> {
 
 impl<'a> Details<'a> {
     fn of(err: &'a AuthError) -> Self {
-        let mut d = Details {
-            required: None,
-            granted: None,
-            retry_after: None,
-        };
+        let mut d = Details { required: None, granted: None, retry_after: None };
         match err {
             AuthError::InsufficientScope(denied) => {
                 d.required = Some(denied.required());
@@ -351,18 +322,12 @@ fn to_json<T: Serialize>(value: &T) -> String {
 }
 
 fn join(scopes: &[Scope], sep: &str) -> String {
-    scopes
-        .iter()
-        .map(Scope::as_str)
-        .collect::<Vec<_>>()
-        .join(sep)
+    scopes.iter().map(Scope::as_str).collect::<Vec<_>>().join(sep)
 }
 
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 /// The reason phrase of the statuses keygate sends.

@@ -66,8 +66,7 @@ pub struct Scope {
 fn valid_part(p: &str) -> bool {
     p == "*"
         || (!p.is_empty()
-            && p.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')))
+            && p.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')))
 }
 
 impl Scope {
@@ -85,10 +84,7 @@ impl Scope {
             Some((res, act)) if valid_part(res) && valid_part(act) => Some(res.len() as u8),
             _ => return Err(invalid()),
         };
-        Ok(Scope {
-            text: text.into(),
-            colon,
-        })
+        Ok(Scope { text: text.into(), colon })
     }
 
     /// The scope's text.
@@ -351,9 +347,7 @@ impl ScopePolicyBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.known
-            .get_or_insert_with(Vec::new)
-            .extend(scopes.into_iter().map(Into::into));
+        self.known.get_or_insert_with(Vec::new).extend(scopes.into_iter().map(Into::into));
         self
     }
 
@@ -364,8 +358,7 @@ impl ScopePolicyBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.implications
-            .push((scope.into(), implied.into_iter().map(Into::into).collect()));
+        self.implications.push((scope.into(), implied.into_iter().map(Into::into).collect()));
         self
     }
 
@@ -378,10 +371,7 @@ impl ScopePolicyBuilder {
         let mut direct: Vec<(Scope, Vec<Scope>)> = Vec::new();
         for (scope, implied) in &self.implications {
             let scope = Scope::new(scope)?;
-            let implied = implied
-                .iter()
-                .map(|s| Scope::new(s))
-                .collect::<Result<Vec<_>, _>>()?;
+            let implied = implied.iter().map(|s| Scope::new(s)).collect::<Result<Vec<_>, _>>()?;
             match direct.iter_mut().find(|(s, _)| *s == scope) {
                 Some((_, list)) => list.extend(implied),
                 None => direct.push((scope, implied)),
@@ -408,20 +398,14 @@ impl ScopePolicyBuilder {
                 break;
             }
         }
-        Ok(ScopePolicy(Arc::new(PolicyInner {
-            known,
-            implications,
-        })))
+        Ok(ScopePolicy(Arc::new(PolicyInner { known, implications })))
     }
 }
 
 impl Default for ScopePolicy {
     /// Any well-formed scope, no implications.
     fn default() -> Self {
-        ScopePolicy(Arc::new(PolicyInner {
-            known: None,
-            implications: Vec::new(),
-        }))
+        ScopePolicy(Arc::new(PolicyInner { known: None, implications: Vec::new() }))
     }
 }
 
@@ -489,18 +473,9 @@ impl ScopePolicy {
         let required = if requirement.any {
             requirement.scopes.clone()
         } else {
-            requirement
-                .scopes
-                .iter()
-                .filter(|r| !self.grants(granted, r))
-                .cloned()
-                .collect()
+            requirement.scopes.iter().filter(|r| !self.grants(granted, r)).cloned().collect()
         };
-        Err(ScopeDenied {
-            required,
-            granted: granted.0.clone(),
-            any: requirement.any,
-        })
+        Err(ScopeDenied { required, granted: granted.0.clone(), any: requirement.any })
     }
 }
 
@@ -517,31 +492,11 @@ mod tests {
 
     #[test]
     fn scope_syntax() {
-        for ok in [
-            "admin",
-            "tasks:read",
-            "tasks:*",
-            "*:read",
-            "*",
-            "a.b-c_d:e",
-            "admin:*",
-        ] {
+        for ok in ["admin", "tasks:read", "tasks:*", "*:read", "*", "a.b-c_d:e", "admin:*"] {
             assert!(Scope::new(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            ":",
-            "tasks:",
-            ":read",
-            "a:b:c",
-            "tasks read",
-            "tâches:read",
-            "t*:read",
-        ] {
-            assert!(
-                matches!(Scope::new(bad), Err(ScopeError::Invalid(_))),
-                "{bad}"
-            );
+        for bad in ["", ":", "tasks:", ":read", "a:b:c", "tasks read", "tâches:read", "t*:read"] {
+            assert!(matches!(Scope::new(bad), Err(ScopeError::Invalid(_))), "{bad}");
         }
         assert!(Scope::new(&"a".repeat(129)).is_err());
     }
@@ -572,10 +527,7 @@ mod tests {
 
     #[test]
     fn admin_star_is_everything() {
-        let p = ScopePolicy::builder()
-            .implies("admin:*", ["*"])
-            .build()
-            .unwrap();
+        let p = ScopePolicy::builder().implies("admin:*", ["*"]).build().unwrap();
         assert!(p.grants(&set(&["admin:*"]), &scope("tasks:delete")));
         assert!(p.grants(&set(&["admin:*"]), &scope("admin")));
     }
@@ -591,35 +543,20 @@ mod tests {
         let any = Requirement::any_of(["tasks:write", "admin"]).unwrap();
         let denied = p.check(&held, &any).unwrap_err();
         assert_eq!(denied.required().len(), 2);
-        assert!(
-            p.check(
-                &held,
-                &Requirement::any_of(["admin", "tasks:read"]).unwrap()
-            )
-            .is_ok()
-        );
-        assert_eq!(
-            Requirement::all_of(Vec::<&str>::new()),
-            Err(ScopeError::EmptyRequirement)
-        );
+        assert!(p.check(&held, &Requirement::any_of(["admin", "tasks:read"]).unwrap()).is_ok());
+        assert_eq!(Requirement::all_of(Vec::<&str>::new()), Err(ScopeError::EmptyRequirement));
     }
 
     #[test]
     fn registry_rejects_unknown_scopes() {
-        let p = ScopePolicy::builder()
-            .known(["tasks:read", "tasks:write"])
-            .build()
-            .unwrap();
+        let p = ScopePolicy::builder().known(["tasks:read", "tasks:write"]).build().unwrap();
         assert!(p.validate(&set(&["tasks:read"])).is_ok());
         assert!(p.validate(&set(&["tasks:*"])).is_ok());
         assert_eq!(
             p.validate(&set(&["tasks:read", "users:read"])),
             Err(ScopeError::Unknown("users:read".into()))
         );
-        assert_eq!(
-            p.validate(&set(&["users:*"])),
-            Err(ScopeError::Unknown("users:*".into()))
-        );
+        assert_eq!(p.validate(&set(&["users:*"])), Err(ScopeError::Unknown("users:*".into())));
         assert_eq!(p.full_access(), set(&["tasks:read", "tasks:write"]));
     }
 

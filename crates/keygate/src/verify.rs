@@ -4,6 +4,10 @@
 //! constant-time compare (against a dummy for an unknown id) → state checks → [`Principal`].
 //! Scopes are checked per route with [`Keygate::authorize`].
 //!
+//! [`Keygate::verify`] is the check alone. [`Keygate::authenticate`] is what a request goes
+//! through: verify, the failed-auth throttle for failures, the key's rate limit, write-behind
+//! usage and events. Adapters call `authenticate`.
+//!
 //! ```
 //! use keygate::{Keygate, AuthError, manage::NewKey, preset::Preset, store::Owner};
 //!
@@ -23,12 +27,15 @@
 //! ```
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::credential::Headers;
 use crate::error::{AuthError, Forbidden, InvalidKey};
+use crate::event::Event;
 use crate::format::{Environment, KeyId};
 use crate::gate::Keygate;
+use crate::limit::{Decision, LimiterError, RateLimitInfo};
 use crate::scope::{Requirement, ScopeSet};
 use crate::store::{KeyKind, KeyRecord, Peek};
 
@@ -95,7 +102,108 @@ impl fmt::Debug for Principal {
     }
 }
 
+/// A request that passed [`Keygate::authenticate`]: who it acts for, and its rate-limit figures
+/// for the `X-RateLimit-*` headers of the response.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// Who the request acts for.
+    pub principal: Principal,
+    /// The key's rate-limit figures, when its plan has windows.
+    pub rate_limit: Option<RateLimitInfo>,
+}
+
 impl Keygate {
+    /// Authenticates a request: verifies its credential, counts a failure against the client's
+    /// failed-auth budget (answering 429 past it), checks the key's rate limit, records usage
+    /// write-behind and emits events.
+    ///
+    /// # Errors
+    /// Every failure of the error catalog but scopes; [`AuthError::RateLimited`] from the
+    /// key's plan or from the failed-auth throttle; [`AuthError::Unavailable`] when the store or
+    /// the limiter cannot answer.
+    pub async fn authenticate<H: Headers + ?Sized>(
+        &self,
+        headers: &H,
+        client_ip: Option<IpAddr>,
+    ) -> Result<Authenticated, AuthError> {
+        let verified = match self.inner.preset.sources.extract(headers) {
+            Ok(key) => self.verify_inner(key).await,
+            Err(e) => Err((e, None)),
+        };
+        let principal = match verified {
+            Ok(p) => p,
+            Err((err, key_id)) => return Err(self.failed(err, key_id, client_ip)),
+        };
+        let now = self.inner.clock.now();
+        let rate_limit = match self.plan_for(principal.record()) {
+            None => None,
+            Some(plan) => {
+                let id = principal.key_id();
+                let decision = match self.inner.limiter.check_now(&id, plan, now) {
+                    Some(d) => d,
+                    None => self.inner.limiter.check(&id, plan, now).await,
+                };
+                match decision {
+                    Ok(Some(Decision { allowed: true, info })) => Some(info),
+                    Ok(Some(Decision { allowed: false, info })) => {
+                        tracing::warn!(key_id = %id, limit = info.limit, "rate limited");
+                        self.emit(Event::RateLimited { key_id: Some(id), client_ip, info });
+                        return Err(AuthError::RateLimited(info));
+                    }
+                    Ok(None) => None,
+                    Err(e) => return Err(self.limiter_down(e)),
+                }
+            }
+        };
+        self.inner.usage.record(principal.key_id(), 1, now);
+        self.emit(Event::Verified {
+            key_id: principal.key_id(),
+            workspace_id: principal.workspace_id(),
+        });
+        Ok(Authenticated { principal, rate_limit })
+    }
+
+    /// The key's rate-limit figures without counting a request: what `/v1/rate-limit` shows.
+    /// `None` when its plan has no windows.
+    ///
+    /// # Errors
+    /// [`AuthError::Unavailable`] when the limiter cannot answer.
+    pub async fn rate_limit_status(
+        &self,
+        principal: &Principal,
+    ) -> Result<Option<RateLimitInfo>, AuthError> {
+        let Some(plan) = self.plan_for(principal.record()) else { return Ok(None) };
+        let now = self.inner.clock.now();
+        match self.inner.limiter.status(&principal.key_id(), plan, now).await {
+            Ok(d) => Ok(d.map(|d| d.info)),
+            Err(e) => Err(self.limiter_down(e)),
+        }
+    }
+
+    fn limiter_down(&self, e: LimiterError) -> AuthError {
+        tracing::warn!(error = %e, "rate limiter unavailable; refusing");
+        AuthError::Unavailable(crate::store::StoreError::Unavailable(Box::new(e)))
+    }
+
+    /// Throttle and report a failed request.
+    fn failed(
+        &self,
+        err: AuthError,
+        key_id: Option<KeyId>,
+        client_ip: Option<IpAddr>,
+    ) -> AuthError {
+        if err.is_failed_authentication()
+            && let (Some(ip), Some(throttle)) = (client_ip, &self.inner.throttle)
+            && let Some(info) = throttle.record_failure(ip, self.inner.clock.now())
+        {
+            tracing::warn!(client_ip = %ip, "failed-auth throttle: too many failures");
+            self.emit(Event::RateLimited { key_id: None, client_ip, info });
+            return AuthError::RateLimited(info);
+        }
+        self.emit(Event::Failed { reason: err.reason(), key_id, client_ip });
+        err
+    }
+
     /// Verifies the credential in a request's headers.
     ///
     /// # Errors
@@ -111,52 +219,54 @@ impl Keygate {
     /// # Errors
     /// As [`verify`](Self::verify), less the errors about headers.
     pub async fn verify_key(&self, key: &str) -> Result<Principal, AuthError> {
+        self.verify_inner(key).await.map_err(|(e, _)| e)
+    }
+
+    /// [`verify_key`](Self::verify_key), with the key id a failure concerns when it is known.
+    async fn verify_inner(&self, key: &str) -> Result<Principal, (AuthError, Option<KeyId>)> {
         let inner = &*self.inner;
-        let parsed = inner.preset.format.parse(key)?;
+        let parsed = inner.preset.format.parse(key).map_err(|e| (e.into(), None))?;
         let id = parsed.id();
+        let err = |e| (e, Some(id));
         let record = match inner.store.peek(&id) {
             Peek::Found(record) => Some(record),
             Peek::Absent => None,
             Peek::Unknown => inner.store.find(&id).await.map_err(|e| {
                 tracing::warn!(key_id = %id, error = %e, "key store unavailable; refusing");
-                AuthError::Unavailable(e)
+                err(AuthError::Unavailable(e))
             })?,
         };
         let Some(record) = record else {
             inner.hasher.verify_dummy(parsed.secret());
-            return Err(fail(id, InvalidKey::UnknownId));
+            return Err(err(fail(id, InvalidKey::UnknownId)));
         };
         let matched = inner
             .hasher
             .verify(parsed.secret(), record.pepper_version, &record.hash)
             .map_err(|e| {
                 tracing::error!(key_id = %id, error = %e, "cannot check key");
-                AuthError::Unavailable(crate::store::StoreError::Other(Box::new(e)))
+                err(AuthError::Unavailable(crate::store::StoreError::Other(Box::new(e))))
             })?;
         // A key whose prefix names another environment than its record is not that key: its
         // checksum is public, so the prefix alone could otherwise be swapped.
         if !matched || parsed.environment() != record.environment {
-            return Err(fail(id, InvalidKey::WrongSecret));
+            return Err(err(fail(id, InvalidKey::WrongSecret)));
         }
         let now = inner.clock.now();
         if record.is_revoked_at(now) {
-            return Err(fail(id, InvalidKey::Revoked));
+            return Err(err(fail(id, InvalidKey::Revoked)));
         }
         if record.disabled {
             tracing::debug!(key_id = %id, reason = "disabled", "key refused");
-            return Err(AuthError::Disabled);
+            return Err(err(AuthError::Disabled));
         }
         if record.is_expired_at(now) {
             tracing::debug!(key_id = %id, reason = "expired", "key refused");
-            return Err(AuthError::Expired);
+            return Err(err(AuthError::Expired));
         }
-        if inner
-            .environment
-            .is_some_and(|env| env != record.environment)
-        {
-            return Err(AuthError::Forbidden(Forbidden::WrongEnvironment(
-                record.environment,
-            )));
+        if inner.environment.is_some_and(|env| env != record.environment) {
+            let e = AuthError::Forbidden(Forbidden::WrongEnvironment(record.environment));
+            return Err(err(e));
         }
         tracing::trace!(key_id = %id, "key verified");
         Ok(Principal { record })

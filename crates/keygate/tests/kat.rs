@@ -11,26 +11,11 @@ fn checksum_vectors() {
     let vectors = [
         ("", "000000"),
         ("sk_live_", "2pFfUd"),
-        (
-            "pl_v2_0000000000000000000000000000000000000000000000000000000",
-            "1dkkLY",
-        ),
-        (
-            "sk_test_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghijklmnopqrs",
-            "0DCM4x",
-        ),
-        (
-            "sk_test_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghijklmnopq",
-            "0Dhodb",
-        ),
-        (
-            "sk_live_zzzzzzzzzzzzZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ",
-            "3xIR79",
-        ),
-        (
-            "pk_7fRk2QpL9xWmhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh",
-            "2uknlu",
-        ),
+        ("pl_v2_0000000000000000000000000000000000000000000000000000000", "1dkkLY"),
+        ("sk_test_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghijklmnopqrs", "0DCM4x"),
+        ("sk_test_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghijklmnopq", "0Dhodb"),
+        ("sk_live_zzzzzzzzzzzzZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ", "3xIR79"),
+        ("pk_7fRk2QpL9xWmhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh", "2uknlu"),
         ("ghp_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ", "23hDkE"),
     ];
     for (text, expected) in vectors {
@@ -40,11 +25,7 @@ fn checksum_vectors() {
 
 #[test]
 fn full_key_vectors() {
-    let pl = KeyFormat::builder("pl")
-        .version("v2")
-        .retired_versions(["v1"])
-        .build()
-        .unwrap();
+    let pl = KeyFormat::builder("pl").version("v2").retired_versions(["v1"]).build().unwrap();
     let key = "pl_v2_00000000000000000000000000000000000000000000000000000001dkkLY";
     let parsed = pl.parse(key).unwrap();
     assert_eq!(parsed.id().as_str(), "000000000000");
@@ -52,10 +33,7 @@ fn full_key_vectors() {
     assert_eq!(parsed.environment(), Environment::Live);
     assert_eq!(pl.preview(key).as_deref(), Some("pl_v2_0000"));
 
-    let sk = KeyFormat::builder("sk")
-        .environments("live", "test")
-        .build()
-        .unwrap();
+    let sk = KeyFormat::builder("sk").environments("live", "test").build().unwrap();
     let key = "sk_test_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghijklmnopqrs0DCM4x";
     let parsed = sk.parse(key).unwrap();
     assert_eq!(parsed.id().as_str(), "AbCdEfGhIjKl");
@@ -70,27 +48,17 @@ fn full_key_vectors() {
     assert_eq!(sk.parse(&swapped).unwrap_err(), ParseError::BadChecksum);
 
     let pk = KeyFormat::builder("pk").build().unwrap();
-    assert!(
-        pk.parse("pk_7fRk2QpL9xWmhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh2uknlu")
-            .is_ok()
-    );
+    assert!(pk.parse("pk_7fRk2QpL9xWmhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh2uknlu").is_ok());
 }
 
 #[test]
 fn lengths_are_fixed_per_format() {
-    let f = KeyFormat::builder("sk")
-        .environments("live", "test")
-        .build()
-        .unwrap();
+    let f = KeyFormat::builder("sk").environments("live", "test").build().unwrap();
     for _ in 0..100 {
         let key = f.generate(Environment::Live).unwrap();
         assert_eq!(key.expose_secret().len(), "sk_live_".len() + 12 + 43 + 6);
     }
-    let short = KeyFormat::builder("sk")
-        .secret_bits(128)
-        .id_len(8)
-        .build()
-        .unwrap();
+    let short = KeyFormat::builder("sk").secret_bits(128).id_len(8).build().unwrap();
     assert_eq!(short.secret_len(), 22);
     let key = short.generate(Environment::Live).unwrap();
     assert_eq!(key.expose_secret().len(), "sk_".len() + 8 + 22 + 6);

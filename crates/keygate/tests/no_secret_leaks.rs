@@ -45,28 +45,17 @@ async fn secrets_never_appear_in_debug_errors_or_logs() {
         .build()
         .unwrap();
     let minted = gate
-        .mint(
-            NewKey::new(Owner::workspace("w"), "k")
-                .scopes(["tasks:read"])
-                .unwrap(),
-        )
+        .mint(NewKey::new(Owner::workspace("w"), "k").scopes(["tasks:read"]).unwrap())
         .await
         .unwrap();
     let key = minted.key.expose_secret().to_owned();
-    let secret = gate
-        .preset()
-        .format
-        .parse(&key)
-        .unwrap()
-        .secret()
-        .to_owned();
+    let secret = gate.preset().format.parse(&key).unwrap().secret().to_owned();
 
     let mut seen = vec![format!("{minted:?}"), format!("{gate:?}")];
     let principal = gate.verify_key(&key).await.unwrap();
     seen.push(format!("{principal:?}"));
-    let denied = gate
-        .authorize(&principal, &Requirement::all_of(["tasks:write"]).unwrap())
-        .unwrap_err();
+    let denied =
+        gate.authorize(&principal, &Requirement::all_of(["tasks:write"]).unwrap()).unwrap_err();
     seen.push(format!("{denied:?} {denied}"));
     seen.push(format!("{:?}", gate.render(&denied, None)));
 
@@ -75,25 +64,15 @@ async fn secrets_never_appear_in_debug_errors_or_logs() {
     wrong.replace_range(30..31, if &key[30..31] == "a" { "b" } else { "a" });
     let cut = &wrong[..wrong.len() - 6];
     let wrong = format!("{cut}{}", keygate::format::checksum(cut));
-    for attempt in [
-        wrong.clone(),
-        format!("{key}x"),
-        key[..key.len() - 1].to_owned(),
-    ] {
-        let err = gate
-            .verify(&[("Authorization", format!("Bearer {attempt}"))])
-            .await
-            .unwrap_err();
+    for attempt in [wrong.clone(), format!("{key}x"), key[..key.len() - 1].to_owned()] {
+        let err = gate.verify(&[("Authorization", format!("Bearer {attempt}"))]).await.unwrap_err();
         seen.push(format!("{err:?} {err}"));
         seen.push(format!("{:?}", gate.render(&err, Some("req"))));
     }
     gate.store()
         .update(
             &minted.record.id,
-            &KeyUpdate {
-                revoke_at: Some(Timestamp::UNIX_EPOCH),
-                ..Default::default()
-            },
+            &KeyUpdate { revoke_at: Some(Timestamp::UNIX_EPOCH), ..Default::default() },
         )
         .await
         .unwrap();
@@ -110,10 +89,7 @@ async fn secrets_never_appear_in_debug_errors_or_logs() {
     let pepper_text = String::from_utf8_lossy(&pepper_bytes).into_owned();
     for text in &seen {
         assert!(!text.contains(&secret), "secret leaked in: {text}");
-        assert!(
-            !text.contains(&wrong[20..60]),
-            "attempted secret leaked in: {text}"
-        );
+        assert!(!text.contains(&wrong[20..60]), "attempted secret leaked in: {text}");
         assert!(!text.contains(&pepper_text), "pepper leaked in: {text}");
     }
 }

@@ -8,20 +8,9 @@ use proptest::prelude::*;
 
 fn formats() -> Vec<KeyFormat> {
     vec![
-        KeyFormat::builder("pl")
-            .version("v2")
-            .retired_versions(["v1"])
-            .build()
-            .unwrap(),
-        KeyFormat::builder("sk")
-            .environments("live", "test")
-            .build()
-            .unwrap(),
-        KeyFormat::builder("pk")
-            .secret_bits(128)
-            .id_len(8)
-            .build()
-            .unwrap(),
+        KeyFormat::builder("pl").version("v2").retired_versions(["v1"]).build().unwrap(),
+        KeyFormat::builder("sk").environments("live", "test").build().unwrap(),
+        KeyFormat::builder("pk").secret_bits(128).id_len(8).build().unwrap(),
     ]
 }
 

@@ -38,50 +38,26 @@ fn limited() -> AuthError {
 fn catalog() -> Vec<(AuthError, &'static str, u16)> {
     vec![
         (AuthError::Missing, "unauthenticated", 401),
-        (
-            AuthError::Malformed(Malformed::Key(ParseError::BadChecksum)),
-            "unauthenticated",
-            401,
-        ),
-        (
-            AuthError::Invalid(InvalidKey::UnknownId),
-            "unauthenticated",
-            401,
-        ),
+        (AuthError::Malformed(Malformed::Key(ParseError::BadChecksum)), "unauthenticated", 401),
+        (AuthError::Invalid(InvalidKey::UnknownId), "unauthenticated", 401),
         (AuthError::Expired, "unauthenticated", 401),
         (AuthError::Disabled, "unauthenticated", 401),
         (
-            AuthError::UnsupportedVersion {
-                prefix: Arc::from("pl_v1_"),
-            },
+            AuthError::UnsupportedVersion { prefix: Arc::from("pl_v1_") },
             "unsupported_key_version",
             410,
         ),
         (scope_denied(), "scope_required", 403),
-        (
-            AuthError::Forbidden(Forbidden::WrongEnvironment(Environment::Test)),
-            "forbidden",
-            403,
-        ),
-        (
-            AuthError::InvalidRequest(InvalidRequest::MultipleCredentials),
-            "invalid_request",
-            400,
-        ),
+        (AuthError::Forbidden(Forbidden::WrongEnvironment(Environment::Test)), "forbidden", 403),
+        (AuthError::InvalidRequest(InvalidRequest::MultipleCredentials), "invalid_request", 400),
         (limited(), "rate_limited", 429),
-        (
-            AuthError::Unavailable(StoreError::Unavailable("down".into())),
-            "unavailable",
-            503,
-        ),
+        (AuthError::Unavailable(StoreError::Unavailable("down".into())), "unavailable", 503),
     ]
 }
 
 #[test]
 fn seed_000_scope_required_body_word_for_word() {
-    let r = Preset::productlane()
-        .renderer
-        .render(&scope_denied(), Some("req_abc"));
+    let r = Preset::productlane().renderer.render(&scope_denied(), Some("req_abc"));
     assert_eq!(r.status, 403);
     assert_eq!(r.content_type, "application/json");
     assert_eq!(
@@ -103,11 +79,7 @@ fn envelope_style_every_row() {
         let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
         assert_eq!(body["error"]["code"], code);
         assert_eq!(body["error"]["request_id"], "req_1");
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty())
-        );
+        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
         assert!(body["error"]["details"].is_object());
         // Field order as seed 000 shows it.
         assert!(r.body.starts_with(r#"{"error":{"code":"#), "{}", r.body);
@@ -122,12 +94,8 @@ fn envelope_style_every_row() {
         r.body,
         r#"{"error":{"code":"unauthenticated","message":"Key revoked or unknown.","details":{},"request_id":"req_1"}}"#
     );
-    let r = renderer.render(
-        &AuthError::UnsupportedVersion {
-            prefix: Arc::from("pl_v1_"),
-        },
-        Some("req_1"),
-    );
+    let r = renderer
+        .render(&AuthError::UnsupportedVersion { prefix: Arc::from("pl_v1_") }, Some("req_1"));
     assert_eq!(
         r.body,
         r#"{"error":{"code":"unsupported_key_version","message":"Keys starting with `pl_v1_` are no longer supported. Mint a new key.","details":{},"request_id":"req_1"}}"#
@@ -139,10 +107,7 @@ fn detail_style_uses_seed_004_strings() {
     let renderer = Preset::plane().renderer;
     let missing = renderer.render(&AuthError::Missing, None);
     assert_eq!(missing.status, 401);
-    assert_eq!(
-        missing.body,
-        r#"{"detail":"Authentication credentials were not provided."}"#
-    );
+    assert_eq!(missing.body, r#"{"detail":"Authentication credentials were not provided."}"#);
     for err in [
         AuthError::Invalid(InvalidKey::UnknownId),
         AuthError::Invalid(InvalidKey::Revoked),
@@ -152,16 +117,10 @@ fn detail_style_uses_seed_004_strings() {
     ] {
         let r = renderer.render(&err, None);
         assert_eq!(r.status, 401);
-        assert_eq!(
-            r.body, r#"{"detail":"Given API token is not valid"}"#,
-            "{err:?}"
-        );
+        assert_eq!(r.body, r#"{"detail":"Given API token is not valid"}"#, "{err:?}");
     }
     let r = renderer.render(&limited(), None);
-    assert_eq!(
-        r.body,
-        r#"{"detail":"Request was throttled. Expected available in 42 seconds."}"#
-    );
+    assert_eq!(r.body, r#"{"detail":"Request was throttled. Expected available in 42 seconds."}"#);
     for (err, _, _) in catalog() {
         let r = renderer.render(&err, None);
         let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
@@ -187,30 +146,16 @@ fn problem_style_is_rfc_9457() {
         assert_eq!(body["type"], "about:blank");
         assert!(body["title"].is_string() && body["detail"].is_string());
     }
-    let r = renderer.render(
-        &AuthError::UnsupportedVersion {
-            prefix: Arc::from("x_v1_"),
-        },
-        None,
-    );
+    let r = renderer.render(&AuthError::UnsupportedVersion { prefix: Arc::from("x_v1_") }, None);
     assert_eq!(r.status, 401, "only productlane answers 410");
 }
 
 #[test]
 fn challenges_follow_rfc_6750() {
-    let renderer = Renderer::new(ErrorStyle::Envelope)
-        .realm("keygate")
-        .unwrap();
-    let header = |e: &AuthError| {
-        renderer
-            .render(e, None)
-            .header("www-authenticate")
-            .map(str::to_owned)
-    };
-    assert_eq!(
-        header(&AuthError::Missing).as_deref(),
-        Some(r#"Bearer realm="keygate""#)
-    );
+    let renderer = Renderer::new(ErrorStyle::Envelope).realm("keygate").unwrap();
+    let header =
+        |e: &AuthError| renderer.render(e, None).header("www-authenticate").map(str::to_owned);
+    assert_eq!(header(&AuthError::Missing).as_deref(), Some(r#"Bearer realm="keygate""#));
     for err in [
         AuthError::Expired,
         AuthError::Invalid(InvalidKey::WrongSecret),
@@ -222,10 +167,7 @@ fn challenges_follow_rfc_6750() {
         );
     }
     assert_eq!(
-        header(&AuthError::InvalidRequest(
-            InvalidRequest::MultipleCredentials
-        ))
-        .as_deref(),
+        header(&AuthError::InvalidRequest(InvalidRequest::MultipleCredentials)).as_deref(),
         Some(r#"Bearer realm="keygate", error="invalid_request""#)
     );
     assert_eq!(header(&limited()), None);
@@ -236,42 +178,22 @@ fn challenges_follow_rfc_6750() {
 
 #[test]
 fn rate_limited_carries_retry_after_and_limits() {
-    let r = Preset::livetest()
-        .renderer
-        .render(&limited(), Some("req_1"));
+    let r = Preset::livetest().renderer.render(&limited(), Some("req_1"));
     assert_eq!(r.status, 429);
-    assert_eq!(
-        r.header("retry-after"),
-        Some("42"),
-        "41.2 s rounds up, never early"
-    );
+    assert_eq!(r.header("retry-after"), Some("42"), "41.2 s rounds up, never early");
     assert_eq!(r.header("x-ratelimit-limit"), Some("100"));
     assert_eq!(r.header("x-ratelimit-remaining"), Some("0"));
     assert_eq!(r.header("x-ratelimit-reset"), Some("1634234567"));
-    assert!(
-        r.body.contains(r#""details":{"retry_after":42}"#),
-        "{}",
-        r.body
-    );
+    assert!(r.body.contains(r#""details":{"retry_after":42}"#), "{}", r.body);
 }
 
 #[test]
 fn x_api_key_presets_name_their_header() {
-    let gate = keygate::Keygate::builder(Preset::plane())
-        .random_pepper()
-        .build()
-        .unwrap();
+    let gate = keygate::Keygate::builder(Preset::plane()).random_pepper().build().unwrap();
     let mut preset = Preset::plane();
     preset.renderer = keygate::response::Renderer::new(ErrorStyle::Envelope);
-    let envelope = keygate::Keygate::builder(preset)
-        .random_pepper()
-        .build()
-        .unwrap();
-    assert!(
-        gate.render(&AuthError::Missing, None)
-            .body
-            .contains("credentials were not provided")
-    );
+    let envelope = keygate::Keygate::builder(preset).random_pepper().build().unwrap();
+    assert!(gate.render(&AuthError::Missing, None).body.contains("credentials were not provided"));
     assert!(
         envelope
             .render(&AuthError::Missing, None)

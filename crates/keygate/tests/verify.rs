@@ -36,9 +36,7 @@ async fn mint(gate: &Keygate, new: NewKey) -> MintedKey {
 }
 
 fn new_key() -> NewKey {
-    NewKey::new(Owner::user("wks_abc123", "usr_1"), "test key")
-        .scopes(["tasks:read"])
-        .unwrap()
+    NewKey::new(Owner::user("wks_abc123", "usr_1"), "test key").scopes(["tasks:read"]).unwrap()
 }
 
 fn bearer(key: &str) -> Vec<(&'static str, String)> {
@@ -49,10 +47,7 @@ fn bearer(key: &str) -> Vec<(&'static str, String)> {
 async fn a_minted_key_verifies_and_carries_its_record() {
     let (gate, _) = gate_with(Preset::livetest());
     let minted = mint(&gate, new_key()).await;
-    let p = gate
-        .verify(&bearer(minted.key.expose_secret()))
-        .await
-        .unwrap();
+    let p = gate.verify(&bearer(minted.key.expose_secret())).await.unwrap();
     assert_eq!(p.key_id(), minted.record.id);
     assert_eq!(p.workspace_id(), "wks_abc123");
     assert_eq!(p.user_id(), Some("usr_1"));
@@ -91,20 +86,15 @@ async fn unknown_id_wrong_secret_and_revoked_look_the_same() {
     gate.store()
         .update(
             &minted.record.id,
-            &KeyUpdate {
-                revoke_at: Some(clock.now()),
-                ..Default::default()
-            },
+            &KeyUpdate { revoke_at: Some(clock.now()), ..Default::default() },
         )
         .await
         .unwrap();
     let revoked = gate.verify_key(key).await.unwrap_err();
     assert!(matches!(revoked, AuthError::Invalid(InvalidKey::Revoked)));
 
-    let bodies: Vec<_> = [&wrong, &unknown, &revoked]
-        .iter()
-        .map(|e| gate.render(e, Some("req_1")))
-        .collect();
+    let bodies: Vec<_> =
+        [&wrong, &unknown, &revoked].iter().map(|e| gate.render(e, Some("req_1"))).collect();
     assert_eq!(bodies[0], bodies[1]);
     assert_eq!(bodies[1], bodies[2]);
     assert_eq!(bodies[0].status, 401);
@@ -117,38 +107,22 @@ async fn expiry_at_its_boundary() {
     let minted = mint(&gate, new_key().expires_at(expires)).await;
     let key = minted.key.expose_secret();
     clock.set(expires.saturating_sub(Duration::from_millis(1)));
-    assert!(
-        gate.verify_key(key).await.is_ok(),
-        "valid until the last millisecond"
-    );
+    assert!(gate.verify_key(key).await.is_ok(), "valid until the last millisecond");
     clock.set(expires);
-    assert!(
-        matches!(gate.verify_key(key).await, Err(AuthError::Expired)),
-        "expired at expires_at"
-    );
+    assert!(matches!(gate.verify_key(key).await, Err(AuthError::Expired)), "expired at expires_at");
 }
 
 #[tokio::test]
 async fn expired_and_disabled_are_told_only_to_the_holder() {
     let (gate, clock) = gate_with(Preset::livetest());
-    let minted = mint(
-        &gate,
-        new_key().expires_at(start().saturating_add(Duration::from_secs(1))),
-    )
-    .await;
+    let minted =
+        mint(&gate, new_key().expires_at(start().saturating_add(Duration::from_secs(1)))).await;
     clock.advance(Duration::from_secs(2));
     let key = minted.key.expose_secret();
-    assert!(matches!(
-        gate.verify_key(key).await,
-        Err(AuthError::Expired)
-    ));
+    assert!(matches!(gate.verify_key(key).await, Err(AuthError::Expired)));
     // The same expired key with a wrong secret learns nothing about expiry.
     let mut forged = key[..key.len() - 7].to_owned();
-    forged.push(if key.as_bytes()[key.len() - 7] == b'a' {
-        'b'
-    } else {
-        'a'
-    });
+    forged.push(if key.as_bytes()[key.len() - 7] == b'a' { 'b' } else { 'a' });
     let forged = format!("{forged}{}", keygate::format::checksum(&forged));
     assert!(matches!(
         gate.verify_key(&forged).await,
@@ -157,33 +131,15 @@ async fn expired_and_disabled_are_told_only_to_the_holder() {
 
     let other = mint(&gate, new_key()).await;
     gate.store()
-        .update(
-            &other.record.id,
-            &KeyUpdate {
-                disabled: Some(true),
-                ..Default::default()
-            },
-        )
+        .update(&other.record.id, &KeyUpdate { disabled: Some(true), ..Default::default() })
         .await
         .unwrap();
-    assert!(matches!(
-        gate.verify_key(other.key.expose_secret()).await,
-        Err(AuthError::Disabled)
-    ));
+    assert!(matches!(gate.verify_key(other.key.expose_secret()).await, Err(AuthError::Disabled)));
     gate.store()
-        .update(
-            &other.record.id,
-            &KeyUpdate {
-                disabled: Some(false),
-                ..Default::default()
-            },
-        )
+        .update(&other.record.id, &KeyUpdate { disabled: Some(false), ..Default::default() })
         .await
         .unwrap();
-    assert!(
-        gate.verify_key(other.key.expose_secret()).await.is_ok(),
-        "re-enabled"
-    );
+    assert!(gate.verify_key(other.key.expose_secret()).await.is_ok(), "re-enabled");
 }
 
 #[tokio::test]
@@ -194,10 +150,7 @@ async fn a_test_key_with_a_live_prefix_is_not_that_key() {
     let body = &key["sk_test_".len()..key.len() - 6];
     let forged = format!("sk_live_{body}");
     let forged = format!("{forged}{}", keygate::format::checksum(&forged));
-    assert!(matches!(
-        gate.verify_key(&forged).await,
-        Err(AuthError::Invalid(_))
-    ));
+    assert!(matches!(gate.verify_key(&forged).await, Err(AuthError::Invalid(_))));
     assert!(gate.verify_key(key).await.is_ok());
 }
 
@@ -212,10 +165,7 @@ async fn a_live_deployment_forbids_test_keys() {
         .unwrap();
     let test = mint(&gate, new_key().environment(Environment::Test)).await;
     let err = gate.verify_key(test.key.expose_secret()).await.unwrap_err();
-    assert!(matches!(
-        err,
-        AuthError::Forbidden(Forbidden::WrongEnvironment(Environment::Test))
-    ));
+    assert!(matches!(err, AuthError::Forbidden(Forbidden::WrongEnvironment(Environment::Test))));
     let response = gate.render(&err, Some("req_x"));
     assert_eq!(response.status, 403);
     assert!(response.body.contains(r#""code":"forbidden""#));
@@ -226,17 +176,9 @@ async fn a_live_deployment_forbids_test_keys() {
 #[tokio::test]
 async fn retired_versions_are_410_in_productlane_and_401_elsewhere() {
     let (gate, _) = gate_with(Preset::productlane());
-    for text in [
-        "pl_v1_",
-        "pl_v1_abc",
-        "pl_v1_\u{ff01}",
-        &format!("pl_v1_{}", "x".repeat(200)),
-    ] {
+    for text in ["pl_v1_", "pl_v1_abc", "pl_v1_\u{ff01}", &format!("pl_v1_{}", "x".repeat(200))] {
         let err = gate.verify_key(text).await.unwrap_err();
-        assert!(
-            matches!(err, AuthError::UnsupportedVersion { .. }),
-            "{text}"
-        );
+        assert!(matches!(err, AuthError::UnsupportedVersion { .. }), "{text}");
         let r = gate.render(&err, Some("req_1"));
         assert_eq!(r.status, 410);
         assert!(r.body.contains(r#""code":"unsupported_key_version""#));
@@ -247,29 +189,16 @@ async fn retired_versions_are_410_in_productlane_and_401_elsewhere() {
     let err = gate.verify_key("pl_v1_abc").await.unwrap_err();
     let r = gate.render(&err, None);
     assert_eq!(r.status, 401);
-    assert_eq!(
-        r.header("www-authenticate"),
-        Some(r#"Bearer realm="api", error="invalid_token""#)
-    );
+    assert_eq!(r.header("www-authenticate"), Some(r#"Bearer realm="api", error="invalid_token""#));
 }
 
 #[tokio::test]
 async fn scopes_are_checked_with_the_preset_policy() {
     let (gate, _) = gate_with(Preset::workspace());
-    let admin = mint(
-        &gate,
-        NewKey::new(Owner::workspace("w"), "a")
-            .scopes(["admin"])
-            .unwrap(),
-    )
-    .await;
-    let reader = mint(
-        &gate,
-        NewKey::new(Owner::workspace("w"), "r")
-            .scopes(["read:all"])
-            .unwrap(),
-    )
-    .await;
+    let admin =
+        mint(&gate, NewKey::new(Owner::workspace("w"), "a").scopes(["admin"]).unwrap()).await;
+    let reader =
+        mint(&gate, NewKey::new(Owner::workspace("w"), "r").scopes(["read:all"]).unwrap()).await;
     let write = Requirement::all_of(["tasks:write"]).unwrap();
     let read = Requirement::all_of(["tasks:read"]).unwrap();
     let a = gate.verify_key(admin.key.expose_secret()).await.unwrap();
@@ -277,9 +206,7 @@ async fn scopes_are_checked_with_the_preset_policy() {
     assert!(gate.authorize(&a, &write).is_ok());
     assert!(gate.authorize(&r, &read).is_ok());
     let err = gate.authorize(&r, &write).unwrap_err();
-    let AuthError::InsufficientScope(denied) = &err else {
-        panic!("{err:?}")
-    };
+    let AuthError::InsufficientScope(denied) = &err else { panic!("{err:?}") };
     assert_eq!(denied.required()[0].as_str(), "tasks:write");
     assert_eq!(denied.granted()[0].as_str(), "read:all");
 }
@@ -289,39 +216,22 @@ async fn minting_checks_its_input() {
     let (gate, _) = gate_with(Preset::productlane());
     let owner = || Owner::workspace("w");
     let unknown = NewKey::new(owner(), "k").scopes(["billing:read"]).unwrap();
-    assert!(matches!(
-        gate.mint(unknown).await,
-        Err(ManageError::Scope(ScopeError::Unknown(_)))
-    ));
-    assert!(matches!(
-        gate.mint(NewKey::new(owner(), "")).await,
-        Err(ManageError::Name)
-    ));
+    assert!(matches!(gate.mint(unknown).await, Err(ManageError::Scope(ScopeError::Unknown(_)))));
+    assert!(matches!(gate.mint(NewKey::new(owner(), "")).await, Err(ManageError::Name)));
     assert!(matches!(
         gate.mint(NewKey::new(owner(), "x".repeat(201))).await,
         Err(ManageError::Name)
     ));
     assert!(
-        gate.mint(NewKey::new(owner(), "é".repeat(200)))
-            .await
-            .is_ok(),
+        gate.mint(NewKey::new(owner(), "é".repeat(200))).await.is_ok(),
         "200 characters is fine"
     );
     let past = NewKey::new(owner(), "k").expires_at(start());
-    assert!(matches!(
-        gate.mint(past).await,
-        Err(ManageError::ExpiryInPast)
-    ));
+    assert!(matches!(gate.mint(past).await, Err(ManageError::ExpiryInPast)));
     let test = NewKey::new(owner(), "k").environment(Environment::Test);
-    assert!(matches!(
-        gate.mint(test).await,
-        Err(ManageError::Environment(Environment::Test))
-    ));
+    assert!(matches!(gate.mint(test).await, Err(ManageError::Environment(Environment::Test))));
     let plan = NewKey::new(owner(), "k").rate_plan("gold");
-    assert!(matches!(
-        gate.mint(plan).await,
-        Err(ManageError::UnknownPlan(_))
-    ));
+    assert!(matches!(gate.mint(plan).await, Err(ManageError::UnknownPlan(_))));
 }
 
 /// A store whose backend is down: every call fails as unreachable.
@@ -371,18 +281,11 @@ impl KeyStore for DownStore {
 
 #[tokio::test]
 async fn an_unreachable_store_fails_closed() {
-    for preset in [
-        Preset::productlane(),
-        Preset::plane(),
-        Preset::livetest(),
-        Preset::workspace(),
-    ] {
+    for preset in [Preset::productlane(), Preset::plane(), Preset::livetest(), Preset::workspace()]
+    {
         let format = preset.format.clone();
-        let gate = Keygate::builder(preset)
-            .random_pepper()
-            .store(Arc::new(DownStore))
-            .build()
-            .unwrap();
+        let gate =
+            Keygate::builder(preset).random_pepper().store(Arc::new(DownStore)).build().unwrap();
         let key = format.generate(Environment::Live).unwrap();
         let err = gate.verify_key(key.expose_secret()).await.unwrap_err();
         assert!(matches!(err, AuthError::Unavailable(_)));
@@ -390,10 +293,7 @@ async fn an_unreachable_store_fails_closed() {
         assert_eq!(r.status, 503);
         assert!(r.body.contains("unavailable"), "{}", r.body);
         // A malformed key is still refused before any store I/O.
-        assert!(matches!(
-            gate.verify_key("nope").await,
-            Err(AuthError::Malformed(_))
-        ));
+        assert!(matches!(gate.verify_key("nope").await, Err(AuthError::Malformed(_))));
     }
 }
 
@@ -414,31 +314,19 @@ async fn bad_inputs_get_their_documented_errors() {
     let auth = |v: &[u8]| vec![("authorization".to_owned(), v.to_vec())];
 
     // Accepted: lowercase scheme, several spaces.
-    assert!(
-        gate.verify(&auth(format!("bearer {key}").as_bytes()))
-            .await
-            .is_ok()
-    );
-    assert!(
-        gate.verify(&auth(format!("Bearer    {key}").as_bytes()))
-            .await
-            .is_ok()
-    );
+    assert!(gate.verify(&auth(format!("bearer {key}").as_bytes())).await.is_ok());
+    assert!(gate.verify(&auth(format!("Bearer    {key}").as_bytes())).await.is_ok());
 
     let malformed = |e: &AuthError| matches!(e, AuthError::Malformed(_));
     type Expect = fn(&AuthError) -> bool;
     let cases: Vec<(&str, Vec<u8>, Expect)> = vec![
-        ("empty value", b"".to_vec(), |e| {
-            matches!(e, AuthError::Missing)
-        }),
+        ("empty value", b"".to_vec(), |e| matches!(e, AuthError::Missing)),
         ("scheme alone", b"Bearer".to_vec(), |e| {
             matches!(e, AuthError::Malformed(Malformed::Empty))
         }),
-        (
-            "tab separator",
-            format!("Bearer\t{key}").into_bytes(),
-            |e| matches!(e, AuthError::Malformed(Malformed::InvalidCharacter)),
-        ),
+        ("tab separator", format!("Bearer\t{key}").into_bytes(), |e| {
+            matches!(e, AuthError::Malformed(Malformed::InvalidCharacter))
+        }),
         ("Basic", b"Basic dXNlcjpwYXNz".to_vec(), |e| {
             matches!(e, AuthError::Malformed(Malformed::Scheme))
         }),
@@ -448,22 +336,10 @@ async fn bad_inputs_get_their_documented_errors() {
         ("no separator", format!("Bearer{key}").into_bytes(), |e| {
             matches!(e, AuthError::Malformed(Malformed::Scheme))
         }),
-        (
-            "trailing CR",
-            format!("Bearer {key}\r").into_bytes(),
-            malformed,
-        ),
-        (
-            "trailing LF",
-            format!("Bearer {key}\n").into_bytes(),
-            malformed,
-        ),
+        ("trailing CR", format!("Bearer {key}\r").into_bytes(), malformed),
+        ("trailing LF", format!("Bearer {key}\n").into_bytes(), malformed),
         ("NUL", format!("Bearer {key}\0").into_bytes(), malformed),
-        (
-            "non-ASCII",
-            format!("Bearer {key}é").into_bytes(),
-            malformed,
-        ),
+        ("non-ASCII", format!("Bearer {key}é").into_bytes(), malformed),
         (
             "invalid UTF-8",
             [b"Bearer ".as_slice(), &[0xff, 0xfe], key.as_bytes()].concat(),
@@ -474,42 +350,18 @@ async fn bad_inputs_get_their_documented_errors() {
             format!("Bearer {}", key.replacen('s', "\u{ff53}", 1)).into_bytes(),
             malformed,
         ),
-        (
-            "zero-width",
-            format!("Bearer {}\u{200b}", key).into_bytes(),
-            malformed,
-        ),
+        ("zero-width", format!("Bearer {}\u{200b}", key).into_bytes(), malformed),
         ("quoted", format!("Bearer \"{key}\"").into_bytes(), |e| {
-            matches!(
-                e,
-                AuthError::Malformed(Malformed::Key(ParseError::InvalidCharacter))
-            )
+            matches!(e, AuthError::Malformed(Malformed::Key(ParseError::InvalidCharacter)))
         }),
-        (
-            "url-encoded",
-            format!("Bearer {}", key.replace('_', "%5F")).into_bytes(),
-            |e| {
-                matches!(
-                    e,
-                    AuthError::Malformed(Malformed::Key(ParseError::InvalidCharacter))
-                )
-            },
-        ),
-        (
-            "one short",
-            format!("Bearer {}", &key[..key.len() - 1]).into_bytes(),
-            |e| {
-                matches!(
-                    e,
-                    AuthError::Malformed(Malformed::Key(ParseError::WrongLength))
-                )
-            },
-        ),
+        ("url-encoded", format!("Bearer {}", key.replace('_', "%5F")).into_bytes(), |e| {
+            matches!(e, AuthError::Malformed(Malformed::Key(ParseError::InvalidCharacter)))
+        }),
+        ("one short", format!("Bearer {}", &key[..key.len() - 1]).into_bytes(), |e| {
+            matches!(e, AuthError::Malformed(Malformed::Key(ParseError::WrongLength)))
+        }),
         ("one long", format!("Bearer {key}A").into_bytes(), |e| {
-            matches!(
-                e,
-                AuthError::Malformed(Malformed::Key(ParseError::WrongLength))
-            )
+            matches!(e, AuthError::Malformed(Malformed::Key(ParseError::WrongLength)))
         }),
         (
             "bad checksum",
@@ -519,28 +371,14 @@ async fn bad_inputs_get_their_documented_errors() {
                 if key.ends_with('A') { 'B' } else { 'A' }
             )
             .into_bytes(),
-            |e| {
-                matches!(
-                    e,
-                    AuthError::Malformed(Malformed::Key(ParseError::BadChecksum))
-                )
-            },
+            |e| matches!(e, AuthError::Malformed(Malformed::Key(ParseError::BadChecksum))),
         ),
-        (
-            "unknown prefix",
-            format!("Bearer xx_{}", &key[3..]).into_bytes(),
-            |e| {
-                matches!(
-                    e,
-                    AuthError::Malformed(Malformed::Key(ParseError::UnknownPrefix))
-                )
-            },
-        ),
-        (
-            "1 MiB",
-            [b"Bearer ".as_slice(), &vec![b'a'; 1 << 20]].concat(),
-            |e| matches!(e, AuthError::Malformed(Malformed::TooLong)),
-        ),
+        ("unknown prefix", format!("Bearer xx_{}", &key[3..]).into_bytes(), |e| {
+            matches!(e, AuthError::Malformed(Malformed::Key(ParseError::UnknownPrefix)))
+        }),
+        ("1 MiB", [b"Bearer ".as_slice(), &vec![b'a'; 1 << 20]].concat(), |e| {
+            matches!(e, AuthError::Malformed(Malformed::TooLong))
+        }),
     ];
     for (name, value, expected) in cases {
         let err = gate.verify(&auth(&value)).await.unwrap_err();
@@ -556,30 +394,17 @@ async fn bad_inputs_get_their_documented_errors() {
         ("authorization", format!("Bearer {key}")),
     ];
     let err = gate.verify(&twice).await.unwrap_err();
-    assert!(matches!(
-        err,
-        AuthError::InvalidRequest(InvalidRequest::RepeatedHeader(_))
-    ));
+    assert!(matches!(err, AuthError::InvalidRequest(InvalidRequest::RepeatedHeader(_))));
     assert_eq!(gate.render(&err, None).status, 400);
 
     let mut both = Preset::livetest();
     both.sources = keygate::credential::CredentialSources::bearer_or_header("X-Api-Key");
-    let both = Keygate::builder(both)
-        .random_pepper()
-        .store(gate.store().clone())
-        .build()
-        .unwrap();
+    let both = Keygate::builder(both).random_pepper().store(gate.store().clone()).build().unwrap();
     let err = both
-        .verify(&[
-            ("Authorization", format!("Bearer {key}")),
-            ("X-Api-Key", key.clone()),
-        ])
+        .verify(&[("Authorization", format!("Bearer {key}")), ("X-Api-Key", key.clone())])
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        AuthError::InvalidRequest(InvalidRequest::MultipleCredentials)
-    ));
+    assert!(matches!(err, AuthError::InvalidRequest(InvalidRequest::MultipleCredentials)));
 }
 
 #[tokio::test]

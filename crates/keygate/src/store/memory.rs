@@ -22,9 +22,7 @@ pub struct MemoryStore {
 
 impl std::fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryStore")
-            .field("keys", &self.map.len())
-            .finish()
+        f.debug_struct("MemoryStore").field("keys", &self.map.len()).finish()
     }
 }
 
@@ -46,9 +44,7 @@ impl MemoryStore {
 
     fn write_lock(&self) -> MutexGuard<'_, ()> {
         // The guarded data is `()`: a panic elsewhere cannot have left it inconsistent.
-        self.writes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.writes.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn get(&self, id: &KeyId) -> Option<Arc<KeyRecord>> {
@@ -98,10 +94,8 @@ impl KeyStore for MemoryStore {
     ) -> Result<Arc<KeyRecord>, StoreError> {
         let _w = self.write_lock();
         let map = self.map.pin();
-        let current = map
-            .get(old)
-            .filter(|r| r.revoked_at.is_none())
-            .ok_or(StoreError::NotFound(*old))?;
+        let current =
+            map.get(old).filter(|r| r.revoked_at.is_none()).ok_or(StoreError::NotFound(*old))?;
         if map.contains_key(&new.id) {
             return Err(StoreError::Conflict(new.id));
         }

@@ -82,18 +82,12 @@ pub struct Owner {
 impl Owner {
     /// A workspace with no user.
     pub fn workspace(workspace_id: impl Into<String>) -> Self {
-        Owner {
-            workspace_id: workspace_id.into(),
-            user_id: None,
-        }
+        Owner { workspace_id: workspace_id.into(), user_id: None }
     }
 
     /// A user in a workspace.
     pub fn user(workspace_id: impl Into<String>, user_id: impl Into<String>) -> Self {
-        Owner {
-            workspace_id: workspace_id.into(),
-            user_id: Some(user_id.into()),
-        }
+        Owner { workspace_id: workspace_id.into(), user_id: Some(user_id.into()) }
     }
 }
 
@@ -171,20 +165,12 @@ impl Usage {
 
     /// Requests on the UTC day of `now`.
     pub fn requests_today(&self, now: Timestamp) -> u64 {
-        if self.day == Self::day_of(now) {
-            self.today
-        } else {
-            0
-        }
+        if self.day == Self::day_of(now) { self.today } else { 0 }
     }
 
     /// Requests in the UTC month of `now`.
     pub fn requests_this_month(&self, now: Timestamp) -> u64 {
-        if self.month == Self::month_of(now) {
-            self.this_month
-        } else {
-            0
-        }
+        if self.month == Self::month_of(now) { self.this_month } else { 0 }
     }
 
     /// Adds `count` requests made at `at`, starting a new day or month where `at` is in one.
@@ -222,11 +208,7 @@ impl UsageDelta {
     /// Applies the delta to `record`: the one definition every store follows. `last_used` only
     /// moves forward; counts land on the day and month of `last_used`.
     pub fn apply(&self, record: &mut KeyRecord) {
-        record.last_used = Some(
-            record
-                .last_used
-                .map_or(self.last_used, |t| t.max(self.last_used)),
-        );
+        record.last_used = Some(record.last_used.map_or(self.last_used, |t| t.max(self.last_used)));
         record.usage.add(self.count, self.last_used);
     }
 }
@@ -324,10 +306,7 @@ pub struct Cursor {
 impl Cursor {
     /// The cursor that resumes after `record`.
     pub fn after(record: &KeyRecord) -> Self {
-        Cursor {
-            created_at: record.created_at,
-            id: record.id,
-        }
+        Cursor { created_at: record.created_at, id: record.id }
     }
 }
 

@@ -46,11 +46,7 @@ impl Kit {
         let hasher = KeyHasher::new(1, Pepper::new([7u8; 32]).expect("pepper"));
         let tag = format.generate(Environment::Live).expect("random");
         let workspace = format!("wks_suite_{}", &tag.expose_secret()["suite_".len()..][..12]);
-        Kit {
-            format,
-            hasher,
-            workspace,
-        }
+        Kit { format, hasher, workspace }
     }
 
     fn record(&self, user: Option<&str>, created_at: Timestamp) -> KeyRecord {
@@ -62,10 +58,7 @@ impl Kit {
             hash,
             pepper_version,
             preview: self.format.preview_of(Environment::Live, &parsed.id()),
-            owner: Owner {
-                workspace_id: self.workspace.clone(),
-                user_id: user.map(str::to_owned),
-            },
+            owner: Owner { workspace_id: self.workspace.clone(), user_id: user.map(str::to_owned) },
             kind: KeyKind::User,
             environment: Environment::Live,
             scopes: ScopeSet::parse(["tasks:read", "tasks:write"]).expect("scopes"),
@@ -87,11 +80,7 @@ fn t(secs: i64) -> Timestamp {
 }
 
 async fn found(store: &dyn KeyStore, id: &KeyId) -> Arc<KeyRecord> {
-    let from_find = store
-        .find(id)
-        .await
-        .expect("find")
-        .unwrap_or_else(|| panic!("{id} not found"));
+    let from_find = store.find(id).await.expect("find").unwrap_or_else(|| panic!("{id} not found"));
     if let Peek::Found(peeked) = store.peek(id) {
         assert_eq!(*peeked, *from_find, "peek and find disagree on {id}");
     }
@@ -104,14 +93,8 @@ async fn insert_and_find(store: &dyn KeyStore, kit: &Kit) {
     let back = found(store, &record.id).await;
     assert_eq!(*back, record, "a record reads back as it was written");
     let missing = kit.record(None, t(0)).id;
-    assert!(
-        store.find(&missing).await.expect("find").is_none(),
-        "unknown id finds nothing"
-    );
-    assert!(
-        !matches!(store.peek(&missing), Peek::Found(_)),
-        "peek of an unknown id finds nothing"
-    );
+    assert!(store.find(&missing).await.expect("find").is_none(), "unknown id finds nothing");
+    assert!(!matches!(store.peek(&missing), Peek::Found(_)), "peek of an unknown id finds nothing");
 }
 
 async fn insert_conflict(store: &dyn KeyStore, kit: &Kit) {
@@ -123,11 +106,7 @@ async fn insert_conflict(store: &dyn KeyStore, kit: &Kit) {
         Err(StoreError::Conflict(id)) => assert_eq!(id, record.id),
         other => panic!("inserting a taken id must be a Conflict, got {other:?}"),
     }
-    assert_eq!(
-        *found(store, &record.id).await,
-        record,
-        "a conflict changes nothing"
-    );
+    assert_eq!(*found(store, &record.id).await, record, "a conflict changes nothing");
 }
 
 async fn update(store: &dyn KeyStore, kit: &Kit) {
@@ -146,36 +125,16 @@ async fn update(store: &dyn KeyStore, kit: &Kit) {
     let mut expected = record.clone();
     change.apply(&mut expected);
     assert_eq!(*changed, expected, "update returns the changed record");
-    assert_eq!(
-        *found(store, &record.id).await,
-        expected,
-        "update is stored"
-    );
+    assert_eq!(*found(store, &record.id).await, expected, "update is stored");
     assert_eq!(changed.name, "renamed");
     assert!(changed.description.is_none() && changed.expires_at.is_none() && changed.disabled);
 
     // A revocation is never postponed.
-    let revoke = |at| KeyUpdate {
-        revoke_at: Some(at),
-        ..KeyUpdate::default()
-    };
-    store
-        .update(&record.id, &revoke(t(100)))
-        .await
-        .expect("revoke");
-    let later = store
-        .update(&record.id, &revoke(t(200)))
-        .await
-        .expect("revoke again");
-    assert_eq!(
-        later.revoked_at,
-        Some(t(100)),
-        "the earlier revocation wins"
-    );
-    let sooner = store
-        .update(&record.id, &revoke(t(50)))
-        .await
-        .expect("revoke sooner");
+    let revoke = |at| KeyUpdate { revoke_at: Some(at), ..KeyUpdate::default() };
+    store.update(&record.id, &revoke(t(100))).await.expect("revoke");
+    let later = store.update(&record.id, &revoke(t(200))).await.expect("revoke again");
+    assert_eq!(later.revoked_at, Some(t(100)), "the earlier revocation wins");
+    let sooner = store.update(&record.id, &revoke(t(50))).await.expect("revoke sooner");
     assert_eq!(sooner.revoked_at, Some(t(50)));
 
     let missing = kit.record(None, t(0)).id;
@@ -189,30 +148,17 @@ async fn rotate(store: &dyn KeyStore, kit: &Kit) {
     let old = kit.record(None, t(4));
     store.insert(old.clone()).await.expect("insert");
     let new = kit.record(None, t(5));
-    let changed = store
-        .rotate(&old.id, t(65), new.clone())
-        .await
-        .expect("rotate");
-    assert_eq!(
-        changed.revoked_at,
-        Some(t(65)),
-        "the old key is revoked at the end of grace"
-    );
+    let changed = store.rotate(&old.id, t(65), new.clone()).await.expect("rotate");
+    assert_eq!(changed.revoked_at, Some(t(65)), "the old key is revoked at the end of grace");
     assert_eq!(*found(store, &new.id).await, new, "the new key is stored");
     assert_eq!(found(store, &old.id).await.revoked_at, Some(t(65)));
 
     let third = kit.record(None, t(6));
     assert!(
-        matches!(
-            store.rotate(&old.id, t(70), third.clone()).await,
-            Err(StoreError::NotFound(_))
-        ),
+        matches!(store.rotate(&old.id, t(70), third.clone()).await, Err(StoreError::NotFound(_))),
         "a rotated key cannot be rotated again"
     );
-    assert!(
-        store.find(&third.id).await.expect("find").is_none(),
-        "a failed rotate adds nothing"
-    );
+    assert!(store.find(&third.id).await.expect("find").is_none(), "a failed rotate adds nothing");
 
     // A taken id for the new key: nothing changes.
     let other = kit.record(None, t(7));
@@ -220,24 +166,15 @@ async fn rotate(store: &dyn KeyStore, kit: &Kit) {
     let mut clash = kit.record(None, t(8));
     clash.id = new.id;
     assert!(
-        matches!(
-            store.rotate(&other.id, t(70), clash).await,
-            Err(StoreError::Conflict(_))
-        ),
+        matches!(store.rotate(&other.id, t(70), clash).await, Err(StoreError::Conflict(_))),
         "rotating onto a taken id is a Conflict"
     );
-    assert_eq!(
-        found(store, &other.id).await.revoked_at,
-        None,
-        "a failed rotate revokes nothing"
-    );
+    assert_eq!(found(store, &other.id).await.revoked_at, None, "a failed rotate revokes nothing");
 
     let missing = kit.record(None, t(0));
     assert!(
         matches!(
-            store
-                .rotate(&missing.id, t(70), kit.record(None, t(9)))
-                .await,
+            store.rotate(&missing.id, t(70), kit.record(None, t(9))).await,
             Err(StoreError::NotFound(_))
         ),
         "rotating an unknown id is NotFound"
@@ -246,9 +183,7 @@ async fn rotate(store: &dyn KeyStore, kit: &Kit) {
 
 async fn list(store: &dyn KeyStore, kit: &Kit) {
     // Everything this run inserted so far, plus a user's keys, then read it back in pages.
-    let mine: Vec<KeyRecord> = (0..5)
-        .map(|i| kit.record(Some("usr_list"), t(1000 + i)))
-        .collect();
+    let mine: Vec<KeyRecord> = (0..5).map(|i| kit.record(Some("usr_list"), t(1000 + i))).collect();
     for r in &mine {
         store.insert(r.clone()).await.expect("insert");
     }
@@ -264,10 +199,7 @@ async fn list(store: &dyn KeyStore, kit: &Kit) {
             })
             .await
             .expect("list");
-        assert!(
-            page.records.len() <= 3,
-            "a page holds at most `limit` records"
-        );
+        assert!(page.records.len() <= 3, "a page holds at most `limit` records");
         all.extend(page.records);
         match page.next {
             Some(next) => after = Some(next),
@@ -278,14 +210,8 @@ async fn list(store: &dyn KeyStore, kit: &Kit) {
     let mut sorted = order.clone();
     sorted.sort();
     sorted.dedup();
-    assert_eq!(
-        order, sorted,
-        "listing is by creation time then id, without repeats"
-    );
-    assert!(
-        all.iter().all(|r| r.owner.workspace_id == kit.workspace),
-        "only this workspace"
-    );
+    assert_eq!(order, sorted, "listing is by creation time then id, without repeats");
+    assert!(all.iter().all(|r| r.owner.workspace_id == kit.workspace), "only this workspace");
     for r in &mine {
         assert!(all.iter().any(|x| x.id == r.id), "listing misses {}", r.id);
     }
@@ -300,11 +226,7 @@ async fn list(store: &dyn KeyStore, kit: &Kit) {
         .await
         .expect("list");
     let ids: Vec<_> = users.records.iter().map(|r| r.id).collect();
-    assert_eq!(
-        ids,
-        mine.iter().map(|r| r.id).collect::<Vec<_>>(),
-        "the user's keys, in order"
-    );
+    assert_eq!(ids, mine.iter().map(|r| r.id).collect::<Vec<_>>(), "the user's keys, in order");
     assert!(users.next.is_none());
 
     let nobody = store
@@ -337,10 +259,7 @@ async fn concurrent_insert(store: Arc<dyn KeyStore>, kit: &Kit) {
             Err(e) => panic!("concurrent insert failed: {e:?}"),
         }
     }
-    assert_eq!(
-        ok, 1,
-        "of 16 concurrent inserts of one id, exactly one succeeds"
-    );
+    assert_eq!(ok, 1, "of 16 concurrent inserts of one id, exactly one succeeds");
 }
 
 async fn concurrent_rotate(store: Arc<dyn KeyStore>, kit: &Kit) {
@@ -363,16 +282,9 @@ async fn concurrent_rotate(store: Arc<dyn KeyStore>, kit: &Kit) {
             (_, Err(e)) => panic!("concurrent rotate failed: {e:?}"),
         }
     }
-    assert_eq!(
-        winners.len(),
-        1,
-        "of 8 concurrent rotations of one key, exactly one succeeds"
-    );
+    assert_eq!(winners.len(), 1, "of 8 concurrent rotations of one key, exactly one succeeds");
     for id in losers {
-        assert!(
-            store.find(&id).await.expect("find").is_none(),
-            "a losing rotation adds no key"
-        );
+        assert!(store.find(&id).await.expect("find").is_none(), "a losing rotation adds no key");
     }
 }
 
@@ -380,63 +292,28 @@ async fn usage(store: &dyn KeyStore, kit: &Kit) {
     let record = kit.record(None, t(4000));
     store.insert(record.clone()).await.expect("insert");
     let day = 86_400;
-    let delta = |count, at| UsageDelta {
-        id: record.id,
-        count,
-        last_used: at,
-    };
-    store
-        .record_usage(&[delta(3, t(day)), delta(2, t(day + 10))])
-        .await
-        .expect("usage");
+    let delta = |count, at| UsageDelta { id: record.id, count, last_used: at };
+    store.record_usage(&[delta(3, t(day)), delta(2, t(day + 10))]).await.expect("usage");
     let r = found(store, &record.id).await;
-    assert_eq!(
-        r.last_used,
-        Some(t(day + 10)),
-        "last_used is the latest request"
-    );
-    assert_eq!(
-        r.usage.requests_today(t(day + 20)),
-        5,
-        "counts add up within a day"
-    );
+    assert_eq!(r.last_used, Some(t(day + 10)), "last_used is the latest request");
+    assert_eq!(r.usage.requests_today(t(day + 20)), 5, "counts add up within a day");
     // An older delta does not move last_used back.
-    store
-        .record_usage(&[delta(1, t(day + 5))])
-        .await
-        .expect("usage");
+    store.record_usage(&[delta(1, t(day + 5))]).await.expect("usage");
     let r = found(store, &record.id).await;
     assert_eq!(r.last_used, Some(t(day + 10)));
     assert_eq!(r.usage.requests_today(t(day + 20)), 6);
     // The next day starts again; the month keeps counting.
-    store
-        .record_usage(&[delta(4, t(2 * day))])
-        .await
-        .expect("usage");
+    store.record_usage(&[delta(4, t(2 * day))]).await.expect("usage");
     let r = found(store, &record.id).await;
     let now = t(2 * day + 1);
     assert_eq!(r.usage.requests_today(now), 4, "a new day starts at zero");
     if Usage::month_of(t(day)) == Usage::month_of(now) {
-        assert_eq!(
-            r.usage.requests_this_month(now),
-            10,
-            "the month keeps counting"
-        );
+        assert_eq!(r.usage.requests_this_month(now), 10, "the month keeps counting");
     }
     // Deltas for unknown keys are dropped without error.
-    let ghost = UsageDelta {
-        id: kit.record(None, t(0)).id,
-        count: 1,
-        last_used: t(day),
-    };
-    store
-        .record_usage(&[ghost])
-        .await
-        .expect("unknown ids are dropped");
-    assert!(
-        store.find(&ghost.id).await.expect("find").is_none(),
-        "usage creates no record"
-    );
+    let ghost = UsageDelta { id: kit.record(None, t(0)).id, count: 1, last_used: t(day) };
+    store.record_usage(&[ghost]).await.expect("unknown ids are dropped");
+    assert!(store.find(&ghost.id).await.expect("find").is_none(), "usage creates no record");
 }
 
 async fn expiring(store: &dyn KeyStore, kit: &Kit) {
@@ -462,11 +339,7 @@ async fn expiring(store: &dyn KeyStore, kit: &Kit) {
         .filter(|r| r.owner.workspace_id == kit.workspace)
         .map(|r| r.id)
         .collect();
-    assert_eq!(
-        found,
-        vec![sooner.id, soon.id],
-        "soonest first, within the window, not revoked"
-    );
+    assert_eq!(found, vec![sooner.id, soon.id], "soonest first, within the window, not revoked");
 }
 
 async fn revoke_all(store: &dyn KeyStore) {
@@ -478,27 +351,13 @@ async fn revoke_all(store: &dyn KeyStore) {
     for r in [&a, &b, &c, &other] {
         store.insert(r.clone()).await.expect("insert");
     }
-    let n = store
-        .revoke_all(&kit.workspace, Some("usr_a"), t(7000))
-        .await
-        .expect("revoke_all");
+    let n = store.revoke_all(&kit.workspace, Some("usr_a"), t(7000)).await.expect("revoke_all");
     assert_eq!(n, 2, "a user's keys only");
     assert_eq!(found(store, &a.id).await.revoked_at, Some(t(7000)));
     assert_eq!(found(store, &b.id).await.revoked_at, None);
-    let n = store
-        .revoke_all(&kit.workspace, None, t(8000))
-        .await
-        .expect("revoke_all");
+    let n = store.revoke_all(&kit.workspace, None, t(8000)).await.expect("revoke_all");
     assert_eq!(n, 1, "already revoked keys are left as they are");
-    assert_eq!(
-        found(store, &a.id).await.revoked_at,
-        Some(t(7000)),
-        "never postponed"
-    );
+    assert_eq!(found(store, &a.id).await.revoked_at, Some(t(7000)), "never postponed");
     assert_eq!(found(store, &b.id).await.revoked_at, Some(t(8000)));
-    assert_eq!(
-        found(store, &other.id).await.revoked_at,
-        None,
-        "another workspace is untouched"
-    );
+    assert_eq!(found(store, &other.id).await.revoked_at, None, "another workspace is untouched");
 }

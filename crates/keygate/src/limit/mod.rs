@@ -1,8 +1,14 @@
-//! Rate plans and the figures a rate-limit decision reports.
+//! Rate plans, rate limiters and the failed-authentication throttle.
 //!
 //! A [`RatePlan`] holds one or more windows that all apply at once (seed 002: 100 a minute and
 //! 1,000 an hour). [`RatePlans`] names the plans of a deployment and which one each kind of key
-//! gets by default (seed 004: 60 a minute for user keys, 300 for service tokens).
+//! gets by default (seed 004: 60 a minute for user keys, 300 for service tokens); a key can
+//! name its own plan instead.
+//!
+//! Windows are fixed and aligned to the epoch: a per-minute window runs from one minute to the
+//! next, as `X-RateLimit-Reset` says. A [`RateLimiter`] decides; the [`InProcessLimiter`] does so
+//! in memory for one process, and a shared one (such as Redis) can replace it for replicas. The
+//! [`FailureThrottle`] counts failed authentications per client address.
 //!
 //! ```
 //! use std::time::Duration;
@@ -13,11 +19,69 @@
 //! assert_eq!(free.windows()[1].period(), Duration::from_secs(3600));
 //! ```
 
+mod memory;
+mod throttle;
+mod window;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use memory::InProcessLimiter;
+pub use throttle::{DEFAULT_MAX_CLIENTS, FailureThrottle};
+pub use window::{Counters, Decision};
+
 use crate::clock::Timestamp;
+use crate::format::KeyId;
 use crate::store::KeyKind;
+
+/// A limiter could not decide.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LimiterError {
+    /// The limiter's backend could not be reached or did not answer in time.
+    #[error("rate limiter unreachable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Decides whether a key may make a request. Object safe: use it as `Arc<dyn RateLimiter>`.
+///
+/// A check for a plan with no windows answers `Ok(None)`: nothing to limit.
+#[async_trait::async_trait]
+pub trait RateLimiter: Send + Sync + 'static {
+    /// Decides without I/O when the limiter can (an in-process limiter always can). The
+    /// default says `None`, sending every check to [`check`](Self::check).
+    fn check_now(
+        &self,
+        key: &KeyId,
+        plan: &RatePlan,
+        now: Timestamp,
+    ) -> Option<Result<Option<Decision>, LimiterError>> {
+        let _ = (key, plan, now);
+        None
+    }
+
+    /// Decides a request of `key` under `plan`, counting it if it passes.
+    ///
+    /// # Errors
+    /// [`LimiterError::Unavailable`] when the limiter cannot decide.
+    async fn check(
+        &self,
+        key: &KeyId,
+        plan: &RatePlan,
+        now: Timestamp,
+    ) -> Result<Option<Decision>, LimiterError>;
+
+    /// What [`check`](Self::check) would answer, without counting anything.
+    ///
+    /// # Errors
+    /// [`LimiterError::Unavailable`] when the limiter cannot decide.
+    async fn status(
+        &self,
+        key: &KeyId,
+        plan: &RatePlan,
+        now: Timestamp,
+    ) -> Result<Option<Decision>, LimiterError>;
+}
 
 /// One limit: at most [`limit`](Self::limit) requests in each [`period`](Self::period).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,17 +92,17 @@ pub struct Window {
 
 impl Window {
     /// At most `limit` requests every `period`.
-    pub fn new(limit: u64, period: Duration) -> Self {
+    pub const fn new(limit: u64, period: Duration) -> Self {
         Window { limit, period }
     }
 
     /// Requests allowed in one period.
-    pub fn limit(&self) -> u64 {
+    pub const fn limit(&self) -> u64 {
         self.limit
     }
 
     /// Length of the window.
-    pub fn period(&self) -> Duration {
+    pub const fn period(&self) -> Duration {
         self.period
     }
 }
@@ -52,11 +116,10 @@ pub struct RatePlan {
 
 impl RatePlan {
     /// A plan with no windows yet (it limits nothing until one is added).
+    ///
+    /// Windows shorter than a millisecond count as one millisecond.
     pub fn new(name: impl Into<Arc<str>>) -> Self {
-        RatePlan {
-            name: name.into(),
-            windows: Vec::new(),
-        }
+        RatePlan { name: name.into(), windows: Vec::new() }
     }
 
     /// Adds a window of `limit` requests every `period`.
@@ -154,8 +217,7 @@ pub struct RateLimitInfo {
 impl RateLimitInfo {
     /// `Retry-After` in whole seconds, rounded up so it is never early; at least 1.
     pub fn retry_after_secs(&self) -> Option<u64> {
-        self.retry_after
-            .map(|d| d.as_millis().div_ceil(1000).max(1) as u64)
+        self.retry_after.map(|d| d.as_millis().div_ceil(1000).max(1) as u64)
     }
 
     /// The reset time in epoch seconds, rounded up.

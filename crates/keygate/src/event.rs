@@ -1,0 +1,106 @@
+//! Events: what happened to keys and requests, for audit logs, metrics and alerts.
+//!
+//! Give the [`Keygate`](crate::Keygate) builder an [`EventSink`]; it is called synchronously,
+//! so a sink that does I/O should hand events to a queue. Events carry key ids, never secrets.
+//! keygate also emits `tracing` events: `info` for minted, revoked and rotated keys, `debug` for
+//! refused credentials, `warn` for expiring keys, rate limits and an unreachable store, `trace`
+//! for each verified request.
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use keygate::event::{Event, EventSink};
+//!
+//! #[derive(Default)]
+//! struct Audit(Mutex<Vec<String>>);
+//!
+//! impl EventSink for Audit {
+//!     fn on_event(&self, event: &Event<'_>) {
+//!         self.0.lock().unwrap().push(format!("{event:?}"));
+//!     }
+//! }
+//! let audit = Arc::new(Audit::default());
+//! // Keygate::builder(preset).events(audit.clone()) ...
+//! # let _ = audit;
+//! ```
+
+use std::net::IpAddr;
+
+use crate::clock::Timestamp;
+use crate::format::KeyId;
+use crate::limit::RateLimitInfo;
+
+/// Something that happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// A request's key verified and passed its rate limit.
+    Verified {
+        /// The key.
+        key_id: KeyId,
+        /// Its workspace.
+        workspace_id: &'a str,
+    },
+    /// A request failed authentication.
+    Failed {
+        /// Why, as [`AuthError::reason`](crate::AuthError::reason) says.
+        reason: &'static str,
+        /// The key id, when the credential named one.
+        key_id: Option<KeyId>,
+        /// The client address, when the adapter gave it.
+        client_ip: Option<IpAddr>,
+    },
+    /// A request was refused by a rate limit: a key's plan, or the failed-auth throttle.
+    RateLimited {
+        /// The key, for a key's plan; `None` for the failed-auth throttle.
+        key_id: Option<KeyId>,
+        /// The client address, when the adapter gave it.
+        client_ip: Option<IpAddr>,
+        /// The figures the 429 reports.
+        info: RateLimitInfo,
+    },
+    /// A key was minted.
+    Minted {
+        /// The new key.
+        key_id: KeyId,
+        /// Its workspace.
+        workspace_id: &'a str,
+    },
+    /// A key was revoked.
+    Revoked {
+        /// The key.
+        key_id: KeyId,
+    },
+    /// Every key of a workspace (or of one user in it) was revoked.
+    RevokedAll {
+        /// The workspace.
+        workspace_id: &'a str,
+        /// The user, if only theirs.
+        user_id: Option<&'a str>,
+        /// How many keys changed.
+        count: u64,
+    },
+    /// A key was rotated: `new` replaces `old`, which works until `old_revoked_at`.
+    Rotated {
+        /// The key replaced.
+        old: KeyId,
+        /// The key replacing it.
+        new: KeyId,
+        /// When the old key stops working.
+        old_revoked_at: Timestamp,
+    },
+    /// A key expires soon.
+    ExpiringSoon {
+        /// The key.
+        key_id: KeyId,
+        /// Its workspace.
+        workspace_id: &'a str,
+        /// When it expires.
+        expires_at: Timestamp,
+    },
+}
+
+/// Receives [`Event`]s.
+pub trait EventSink: Send + Sync + 'static {
+    /// Called once per event, on the task that caused it: keep it short.
+    fn on_event(&self, event: &Event<'_>);
+}
