@@ -133,6 +133,14 @@ impl KeyId {
         Ok(KeyId { len: b.len() as u8, bytes })
     }
 
+    /// A key id from bytes already checked to be 1 to [`MAX_ID_LEN`] ASCII alphanumerics.
+    fn from_checked(b: &[u8]) -> Self {
+        let mut bytes = [0u8; MAX_ID_LEN];
+        let len = b.len().min(MAX_ID_LEN);
+        bytes[..len].copy_from_slice(&b[..len]);
+        KeyId { len: len as u8, bytes }
+    }
+
     /// The base62 characters, as they appear inside the key (without `key_`).
     pub fn as_str(&self) -> &str {
         // Only ASCII alphanumerics are ever stored.
@@ -489,7 +497,7 @@ impl KeyFormat {
     /// Reads a credential as a key of this format.
     ///
     /// Checks, in order and before any I/O: the length cap, a retired prefix (which wins whatever
-    /// follows), the character set, a current prefix, the body length and the checksum.
+    /// follows), a current prefix, the character set, the body length and the checksum.
     ///
     /// # Errors
     /// A [`ParseError`] saying which check failed.
@@ -503,30 +511,29 @@ impl KeyFormat {
         if let Some(prefix) = self.retired.iter().find(|r| text.starts_with(&***r)) {
             return Err(ParseError::RetiredVersion { prefix: prefix.clone() });
         }
-        let bytes = text.as_bytes();
-        if !bytes.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_') {
+        let Some(prefix) = self.current.iter().find(|p| text.starts_with(&*p.text)) else {
+            let key_chars = all_bytes(text.as_bytes(), |b| b.is_ascii_alphanumeric() | (b == b'_'));
+            return Err(if key_chars {
+                ParseError::UnknownPrefix
+            } else {
+                ParseError::InvalidCharacter
+            });
+        };
+        let body = &text[prefix.text.len()..];
+        if !all_bytes(body.as_bytes(), |b| b.is_ascii_alphanumeric()) {
             return Err(ParseError::InvalidCharacter);
         }
-        let prefix = self
-            .current
-            .iter()
-            .find(|p| text.starts_with(&*p.text))
-            .ok_or(ParseError::UnknownPrefix)?;
-        let body = &text[prefix.text.len()..];
         if body.len() != self.body_len() {
             return Err(ParseError::WrongLength);
         }
-        if !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(ParseError::InvalidCharacter);
-        }
         let (signed, checksum) = text.split_at(text.len() - CHECKSUM_LEN);
-        if checksum.as_bytes() != encode_checksum(crc32fast::hash(signed.as_bytes())) {
+        if decode_checksum(checksum.as_bytes()) != Some(crc32fast::hash(signed.as_bytes())) {
             return Err(ParseError::BadChecksum);
         }
         let (id, rest) = body.split_at(self.id_len);
         Ok(ParsedKey {
             environment: prefix.environment,
-            id: KeyId::from_raw(id).map_err(|_| ParseError::InvalidCharacter)?,
+            id: KeyId::from_checked(id.as_bytes()),
             secret: &rest[..self.secret_len],
         })
     }
@@ -544,6 +551,13 @@ impl KeyFormat {
         let id = id.as_str();
         format!("{}{}", self.prefix(environment), &id[..id.len().min(4)])
     }
+}
+
+/// Whether `ok` holds for every byte. No early exit, so the loop compiles to SIMD compares:
+/// several times faster than `Iterator::all` on a key-sized input.
+#[inline]
+fn all_bytes(bytes: &[u8], ok: impl Fn(u8) -> bool) -> bool {
+    bytes.iter().fold(true, |all, &b| all & ok(b))
 }
 
 /// The checksum of `text`: CRC32 (IEEE) written as 6 base62 digits, most significant first.
@@ -571,9 +585,30 @@ fn encode_checksum(mut crc: u32) -> [u8; CHECKSUM_LEN] {
     out
 }
 
+/// The value of 6 base62 digits, if it fits in 32 bits. The digits are known to be base62.
+fn decode_checksum(digits: &[u8]) -> Option<u32> {
+    let value = digits.iter().fold(0u64, |acc, &b| {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'A'..=b'Z' => b - b'A' + 10,
+            _ => b.wrapping_sub(b'a').wrapping_add(36),
+        };
+        acc * 62 + u64::from(digit)
+    });
+    u32::try_from(value).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checksum_digits_round_trip() {
+        for crc in [0, 1, 61, 62, 12_345_678, u32::MAX - 1, u32::MAX] {
+            assert_eq!(decode_checksum(&encode_checksum(crc)), Some(crc));
+        }
+        assert_eq!(decode_checksum(b"zzzzzz"), None, "62^6 - 1 does not fit in 32 bits");
+    }
 
     fn pl() -> KeyFormat {
         KeyFormat::builder("pl").version("v2").retired_versions(["v1"]).build().unwrap()

@@ -11,6 +11,7 @@ mod gate;
 pub mod hash;
 pub mod limit;
 pub mod manage;
+mod map;
 pub mod preset;
 pub mod response;
 pub mod scope;

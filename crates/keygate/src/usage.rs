@@ -24,12 +24,11 @@ struct Pending {
     last_used: AtomicI64,
 }
 
-type Map = papaya::HashMap<KeyId, Arc<Pending>, foldhash::fast::RandomState>;
+type Map = crate::map::Map<KeyId, Arc<Pending>>;
 
 /// Requests counted in memory and not yet flushed to the store.
 ///
 /// Holds one small counter per key that has verified since start-up.
-#[derive(Default)]
 pub struct UsageRecorder {
     pending: Map,
 }
@@ -40,10 +39,16 @@ impl std::fmt::Debug for UsageRecorder {
     }
 }
 
+impl Default for UsageRecorder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl UsageRecorder {
     /// An empty recorder.
     pub fn new() -> Self {
-        Self::default()
+        UsageRecorder { pending: crate::map::new_map() }
     }
 
     /// Counts `count` requests of `id` at `at`.

@@ -6,7 +6,7 @@ use crate::format::KeyId;
 use super::window::{Counters, Decision};
 use super::{LimiterError, RateLimiter, RatePlan};
 
-type Map = papaya::HashMap<KeyId, Arc<Mutex<Counters>>, foldhash::fast::RandomState>;
+type Map = crate::map::Map<KeyId, Arc<Mutex<Counters>>>;
 
 /// A [`RateLimiter`] in process memory: exact for one process, decided without I/O.
 ///
@@ -14,7 +14,6 @@ type Map = papaya::HashMap<KeyId, Arc<Mutex<Counters>>, foldhash::fast::RandomSt
 /// map lookup and an uncontended lock. Call [`sweep`](Self::sweep) now and then to drop the
 /// counters of keys whose windows have all ended ([`Keygate::maintain`](crate::Keygate::maintain)
 /// does).
-#[derive(Default)]
 pub struct InProcessLimiter {
     keys: Map,
 }
@@ -25,10 +24,16 @@ impl std::fmt::Debug for InProcessLimiter {
     }
 }
 
+impl Default for InProcessLimiter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl InProcessLimiter {
     /// An empty limiter.
     pub fn new() -> Self {
-        Self::default()
+        InProcessLimiter { keys: crate::map::new_map() }
     }
 
     /// Decides without I/O: what [`RateLimiter::check_now`] returns.

@@ -6,7 +6,7 @@ use crate::clock::Timestamp;
 use super::window::Counters;
 use super::{RateLimitInfo, Window};
 
-type Map = papaya::HashMap<IpAddr, Arc<Mutex<Counters>>, foldhash::fast::RandomState>;
+type Map = crate::map::Map<IpAddr, Arc<Mutex<Counters>>>;
 
 /// Most client addresses tracked at once by default.
 pub const DEFAULT_MAX_CLIENTS: usize = 100_000;
@@ -54,7 +54,7 @@ impl FailureThrottle {
         FailureThrottle {
             budget: [budget],
             max_clients: DEFAULT_MAX_CLIENTS,
-            clients: Map::default(),
+            clients: crate::map::new_map(),
         }
     }
 

@@ -7,14 +7,13 @@ use super::{
     Cursor, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE, Page, Peek, StoreError, UsageDelta,
 };
 
-type Map = papaya::HashMap<KeyId, Arc<KeyRecord>, foldhash::fast::RandomState>;
+type Map = crate::map::Map<KeyId, Arc<KeyRecord>>;
 
 /// A [`KeyStore`] in process memory: for one process, tests and benches.
 ///
 /// Reads take no lock (a lock-free map with a fast, seeded hasher); writes are serialized by a
 /// mutex so that [`rotate`](KeyStore::rotate) is atomic. Everything is lost when the process
 /// exits.
-#[derive(Default)]
 pub struct MemoryStore {
     map: Map,
     writes: Mutex<()>,
@@ -26,10 +25,16 @@ impl std::fmt::Debug for MemoryStore {
     }
 }
 
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
-        Self::default()
+        MemoryStore { map: crate::map::new_map(), writes: Mutex::new(()) }
     }
 
     /// How many records it holds.
