@@ -47,6 +47,7 @@ pub(crate) struct Inner {
     pub(crate) throttle: Option<FailureThrottle>,
     pub(crate) events: Option<Arc<dyn EventSink>>,
     pub(crate) usage: UsageRecorder,
+    pub(crate) https: Option<crate::verify::HttpsPolicy>,
 }
 
 impl fmt::Debug for Keygate {
@@ -84,6 +85,7 @@ pub struct KeygateBuilder {
     limiter: Option<Arc<dyn RateLimiter>>,
     failure_budget: Option<Window>,
     events: Option<Arc<dyn EventSink>>,
+    https: Option<crate::verify::HttpsPolicy>,
 }
 
 impl fmt::Debug for KeygateBuilder {
@@ -150,6 +152,14 @@ impl KeygateBuilder {
         self
     }
 
+    /// Refuses requests that did not come over HTTPS with 403 `forbidden` (seed 003: plain
+    /// HTTP requests are rejected). With `trust_forwarded_proto`, `X-Forwarded-Proto: https`
+    /// set by a proxy in front counts as HTTPS; set it only behind a proxy that overwrites it.
+    pub fn require_https(mut self, trust_forwarded_proto: bool) -> Self {
+        self.https = Some(crate::verify::HttpsPolicy { trust_forwarded_proto });
+        self
+    }
+
     /// Builds the handle.
     ///
     /// # Errors
@@ -184,6 +194,7 @@ impl KeygateBuilder {
                 throttle: self.failure_budget.map(FailureThrottle::new),
                 events: self.events,
                 usage: UsageRecorder::new(),
+                https: self.https,
             }),
         })
     }
@@ -203,6 +214,7 @@ impl Keygate {
             limiter: None,
             failure_budget: Some(DEFAULT_FAILURE_BUDGET),
             events: None,
+            https: None,
         }
     }
 
@@ -226,7 +238,7 @@ impl Keygate {
         &self,
         err: &crate::AuthError,
         request_id: Option<&str>,
-    ) -> crate::response::ErrorResponse {
+    ) -> crate::response::Response {
         self.inner.preset.renderer.render(err, request_id)
     }
 

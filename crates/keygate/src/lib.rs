@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod api;
 pub mod clock;
 pub mod credential;
 pub mod error;
@@ -9,10 +10,13 @@ pub mod event;
 pub mod format;
 mod gate;
 pub mod hash;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod limit;
 pub mod manage;
 mod map;
 pub mod preset;
+pub mod request_id;
 pub mod response;
 pub mod scope;
 pub mod secret;
@@ -23,4 +27,4 @@ pub mod verify;
 pub use error::AuthError;
 pub use gate::{BuildError, DEFAULT_FAILURE_BUDGET, Keygate, KeygateBuilder};
 pub use secret::Secret;
-pub use verify::{Authenticated, Principal};
+pub use verify::{Authenticated, HttpsPolicy, Peer, Principal};

@@ -344,7 +344,7 @@ fn check_name(name: &str) -> Result<(), ManageError> {
 }
 
 impl Keygate {
-    fn info(&self, record: &KeyRecord, now: Timestamp) -> KeyInfo {
+    pub(crate) fn info(&self, record: &KeyRecord, now: Timestamp) -> KeyInfo {
         let mut usage = record.usage;
         let mut last_used = record.last_used;
         if let Some((count, at)) = self.inner.usage.pending(&record.id) {

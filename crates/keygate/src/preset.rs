@@ -46,6 +46,9 @@ pub struct Preset {
     pub admin_scope: Scope,
     /// Rate plans and the default per kind of key.
     pub plans: RatePlans,
+    /// The name of the scope list in management-API bodies: `scopes`, or `permissions` as
+    /// seed 002 writes it. Requests may use either.
+    pub scopes_field: &'static str,
 }
 
 const TASKS: [&str; 3] = ["tasks:read", "tasks:write", "tasks:delete"];
@@ -76,6 +79,7 @@ impl Preset {
             policy: ScopePolicy::default(),
             admin_scope: scope("admin"),
             plans: RatePlans::new(),
+            scopes_field: "scopes",
         }
     }
 
@@ -147,6 +151,7 @@ impl Preset {
                 .default_for(KeyKind::User, free.clone())
                 .default_for(KeyKind::Service, free)
                 .plan(RatePlan::new("professional").per_minute(500).per_hour(10_000)),
+            scopes_field: "permissions",
             ..Preset::new("livetest", format)
         }
     }

@@ -9,7 +9,7 @@
 //! Every 401 carries a `WWW-Authenticate: Bearer realm="…"` challenge (RFC 6750 §3), with
 //! `error="invalid_token"` when a credential was sent; a 403 for a missing scope carries
 //! `error="insufficient_scope", scope="…"`; a 429 carries `Retry-After` and the
-//! `X-RateLimit-*` headers. An adapter copies the [`ErrorResponse`] into its framework's
+//! `X-RateLimit-*` headers. An adapter copies the [`Response`] into its framework's
 //! response, byte for byte.
 //!
 //! ```
@@ -44,7 +44,7 @@ pub enum ErrorStyle {
 
 /// A rendered error: what the adapter sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErrorResponse {
+pub struct Response {
     /// HTTP status code.
     pub status: u16,
     /// The `Content-Type` of [`body`](Self::body).
@@ -55,7 +55,7 @@ pub struct ErrorResponse {
     pub body: String,
 }
 
-impl ErrorResponse {
+impl Response {
     /// The first value of header `name` (lower case), if any.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
@@ -134,7 +134,7 @@ impl Renderer {
     }
 
     /// Renders `err`; `request_id` appears in envelope and problem bodies.
-    pub fn render(&self, err: &AuthError, request_id: Option<&str>) -> ErrorResponse {
+    pub fn render(&self, err: &AuthError, request_id: Option<&str>) -> Response {
         let status = self.status(err);
         let mut headers = Vec::new();
         if let Some(challenge) = self.challenge(err, status) {
@@ -144,14 +144,43 @@ impl Renderer {
             headers.push(("retry-after", info.retry_after_secs().unwrap_or(1).to_string()));
             headers.extend(info.headers());
         }
-        let (content_type, body) = match self.style {
-            ErrorStyle::Envelope => ("application/json", self.envelope(err, request_id)),
-            ErrorStyle::Detail => ("application/json", self.detail(err)),
-            ErrorStyle::Problem => {
-                ("application/problem+json", self.problem(err, status, request_id))
-            }
+        let parts = Parts {
+            status,
+            code: err.code(),
+            message: self.message(err),
+            detail: self.detail_message(err),
+            details: Details::of(err),
         };
-        ErrorResponse { status, content_type, headers, body }
+        self.finish(parts, headers, request_id)
+    }
+
+    /// Renders a failure of a request that is not about its credential (a management-API
+    /// validation error, an unknown key id, a body too large) in the same style.
+    pub fn render_problem(&self, problem: &RequestProblem, request_id: Option<&str>) -> Response {
+        let details = Details { field: problem.field.as_deref(), ..Details::default() };
+        let parts = Parts {
+            status: problem.status,
+            code: problem.code,
+            message: problem.message.clone(),
+            detail: problem.message.clone(),
+            details,
+        };
+        self.finish(parts, Vec::new(), request_id)
+    }
+
+    fn finish(
+        &self,
+        parts: Parts<'_>,
+        headers: Vec<(&'static str, String)>,
+        request_id: Option<&str>,
+    ) -> Response {
+        let status = parts.status;
+        let (content_type, body) = match self.style {
+            ErrorStyle::Envelope => ("application/json", envelope(parts, request_id)),
+            ErrorStyle::Detail => ("application/json", detail(parts)),
+            ErrorStyle::Problem => ("application/problem+json", problem(parts, request_id)),
+        };
+        Response { status, content_type, headers, body }
     }
 
     fn challenge(&self, err: &AuthError, status: u16) -> Option<String> {
@@ -217,35 +246,9 @@ impl Renderer {
         }
     }
 
-    fn envelope(&self, err: &AuthError, request_id: Option<&str>) -> String {
-        #[derive(Serialize)]
-        struct Body<'a> {
-            error: Inner<'a>,
-        }
-        #[derive(Serialize)]
-        struct Inner<'a> {
-            code: &'static str,
-            message: String,
-            details: Details<'a>,
-            request_id: Option<&'a str>,
-        }
-        let body = Body {
-            error: Inner {
-                code: err.code(),
-                message: self.message(err),
-                details: Details::of(err),
-                request_id,
-            },
-        };
-        to_json(&body)
-    }
-
-    fn detail(&self, err: &AuthError) -> String {
-        #[derive(Serialize)]
-        struct Body {
-            detail: String,
-        }
-        let detail = match err {
+    /// The text of the `detail` style: seed 004's exact strings where it gives them.
+    fn detail_message(&self, err: &AuthError) -> String {
+        match err {
             // The exact strings of seed 004 (and of Django REST framework, which it uses).
             AuthError::Missing => "Authentication credentials were not provided.".into(),
             AuthError::Malformed(_)
@@ -260,38 +263,119 @@ impl Renderer {
                 info.retry_after_secs().unwrap_or(1)
             ),
             other => self.message(other),
-        };
-        to_json(&Body { detail })
-    }
-
-    fn problem(&self, err: &AuthError, status: u16, request_id: Option<&str>) -> String {
-        #[derive(Serialize)]
-        struct Body<'a> {
-            r#type: &'static str,
-            title: &'static str,
-            status: u16,
-            detail: String,
-            code: &'static str,
-            #[serde(flatten)]
-            details: Details<'a>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            request_id: Option<&'a str>,
         }
-        let body = Body {
-            r#type: "about:blank",
-            title: reason_phrase(status),
-            status,
-            detail: self.message(err),
-            code: err.code(),
-            details: Details::of(err),
-            request_id,
-        };
-        to_json(&body)
     }
 }
 
-/// Machine-readable details: the scopes of a scope failure, the wait of a rate limit.
-#[derive(Serialize)]
+/// A failure of a request that is not about its credential, for [`Renderer::render_problem`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestProblem {
+    /// HTTP status: 400, 404, 405, 413…
+    pub status: u16,
+    /// Machine-readable code: `invalid_request`, `not_found`, `method_not_allowed`…
+    pub code: &'static str,
+    /// Human-readable message.
+    pub message: String,
+    /// The request field at fault, if one is.
+    pub field: Option<String>,
+}
+
+impl RequestProblem {
+    /// 400 `invalid_request` about `field`.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        RequestProblem {
+            status: 400,
+            code: "invalid_request",
+            message: message.into(),
+            field: Some(field.to_owned()),
+        }
+    }
+
+    /// 400 `invalid_request` about the body as a whole.
+    pub fn bad_body(message: impl Into<String>) -> Self {
+        RequestProblem {
+            status: 400,
+            code: "invalid_request",
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// 404 `not_found`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        RequestProblem { status: 404, code: "not_found", message: message.into(), field: None }
+    }
+}
+
+/// What every style writes, worked out once.
+struct Parts<'a> {
+    status: u16,
+    code: &'static str,
+    message: String,
+    /// The text of the `detail` style.
+    detail: String,
+    details: Details<'a>,
+}
+
+fn envelope(parts: Parts<'_>, request_id: Option<&str>) -> String {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        error: Inner<'a>,
+    }
+    #[derive(Serialize)]
+    struct Inner<'a> {
+        code: &'static str,
+        message: String,
+        details: Details<'a>,
+        request_id: Option<&'a str>,
+    }
+    let body = Body {
+        error: Inner {
+            code: parts.code,
+            message: parts.message,
+            details: parts.details,
+            request_id,
+        },
+    };
+    to_json(&body)
+}
+
+fn detail(parts: Parts<'_>) -> String {
+    #[derive(Serialize)]
+    struct Body {
+        detail: String,
+    }
+    to_json(&Body { detail: parts.detail })
+}
+
+fn problem(parts: Parts<'_>, request_id: Option<&str>) -> String {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        r#type: &'static str,
+        title: &'static str,
+        status: u16,
+        detail: String,
+        code: &'static str,
+        #[serde(flatten)]
+        details: Details<'a>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request_id: Option<&'a str>,
+    }
+    let body = Body {
+        r#type: "about:blank",
+        title: reason_phrase(parts.status),
+        status: parts.status,
+        detail: parts.message,
+        code: parts.code,
+        details: parts.details,
+        request_id,
+    };
+    to_json(&body)
+}
+
+/// Machine-readable details: the scopes of a scope failure, the wait of a rate limit, the
+/// field of a validation error.
+#[derive(Serialize, Default)]
 struct Details<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     required: Option<&'a [Scope]>,
@@ -299,11 +383,13 @@ struct Details<'a> {
     granted: Option<&'a [Scope]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
 }
 
 impl<'a> Details<'a> {
     fn of(err: &'a AuthError) -> Self {
-        let mut d = Details { required: None, granted: None, retry_after: None };
+        let mut d = Details::default();
         match err {
             AuthError::InsufficientScope(denied) => {
                 d.required = Some(denied.required());
@@ -337,6 +423,9 @@ pub fn reason_phrase(status: u16) -> &'static str {
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
+        405 => "Method Not Allowed",
+        413 => "Content Too Large",
+        415 => "Unsupported Media Type",
         410 => "Gone",
         429 => "Too Many Requests",
         503 => "Service Unavailable",

@@ -102,6 +102,42 @@ impl fmt::Debug for Principal {
     }
 }
 
+/// What an adapter knows of the connection a request came over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Peer {
+    /// The client's address (after any trusted proxy), for the failed-auth throttle and events.
+    pub ip: Option<IpAddr>,
+    /// Whether the connection itself is TLS.
+    pub tls: bool,
+}
+
+impl From<Option<IpAddr>> for Peer {
+    fn from(ip: Option<IpAddr>) -> Self {
+        Peer { ip, tls: false }
+    }
+}
+
+impl From<IpAddr> for Peer {
+    fn from(ip: IpAddr) -> Self {
+        Peer { ip: Some(ip), tls: false }
+    }
+}
+
+/// Whether the first `X-Forwarded-Proto` value is `https`.
+fn forwarded_https<H: Headers + ?Sized>(headers: &H) -> bool {
+    headers.get_all("x-forwarded-proto").next().is_some_and(|v| {
+        let first = v.split(|&b| b == b',').next().unwrap_or_default();
+        first.trim_ascii().eq_ignore_ascii_case(b"https")
+    })
+}
+
+/// When the deployment requires HTTPS ([`KeygateBuilder::require_https`](crate::KeygateBuilder::require_https)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpsPolicy {
+    /// Whether `X-Forwarded-Proto: https` from a proxy in front counts as HTTPS.
+    pub trust_forwarded_proto: bool,
+}
+
 /// A request that passed [`Keygate::authenticate`]: who it acts for, and its rate-limit figures
 /// for the `X-RateLimit-*` headers of the response.
 #[derive(Debug, Clone)]
@@ -124,8 +160,16 @@ impl Keygate {
     pub async fn authenticate<H: Headers + ?Sized>(
         &self,
         headers: &H,
-        client_ip: Option<IpAddr>,
+        peer: impl Into<Peer>,
     ) -> Result<Authenticated, AuthError> {
+        let peer = peer.into();
+        let client_ip = peer.ip;
+        if let Some(https) = self.inner.https
+            && !peer.tls
+            && !(https.trust_forwarded_proto && forwarded_https(headers))
+        {
+            return Err(AuthError::Forbidden(Forbidden::HttpsRequired));
+        }
         let verified = match self.inner.preset.sources.extract(headers) {
             Ok(key) => self.verify_inner(key).await,
             Err(e) => Err((e, None)),

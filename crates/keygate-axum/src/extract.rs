@@ -1,0 +1,124 @@
+use std::marker::PhantomData;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use keygate::scope::Requirement;
+use keygate::{Keygate, Principal};
+
+use crate::Rejection;
+use crate::into_axum;
+
+/// The id of the request: its `X-Request-Id` if sane, else one keygate made. Put in the
+/// request extensions by [`KeygateLayer`](crate::KeygateLayer); as an extractor on a route
+/// without the layer, it reads the header itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(match parts.extensions.get::<RequestId>() {
+            Some(id) => id.clone(),
+            None => RequestId(keygate::request_id::request_id(&parts.headers)),
+        })
+    }
+}
+
+/// Extracts the [`Principal`] of a request authenticated by [`KeygateLayer`](crate::KeygateLayer).
+///
+/// ```
+/// use keygate_axum::Auth;
+///
+/// async fn me(Auth(principal): Auth) -> String {
+///     principal.workspace_id().to_owned()
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Auth(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Auth {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Principal>().cloned().map(Auth).ok_or_else(|| {
+            Rejection::misconfigured("keygate: Auth used on a route without KeygateLayer")
+        })
+    }
+}
+
+/// The scopes a route needs, as a type: declare one with [`requirement!`](crate::requirement).
+pub trait ScopeRequirement: Send + Sync + 'static {
+    /// The requirement.
+    fn requirement() -> &'static Requirement;
+}
+
+/// Declares a [`ScopeRequirement`] type.
+///
+/// ```
+/// keygate_axum::requirement!(pub TasksWrite = all_of["tasks:write"]);
+/// keygate_axum::requirement!(ReadOrAdmin = any_of["tasks:read", "admin"]);
+/// ```
+///
+/// # Panics
+/// On first use, if a scope literal is not a valid scope.
+#[macro_export]
+macro_rules! requirement {
+    ($vis:vis $name:ident = $kind:ident [$($scope:literal),+ $(,)?]) => {
+        #[doc = concat!("Requires ", stringify!($kind), " of: ", $($scope, " "),+)]
+        #[derive(Debug, Clone, Copy)]
+        $vis struct $name;
+
+        impl $crate::ScopeRequirement for $name {
+            fn requirement() -> &'static $crate::keygate::scope::Requirement {
+                static REQUIREMENT: ::std::sync::OnceLock<$crate::keygate::scope::Requirement> =
+                    ::std::sync::OnceLock::new();
+                REQUIREMENT.get_or_init(|| {
+                    $crate::keygate::scope::Requirement::$kind([$($scope),+])
+                        .expect(concat!("invalid scope in ", stringify!($name)))
+                })
+            }
+        }
+    };
+}
+
+/// Extracts the [`Principal`] of a request whose key holds the scopes `R` requires, else
+/// rejects it with 403 `scope_required` in the preset's style.
+///
+/// ```
+/// use keygate_axum::Scoped;
+///
+/// keygate_axum::requirement!(TasksDelete = all_of["tasks:delete"]);
+///
+/// async fn delete_task(Scoped { principal, .. }: Scoped<TasksDelete>) -> String {
+///     format!("deleted by {}", principal.key_id())
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Scoped<R> {
+    /// Who the request acts for.
+    pub principal: Principal,
+    _requirement: PhantomData<fn() -> R>,
+}
+
+impl<S: Send + Sync, R: ScopeRequirement> FromRequestParts<S> for Scoped<R> {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let principal = parts.extensions.get::<Principal>().cloned();
+        let gate = parts.extensions.get::<Keygate>();
+        let (Some(principal), Some(gate)) = (principal, gate) else {
+            return Err(Rejection::misconfigured(
+                "keygate: Scoped used on a route without KeygateLayer",
+            ));
+        };
+        match gate.authorize(&principal, R::requirement()) {
+            Ok(()) => Ok(Scoped { principal, _requirement: PhantomData }),
+            Err(err) => {
+                let id =
+                    parts.extensions.get::<RequestId>().map(|r| r.0.as_str()).unwrap_or_default();
+                Err(Rejection(into_axum(gate.render(&err, Some(id)), id)))
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod extract;
+mod layer;
+mod management;
+mod rejection;
+mod require;
+
+pub use extract::{Auth, RequestId, ScopeRequirement, Scoped};
+pub use keygate;
+pub use layer::{KeygateLayer, KeygateService};
+pub use management::management_router;
+pub use rejection::Rejection;
+pub use require::{RequireScopes, RequireScopesLayer};
+
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+use keygate::Peer;
+
+/// The peer of a request: its address when the server was started with
+/// `into_make_service_with_connect_info::<SocketAddr>()`, and `tls` as configured.
+fn peer_of(extensions: &axum::http::Extensions, tls: bool) -> Peer {
+    let ip = extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+    Peer { ip, tls }
+}
+
+/// Turns a keygate response into an axum one, adding `X-Request-Id`.
+fn into_axum(
+    mut response: keygate::response::Response,
+    request_id: &str,
+) -> axum::response::Response {
+    response.headers.retain(|(name, _)| *name != "x-request-id");
+    response.headers.push(("x-request-id", request_id.to_owned()));
+    response.into_http()
+}

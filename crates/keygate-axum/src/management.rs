@@ -1,0 +1,64 @@
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::Response;
+use axum::routing::any;
+use http_body_util::BodyExt;
+use keygate::api::{ApiRequest, MAX_BODY_LEN};
+use keygate::{Authenticated, Keygate};
+
+use crate::peer_of;
+
+/// The key-management API (`/v1/api-keys`, `/v1/me`, `/v1/rate-limit`) as a router to merge or
+/// nest anywhere. It authenticates requests itself, or uses what a [`KeygateLayer`](crate::KeygateLayer)
+/// around it found. Every answer is [`Keygate::handle_api`]'s, byte for byte.
+///
+/// ```
+/// use axum::Router;
+/// use keygate_axum::{management_router, keygate::{Keygate, preset::Preset}};
+///
+/// # fn app() -> Result<Router, Box<dyn std::error::Error>> {
+/// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+/// let app: Router = Router::new().nest("/admin", management_router(gate));
+/// # Ok(app)
+/// # }
+/// ```
+pub fn management_router<S: Clone + Send + Sync + 'static>(gate: Keygate) -> Router<S> {
+    let handler = move |req: Request| {
+        let gate = gate.clone();
+        async move { handle(gate, req).await }
+    };
+    Router::new()
+        .route("/v1/me", any(handler.clone()))
+        .route("/v1/rate-limit", any(handler.clone()))
+        .route("/v1/api-keys", any(handler.clone()))
+        .route("/v1/api-keys/{id}", any(handler.clone()))
+        .route("/v1/api-keys/{id}/rotate", any(handler))
+}
+
+async fn handle(gate: Keygate, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let body = read_capped(body, MAX_BODY_LEN).await;
+    let authenticated = parts.extensions.get::<Authenticated>().cloned();
+    let request = ApiRequest::new(parts.method.as_str(), parts.uri.path(), &parts.headers)
+        .query(parts.uri.query())
+        .body(&body)
+        .peer(peer_of(&parts.extensions, false));
+    gate.handle_api(request, authenticated).await.into_http()
+}
+
+/// The body, or its first `cap + 1` bytes if it is longer (enough for keygate to answer 413).
+/// A body that fails mid-way reads as what arrived.
+async fn read_capped(mut body: Body, cap: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Ok(data) = frame.into_data() {
+            let room = cap + 1 - out.len();
+            out.extend_from_slice(&data[..data.len().min(room)]);
+            if out.len() > cap {
+                break;
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,74 @@
+//! The demo's routes on axum.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::{delete, get};
+use keygate::Keygate;
+use keygate_axum::{Auth, KeygateLayer, RequestId, Scoped, management_router};
+use tokio::net::TcpListener;
+
+use crate::tasks::Tasks;
+
+keygate_axum::requirement!(TasksRead = all_of["tasks:read"]);
+keygate_axum::requirement!(TasksWrite = all_of["tasks:write"]);
+keygate_axum::requirement!(TasksDelete = all_of["tasks:delete"]);
+
+#[derive(Clone)]
+struct AppState {
+    gate: Keygate,
+    tasks: Arc<Tasks>,
+}
+
+/// The whole app: `/healthz`, the protected demo routes and the management API.
+pub(crate) fn app(gate: Keygate, tasks: Arc<Tasks>) -> Router {
+    let state = AppState { gate: gate.clone(), tasks };
+    let protected = Router::new()
+        .route("/v1/ping", get(|Auth(_): Auth| async { "pong" }))
+        .route("/v1/tasks", get(list).post(create))
+        .route("/v1/tasks/{id}", delete(remove))
+        .layer(KeygateLayer::new(gate.clone()))
+        .with_state(state);
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(protected)
+        .merge(management_router(gate))
+}
+
+async fn list(State(s): State<AppState>, Scoped { principal, .. }: Scoped<TasksRead>) -> Response {
+    s.tasks.list(&principal).into_http()
+}
+
+async fn create(
+    State(s): State<AppState>,
+    RequestId(id): RequestId,
+    Scoped { principal, .. }: Scoped<TasksWrite>,
+    body: Bytes,
+) -> Response {
+    s.tasks.create(&s.gate, &principal, &body, &id).into_http()
+}
+
+async fn remove(
+    State(s): State<AppState>,
+    RequestId(id): RequestId,
+    Scoped { principal, .. }: Scoped<TasksDelete>,
+    Path(task): Path<String>,
+) -> Response {
+    s.tasks.delete(&s.gate, &principal, &task, &id).into_http()
+}
+
+pub(crate) async fn serve(
+    listener: TcpListener,
+    gate: Keygate,
+    tasks: Arc<Tasks>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let app = app(gate, tasks).into_make_service_with_connect_info::<SocketAddr>();
+    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+        tracing::error!(error = %e, "server failed");
+    }
+}
