@@ -5,7 +5,7 @@
 //!
 //! let mut map = http::HeaderMap::new();
 //! map.insert("x-api-key", http::HeaderValue::from_static("pk_abc"));
-//! assert_eq!(map.get_all("x-api-key").next(), Some(&b"pk_abc"[..]));
+//! assert_eq!(Headers::get_all(&map, "x-api-key").next(), Some(&b"pk_abc"[..]));
 //! ```
 
 use crate::credential::Headers;
