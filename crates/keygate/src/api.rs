@@ -513,7 +513,7 @@ fn rate_limit_body(auth: &Authenticated) -> String {
 fn problem_in(e: ManageError, scopes_field: &str) -> RequestProblem {
     match e {
         ManageError::NotFound(_) => RequestProblem::not_found("No such key."),
-        ManageError::Scope(e) => RequestProblem::bad_body(format!("{e}.")).with_field(scopes_field),
+        ManageError::Scope(e) => RequestProblem::invalid(scopes_field, sentence(&e)),
         ManageError::Name => RequestProblem::invalid("name", "name must be 1 to 200 characters."),
         ManageError::Description => {
             RequestProblem::invalid("description", "description must be at most 2000 characters.")
@@ -545,11 +545,12 @@ impl Keygate {
     }
 }
 
-impl RequestProblem {
-    fn with_field(mut self, field: &str) -> Self {
-        self.field = Some(field.to_owned());
-        self
-    }
+/// An error's text as a sentence: capitalized, with a full stop.
+fn sentence(e: &dyn std::fmt::Display) -> String {
+    let text = e.to_string();
+    let mut chars = text.chars();
+    let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+    format!("{first}{}.", chars.as_str())
 }
 
 /// The body as a JSON object; an empty body is `{}` where `empty_ok`.
@@ -637,7 +638,7 @@ fn take_scopes(
     let Value::Array(items) = value else { return Err(wrong()) };
     let texts =
         items.iter().map(|v| v.as_str().ok_or_else(wrong)).collect::<Result<Vec<_>, _>>()?;
-    ScopeSet::parse(texts).map(Some).map_err(|e| RequestProblem::invalid(field, format!("{e}.")))
+    ScopeSet::parse(texts).map(Some).map_err(|e| RequestProblem::invalid(field, sentence(&e)))
 }
 
 fn grace_from(mut body: Map<String, Value>) -> Result<Duration, RequestProblem> {

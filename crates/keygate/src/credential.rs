@@ -48,6 +48,9 @@ impl<N: AsRef<str>, V: AsRef<[u8]>> Headers for Vec<(N, V)> {
     }
 }
 
+/// The usual key header, watched for as a second credential where Bearer alone is read.
+const DEFAULT_KEY_HEADER: &str = "x-api-key";
+
 /// Longest header value looked at: `Bearer`, some spaces and the longest key.
 const MAX_VALUE_LEN: usize = MAX_KEY_LEN + 64;
 
@@ -89,6 +92,10 @@ impl CredentialSources {
 
     /// Finds the one credential in `headers`, checked for shape but not yet parsed as a key.
     ///
+    /// A request that also carries a credential where this deployment does not read one (an
+    /// `X-Api-Key` beside `Authorization: Bearer`, or a Bearer token beside `X-Api-Key`) is
+    /// ambiguous and refused.
+    ///
     /// # Errors
     /// [`AuthError::Missing`] when none is sent (or the header is empty);
     /// [`AuthError::InvalidRequest`] when two are sent or a header is repeated;
@@ -110,6 +117,14 @@ impl CredentialSources {
         let Some((value, is_authorization)) = found else {
             return Err(AuthError::Missing);
         };
+        // A credential where this deployment does not read one is still a second credential:
+        // a proxy or client that reads the other would act for someone else.
+        let stray = (!self.bearer
+            && headers.get_all("authorization").any(|v| strip_bearer(v).is_ok()))
+            || (self.header.is_none() && headers.get_all(DEFAULT_KEY_HEADER).next().is_some());
+        if stray {
+            return Err(AuthError::InvalidRequest(InvalidRequest::MultipleCredentials));
+        }
         if value.is_empty() {
             return Err(AuthError::Missing);
         }
@@ -207,7 +222,20 @@ mod tests {
     }
 
     #[test]
-    fn other_sources_are_ignored() {
+    fn a_credential_in_the_other_place_is_ambiguous() {
+        let both = [("authorization", "Bearer a"), ("x-api-key", "b")];
+        for s in [CredentialSources::bearer(), CredentialSources::header("X-Api-Key")] {
+            assert!(matches!(
+                s.extract(&both),
+                Err(AuthError::InvalidRequest(InvalidRequest::MultipleCredentials))
+            ));
+        }
+        let basic = [("authorization", "Basic dXNlcjpwYXNz"), ("x-api-key", "b")];
+        assert_eq!(CredentialSources::header("X-Api-Key").extract(&basic).unwrap(), "b");
+    }
+
+    #[test]
+    fn other_sources_alone_are_not_read() {
         let s = CredentialSources::header("X-Api-Key");
         assert!(matches!(s.extract(&[("authorization", "Bearer a")]), Err(AuthError::Missing)));
         assert_eq!(s.label(), "X-Api-Key");

@@ -6,6 +6,10 @@ use std::process::ExitCode;
 use keygate_demo::{Demo, Options, Overrides, ready_line};
 
 fn main() -> ExitCode {
+    if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") {
+        println!("{}", keygate_demo::options::USAGE);
+        return ExitCode::SUCCESS;
+    }
     let options = match Options::parse(std::env::args().skip(1)) {
         Ok(o) => o,
         Err(e) => return fail(&e),
