@@ -13,7 +13,8 @@ pub use client::{Reply, Request};
 pub use server::{Server, ServerOptions};
 
 /// Every framework the suite runs against.
-pub const FRAMEWORKS: &[keygate_demo::Framework] = &[keygate_demo::Framework::Axum];
+pub const FRAMEWORKS: &[keygate_demo::Framework] =
+    &[keygate_demo::Framework::Axum, keygate_demo::Framework::Actix, keygate_demo::Framework::Warp];
 
 /// Every preset.
 pub const PRESETS: &[&str] = &["productlane", "plane", "livetest", "workspace"];

@@ -88,10 +88,13 @@ impl KeyStore for Outage {
 }
 
 /// Settings a case may need.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Default)]
 pub struct ServerOptions {
     pub environment: Option<Environment>,
     pub require_https: bool,
+    /// Share this store (and the pepper below) with other servers.
+    pub store: Option<Arc<Outage>>,
+    pub pepper: Option<[u8; 32]>,
 }
 
 /// A running demo.
@@ -118,7 +121,7 @@ impl Server {
 
     pub async fn start_with(framework: Framework, preset: &str, opts: ServerOptions) -> Server {
         let clock = ManualClock::new(start_time());
-        let store = Arc::new(Outage::default());
+        let store = opts.store.clone().unwrap_or_default();
         let options = Options {
             framework,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -130,6 +133,7 @@ impl Server {
             store: Some(store.clone()),
             environment: opts.environment,
             require_https: opts.require_https,
+            pepper: opts.pepper.map(|p| keygate::hash::Pepper::new(p).unwrap()),
         };
         let demo = Demo::build(&options, overrides).await.unwrap();
         let running = demo.serve(framework, options.addr).await.unwrap();

@@ -114,6 +114,12 @@ async fn catalog(s: Server) {
         Some(r#"Bearer realm="api", error="insufficient_scope", scope="tasks:write""#),
         "{case}"
     );
+    let user_plan = s.preset.plans.default_plan(keygate::store::KeyKind::User).is_some();
+    assert_eq!(
+        r.header("x-ratelimit-limit").is_some(),
+        user_plan,
+        "{case}: rate-limit headers on a 403"
+    );
     let r = s.send(s.with_key(Request::get("/v1/tasks"), &reader)).await;
     assert_eq!((r.status, r.body.as_str()), (200, r#"{"data":[]}"#), "{name}: the scope it has");
 

@@ -2,7 +2,7 @@ use std::marker::PhantomData;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use keygate::scope::Requirement;
+use keygate::scope::ScopeRequirement;
 use keygate::{Keygate, Principal};
 
 use crate::Rejection;
@@ -45,41 +45,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
             Rejection::misconfigured("keygate: Auth used on a route without KeygateLayer")
         })
     }
-}
-
-/// The scopes a route needs, as a type: declare one with [`requirement!`](crate::requirement).
-pub trait ScopeRequirement: Send + Sync + 'static {
-    /// The requirement.
-    fn requirement() -> &'static Requirement;
-}
-
-/// Declares a [`ScopeRequirement`] type.
-///
-/// ```
-/// keygate_axum::requirement!(pub TasksWrite = all_of["tasks:write"]);
-/// keygate_axum::requirement!(ReadOrAdmin = any_of["tasks:read", "admin"]);
-/// ```
-///
-/// # Panics
-/// On first use, if a scope literal is not a valid scope.
-#[macro_export]
-macro_rules! requirement {
-    ($vis:vis $name:ident = $kind:ident [$($scope:literal),+ $(,)?]) => {
-        #[doc = concat!("Requires ", stringify!($kind), " of: ", $($scope, " "),+)]
-        #[derive(Debug, Clone, Copy)]
-        $vis struct $name;
-
-        impl $crate::ScopeRequirement for $name {
-            fn requirement() -> &'static $crate::keygate::scope::Requirement {
-                static REQUIREMENT: ::std::sync::OnceLock<$crate::keygate::scope::Requirement> =
-                    ::std::sync::OnceLock::new();
-                REQUIREMENT.get_or_init(|| {
-                    $crate::keygate::scope::Requirement::$kind([$($scope),+])
-                        .expect(concat!("invalid scope in ", stringify!($name)))
-                })
-            }
-        }
-    };
 }
 
 /// Extracts the [`Principal`] of a request whose key holds the scopes `R` requires, else

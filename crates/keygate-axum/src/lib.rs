@@ -7,8 +7,10 @@ mod management;
 mod rejection;
 mod require;
 
-pub use extract::{Auth, RequestId, ScopeRequirement, Scoped};
+pub use extract::{Auth, RequestId, Scoped};
 pub use keygate;
+pub use keygate::requirement;
+pub use keygate::scope::ScopeRequirement;
 pub use layer::{KeygateLayer, KeygateService};
 pub use management::management_router;
 pub use rejection::Rejection;

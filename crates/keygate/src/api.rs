@@ -193,7 +193,7 @@ impl Keygate {
                 Err(e) => return renderer.render(&e, Some(request_id)),
             },
         };
-        let rate_headers = auth.rate_limit.map(|info| info.headers());
+        let rate = auth.rate_limit;
         let outcome = match route {
             Route::Me => Ok((200, self.me(&auth))),
             Route::RateLimit => Ok((200, rate_limit_body(&auth))),
@@ -201,7 +201,7 @@ impl Keygate {
                 let admin = Requirement::all_of([self.inner.preset.admin_scope.as_str()]);
                 match admin.map(|r| self.authorize(&auth.principal, &r)) {
                     Ok(Ok(())) => self.keys_route(route, req, &auth).await,
-                    Ok(Err(e)) => return with(renderer.render(&e, Some(request_id)), rate_headers),
+                    Ok(Err(e)) => return with(renderer.render(&e, Some(request_id)), rate),
                     Err(e) => Err(RequestProblem::bad_body(e.to_string())),
                 }
             }
@@ -212,7 +212,7 @@ impl Keygate {
             }
             Err(p) => problem(p),
         };
-        with(response, rate_headers)
+        with(response, rate)
     }
 
     async fn keys_route<H: Headers + ?Sized>(
@@ -484,11 +484,9 @@ fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned())
 }
 
-fn with(mut response: Response, rate: Option<[(&'static str, String); 3]>) -> Response {
-    if let Some(headers) = rate
-        && response.header("x-ratelimit-limit").is_none()
-    {
-        response.headers.extend(headers);
+fn with(mut response: Response, rate: Option<crate::limit::RateLimitInfo>) -> Response {
+    if let Some(info) = &rate {
+        response.add_rate_limit_headers(info);
     }
     response
 }

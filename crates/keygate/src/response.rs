@@ -56,6 +56,14 @@ pub struct Response {
 }
 
 impl Response {
+    /// Adds the `X-RateLimit-*` headers of `info`, unless the response has them already: every
+    /// response to an authenticated request carries them, refusals included.
+    pub fn add_rate_limit_headers(&mut self, info: &crate::limit::RateLimitInfo) {
+        if self.header("x-ratelimit-limit").is_none() {
+            self.headers.extend(info.headers());
+        }
+    }
+
     /// The first value of header `name` (lower case), if any.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())

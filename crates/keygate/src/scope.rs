@@ -297,6 +297,45 @@ impl Requirement {
     }
 }
 
+/// The scopes a route needs, as a type, for extractors such as keygate-axum's `Scoped<R>`.
+/// Declare one with [`requirement!`](crate::requirement).
+pub trait ScopeRequirement: Send + Sync + 'static {
+    /// The requirement.
+    fn requirement() -> &'static Requirement;
+}
+
+/// Declares a [`ScopeRequirement`] type: a unit struct whose requirement is built once.
+///
+/// ```
+/// use keygate::scope::ScopeRequirement;
+///
+/// keygate::requirement!(pub TasksWrite = all_of["tasks:write"]);
+/// keygate::requirement!(ReadOrAdmin = any_of["tasks:read", "admin"]);
+/// assert!(ReadOrAdmin::requirement().is_any_of());
+/// ```
+///
+/// # Panics
+/// On first use, if a scope literal is not a valid scope.
+#[macro_export]
+macro_rules! requirement {
+    ($vis:vis $name:ident = $kind:ident [$($scope:literal),+ $(,)?]) => {
+        #[doc = concat!("Requires ", stringify!($kind), " of: ", $($scope, " "),+)]
+        #[derive(Debug, Clone, Copy)]
+        $vis struct $name;
+
+        impl $crate::scope::ScopeRequirement for $name {
+            fn requirement() -> &'static $crate::scope::Requirement {
+                static REQUIREMENT: ::std::sync::OnceLock<$crate::scope::Requirement> =
+                    ::std::sync::OnceLock::new();
+                REQUIREMENT.get_or_init(|| {
+                    $crate::scope::Requirement::$kind([$($scope),+])
+                        .expect(concat!("invalid scope in ", stringify!($name)))
+                })
+            }
+        }
+    };
+}
+
 /// A failed scope check: what was needed and what the key holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScopeDenied {

@@ -12,11 +12,7 @@ use keygate::Keygate;
 use keygate_axum::{Auth, KeygateLayer, RequestId, Scoped, management_router};
 use tokio::net::TcpListener;
 
-use crate::tasks::Tasks;
-
-keygate_axum::requirement!(TasksRead = all_of["tasks:read"]);
-keygate_axum::requirement!(TasksWrite = all_of["tasks:write"]);
-keygate_axum::requirement!(TasksDelete = all_of["tasks:delete"]);
+use crate::tasks::{Tasks, TasksDelete, TasksRead, TasksWrite};
 
 #[derive(Clone)]
 struct AppState {

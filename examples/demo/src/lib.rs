@@ -8,7 +8,9 @@
 pub mod options;
 pub mod tasks;
 
+mod actix_app;
 mod axum_app;
+mod warp_app;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,6 +30,9 @@ pub use options::{Framework, Options};
 /// How often usage and `last_used` are flushed to the store.
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(5);
 
+/// Largest `POST /v1/tasks` body.
+pub const MAX_TASK_BODY: usize = 64 * 1024;
+
 /// The workspace of the admin key and of the keys it mints.
 pub const DEMO_WORKSPACE: &str = "wks_demo";
 
@@ -42,6 +47,8 @@ pub struct Overrides {
     pub environment: Option<Environment>,
     /// Require HTTPS, trusting `X-Forwarded-Proto`.
     pub require_https: bool,
+    /// The pepper, instead of `KEYGATE_PEPPER` or a random one: for demos sharing a store.
+    pub pepper: Option<Pepper>,
 }
 
 /// A demo ready to serve: its keygate handle, its tasks and its admin key.
@@ -89,9 +96,6 @@ impl Demo {
     pub async fn build(options: &Options, overrides: Overrides) -> Result<Demo, String> {
         let preset = Preset::by_name(&options.preset)
             .ok_or_else(|| format!("unknown preset `{}`", options.preset))?;
-        if options.framework != Framework::Axum {
-            return Err("only --framework axum is available in this build".into());
-        }
         if overrides.store.is_none() && options.store != "memory" {
             return Err(format!(
                 "--store `{}` is not available in this build; use memory",
@@ -102,15 +106,19 @@ impl Demo {
             return Err("--redis is not available in this build".into());
         }
         let mut builder = Keygate::builder(preset.clone());
-        builder = match std::env::var("KEYGATE_PEPPER") {
-            Ok(text) => builder.pepper(
-                1,
-                Pepper::new(text.into_bytes()).map_err(|e| format!("KEYGATE_PEPPER: {e}"))?,
-            ),
-            Err(std::env::VarError::NotPresent) => builder.random_pepper(),
-            Err(std::env::VarError::NotUnicode(_)) => {
-                return Err("KEYGATE_PEPPER is not valid UTF-8".into());
-            }
+        builder = match overrides.pepper {
+            Some(pepper) => builder.pepper(1, pepper),
+            None => match std::env::var("KEYGATE_PEPPER") {
+                Ok(text) => {
+                    let pepper = Pepper::new(text.into_bytes())
+                        .map_err(|e| format!("KEYGATE_PEPPER: {e}"))?;
+                    builder.pepper(1, pepper)
+                }
+                Err(std::env::VarError::NotPresent) => builder.random_pepper(),
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    return Err("KEYGATE_PEPPER is not valid UTF-8".into());
+                }
+            },
         };
         if let Some(store) = overrides.store {
             builder = builder.store(store);
@@ -148,15 +156,23 @@ impl Demo {
         let maintenance = tokio::spawn(
             self.gate.clone().run_maintenance(FLUSH_INTERVAL, shutdown(stopped.clone())),
         );
+        let (gate, tasks, stopped) = (self.gate.clone(), self.tasks, shutdown(stopped));
         let server = match framework {
-            Framework::Axum => tokio::spawn(axum_app::serve(
-                listener,
-                self.gate.clone(),
-                self.tasks,
-                shutdown(stopped),
-            )),
-            Framework::Actix | Framework::Warp => {
-                return Err("only --framework axum is available in this build".into());
+            Framework::Axum => tokio::spawn(axum_app::serve(listener, gate, tasks, stopped)),
+            Framework::Warp => tokio::spawn(warp_app::serve(listener, gate, tasks, stopped)),
+            Framework::Actix => {
+                let server = actix_app::server(listener, gate, tasks)?;
+                let handle = server.handle();
+                tokio::spawn(async move {
+                    tokio::select! {
+                        result = server => {
+                            if let Err(e) = result {
+                                tracing::error!(error = %e, "server failed");
+                            }
+                        }
+                        () = stopped => handle.stop(true).await,
+                    }
+                })
             }
         };
         Ok(Running { addr, admin_key: self.admin_key, gate: self.gate, stop, server, maintenance })

@@ -8,6 +8,10 @@ use keygate::response::{RequestProblem, Response};
 use keygate::{Keygate, Principal};
 use serde_json::{Value, json};
 
+keygate::requirement!(pub TasksRead = all_of["tasks:read"]);
+keygate::requirement!(pub TasksWrite = all_of["tasks:write"]);
+keygate::requirement!(pub TasksDelete = all_of["tasks:delete"]);
+
 /// Longest task title.
 const MAX_TITLE: usize = 500;
 

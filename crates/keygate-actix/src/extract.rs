@@ -1,0 +1,132 @@
+use std::fmt;
+use std::future::{Ready, ready};
+use std::marker::PhantomData;
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use keygate::scope::ScopeRequirement;
+use keygate::{Keygate, Principal};
+
+use crate::into_actix;
+
+/// The id of the request, put in its extensions by [`KeygateTransform`](crate::KeygateTransform).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+impl FromRequest for RequestId {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let id = match req.extensions().get::<RequestId>() {
+            Some(id) => id.clone(),
+            None => RequestId(keygate::request_id::request_id(&crate::ActixHeaders(req.headers()))),
+        };
+        ready(Ok(id))
+    }
+}
+
+/// A refused request: keygate's rendered error, sent as it is.
+#[derive(Debug)]
+pub struct Rejection {
+    response: Option<(keygate::response::Response, String)>,
+}
+
+impl Rejection {
+    fn misconfigured(what: &'static str) -> Self {
+        tracing::error!("{what}");
+        Rejection { response: None }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.response {
+            Some((r, _)) => write!(f, "request refused by keygate: {}", r.status),
+            None => f.write_str("keygate middleware missing"),
+        }
+    }
+}
+
+impl ResponseError for Rejection {
+    fn status_code(&self) -> StatusCode {
+        self.response
+            .as_ref()
+            .and_then(|(r, _)| StatusCode::from_u16(r.status).ok())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match &self.response {
+            Some((r, id)) => into_actix(r, id),
+            None => HttpResponse::InternalServerError().body("keygate middleware missing"),
+        }
+    }
+}
+
+/// Extracts the [`Principal`] of a request authenticated by [`KeygateTransform`](crate::KeygateTransform).
+///
+/// ```
+/// use keygate_actix::Auth;
+///
+/// async fn me(Auth(principal): Auth) -> String {
+///     principal.workspace_id().to_owned()
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Auth(pub Principal);
+
+impl FromRequest for Auth {
+    type Error = Rejection;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let principal = req.extensions().get::<Principal>().cloned();
+        ready(principal.map(Auth).ok_or_else(|| {
+            Rejection::misconfigured("keygate: Auth used on a route without KeygateTransform")
+        }))
+    }
+}
+
+/// Extracts the [`Principal`] of a request whose key holds the scopes `R` requires, else
+/// refuses it with 403 `scope_required` in the preset's style.
+///
+/// ```
+/// use keygate_actix::Scoped;
+///
+/// keygate_actix::requirement!(TasksDelete = all_of["tasks:delete"]);
+///
+/// async fn delete_task(Scoped { principal, .. }: Scoped<TasksDelete>) -> String {
+///     format!("deleted by {}", principal.key_id())
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Scoped<R> {
+    /// Who the request acts for.
+    pub principal: Principal,
+    _requirement: PhantomData<fn() -> R>,
+}
+
+impl<R: ScopeRequirement> FromRequest for Scoped<R> {
+    type Error = Rejection;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let extensions = req.extensions();
+        let (Some(principal), Some(gate)) =
+            (extensions.get::<Principal>(), extensions.get::<Keygate>())
+        else {
+            return ready(Err(Rejection::misconfigured(
+                "keygate: Scoped used on a route without KeygateTransform",
+            )));
+        };
+        ready(match gate.authorize(principal, R::requirement()) {
+            Ok(()) => Ok(Scoped { principal: principal.clone(), _requirement: PhantomData }),
+            Err(err) => {
+                let id = extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+                Err(Rejection { response: Some((gate.render(&err, Some(&id)), id)) })
+            }
+        })
+    }
+}

@@ -1,0 +1,131 @@
+use std::future::{Ready, ready};
+use std::rc::Rc;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{Error, HttpMessage};
+use futures_util::future::LocalBoxFuture;
+use keygate::request_id::request_id;
+use keygate::{Keygate, Peer};
+
+use crate::extract::RequestId;
+use crate::{ActixHeaders, into_actix};
+
+/// Middleware that authenticates every request with [`Keygate::authenticate`].
+///
+/// A request that passes reaches the service with the [`keygate::Principal`], the
+/// [`keygate::Authenticated`], the [`RequestId`] and the [`Keygate`] handle in its extensions,
+/// and its response gets `X-RateLimit-*` and `X-Request-Id`. A request that fails is answered by
+/// keygate's rendered error, in the preset's style.
+///
+/// ```
+/// use actix_web::{App, web};
+/// use keygate_actix::{Auth, KeygateTransform, keygate::{Keygate, preset::Preset}};
+///
+/// # fn app() -> Result<(), Box<dyn std::error::Error>> {
+/// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+/// let app = App::new().service(
+///     web::resource("/v1/ping")
+///         .wrap(KeygateTransform::new(gate))
+///         .route(web::get().to(|Auth(_principal): Auth| async { "pong" })),
+/// );
+/// # let _ = app;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct KeygateTransform {
+    gate: Keygate,
+    tls: bool,
+}
+
+impl KeygateTransform {
+    /// Middleware authenticating with `gate`.
+    pub fn new(gate: Keygate) -> Self {
+        KeygateTransform { gate, tls: false }
+    }
+
+    /// Tells keygate the server terminates TLS itself, for
+    /// [`require_https`](keygate::KeygateBuilder::require_https).
+    pub fn tls(mut self, tls: bool) -> Self {
+        self.tls = tls;
+        self
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for KeygateTransform
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = KeygateMiddleware<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(KeygateMiddleware {
+            service: Rc::new(service),
+            gate: self.gate.clone(),
+            tls: self.tls,
+        }))
+    }
+}
+
+/// The service of [`KeygateTransform`].
+#[derive(Debug)]
+pub struct KeygateMiddleware<S> {
+    service: Rc<S>,
+    gate: Keygate,
+    tls: bool,
+}
+
+impl<S, B> Service<ServiceRequest> for KeygateMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let service = self.service.clone();
+        let gate = self.gate.clone();
+        let tls = self.tls;
+        Box::pin(async move {
+            let id = request_id(&ActixHeaders(req.headers()));
+            let peer = Peer { ip: req.peer_addr().map(|a| a.ip()), tls };
+            let outcome = gate.authenticate(&ActixHeaders(req.headers()), peer).await;
+            match outcome {
+                Ok(auth) => {
+                    let rate = auth.rate_limit.map(|info| info.headers());
+                    {
+                        let mut extensions = req.extensions_mut();
+                        extensions.insert(auth.principal.clone());
+                        extensions.insert(auth);
+                        extensions.insert(RequestId(id.clone()));
+                        extensions.insert(gate);
+                    }
+                    let mut response = service.call(req).await?;
+                    let headers = response.headers_mut();
+                    let extra = rate.iter().flatten().map(|(n, v)| (*n, v.as_str()));
+                    for (name, value) in extra.chain([("x-request-id", id.as_str())]) {
+                        if let Ok(value) = HeaderValue::from_str(value) {
+                            headers.insert(HeaderName::from_static(name), value);
+                        }
+                    }
+                    Ok(response.map_into_left_body())
+                }
+                Err(err) => {
+                    let response = into_actix(&gate.render(&err, Some(&id)), &id);
+                    Ok(req.into_response(response).map_into_right_body())
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,89 @@
+//! The demo's routes on actix-web.
+
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::web::{self, Bytes, Data};
+use actix_web::{App, HttpResponse, HttpServer};
+use keygate::Keygate;
+use keygate_actix::{Auth, KeygateTransform, RequestId, Scoped, management_services};
+use tokio::net::TcpListener;
+
+use crate::tasks::{Tasks, TasksDelete, TasksRead, TasksWrite};
+
+fn reply(response: keygate::response::Response) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(response.status)
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let mut builder = HttpResponse::build(status);
+    for (name, value) in &response.headers {
+        builder.append_header((*name, value.as_str()));
+    }
+    if response.body.is_empty() {
+        return builder.finish();
+    }
+    builder.content_type(response.content_type).body(response.body)
+}
+
+async fn list(
+    tasks: Data<Arc<Tasks>>,
+    Scoped { principal, .. }: Scoped<TasksRead>,
+) -> HttpResponse {
+    reply(tasks.list(&principal))
+}
+
+async fn create(
+    tasks: Data<Arc<Tasks>>,
+    gate: Data<Keygate>,
+    RequestId(id): RequestId,
+    Scoped { principal, .. }: Scoped<TasksWrite>,
+    body: Bytes,
+) -> HttpResponse {
+    reply(tasks.create(&gate, &principal, &body, &id))
+}
+
+async fn remove(
+    tasks: Data<Arc<Tasks>>,
+    gate: Data<Keygate>,
+    RequestId(id): RequestId,
+    Scoped { principal, .. }: Scoped<TasksDelete>,
+    task: web::Path<String>,
+) -> HttpResponse {
+    reply(tasks.delete(&gate, &principal, &task, &id))
+}
+
+/// The server, ready to be awaited.
+pub(crate) fn server(
+    listener: TcpListener,
+    gate: Keygate,
+    tasks: Arc<Tasks>,
+) -> Result<Server, String> {
+    let listener = listener.into_std().map_err(|e| e.to_string())?;
+    let server = HttpServer::new(move || {
+        let auth = KeygateTransform::new(gate.clone());
+        App::new()
+            .app_data(Data::new(gate.clone()))
+            .app_data(Data::new(tasks.clone()))
+            .app_data(web::PayloadConfig::new(crate::MAX_TASK_BODY))
+            .route("/healthz", web::get().to(|| async { "ok" }))
+            .service(
+                web::resource("/v1/ping")
+                    .wrap(auth.clone())
+                    .route(web::get().to(|_: Auth| async { "pong" })),
+            )
+            .service(
+                web::resource("/v1/tasks")
+                    .wrap(auth.clone())
+                    .route(web::get().to(list))
+                    .route(web::post().to(create)),
+            )
+            .service(web::resource("/v1/tasks/{id}").wrap(auth).route(web::delete().to(remove)))
+            .service(management_services(gate.clone()))
+    })
+    .workers(2)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)
+    .map_err(|e| format!("cannot serve: {e}"))?
+    .run();
+    Ok(server)
+}

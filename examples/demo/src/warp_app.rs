@@ -1,0 +1,62 @@
+//! The demo's routes on warp.
+
+use std::sync::Arc;
+
+use keygate::Keygate;
+use keygate_warp::{Verified, authenticated, management, recover, scoped};
+use tokio::net::TcpListener;
+use warp::Filter;
+use warp::reply::Response;
+
+use crate::tasks::{Tasks, TasksDelete, TasksRead, TasksWrite};
+
+fn reply(v: &Verified, response: keygate::response::Response) -> Response {
+    v.reply(response.into_http::<warp::hyper::body::Bytes>())
+}
+
+pub(crate) async fn serve(
+    listener: TcpListener,
+    gate: Keygate,
+    tasks: Arc<Tasks>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let healthz = warp::path!("healthz").and(warp::get()).map(|| warp::Reply::into_response("ok"));
+    let ping = warp::path!("v1" / "ping")
+        .and(warp::get())
+        .and(authenticated(gate.clone()))
+        .map(|v: Verified| v.reply("pong"));
+    let t = tasks.clone();
+    let list = warp::path!("v1" / "tasks")
+        .and(warp::get())
+        .and(scoped::<TasksRead>(gate.clone()))
+        .map(move |v: Verified| reply(&v, t.list(v.principal())));
+    let (t, g) = (tasks.clone(), gate.clone());
+    let create = warp::path!("v1" / "tasks")
+        .and(warp::post())
+        .and(scoped::<TasksWrite>(gate.clone()))
+        .and(warp::body::content_length_limit(crate::MAX_TASK_BODY as u64))
+        .and(warp::body::bytes())
+        .map(move |v: Verified, body: warp::hyper::body::Bytes| {
+            reply(&v, t.create(&g, v.principal(), &body, &v.request_id))
+        });
+    let (t, g) = (tasks, gate.clone());
+    let remove = warp::path!("v1" / "tasks" / String)
+        .and(warp::delete())
+        .and(scoped::<TasksDelete>(gate.clone()))
+        .map(move |id: String, v: Verified| {
+            reply(&v, t.delete(&g, v.principal(), &id, &v.request_id))
+        });
+    let routes = healthz
+        .or(ping)
+        .unify()
+        .or(list)
+        .unify()
+        .or(create)
+        .unify()
+        .or(remove)
+        .unify()
+        .or(management(gate))
+        .unify()
+        .recover(recover);
+    warp::serve(routes).incoming(listener).graceful(shutdown).run().await;
+}
