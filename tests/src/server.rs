@@ -3,89 +3,19 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use keygate::Keygate;
 use keygate::clock::{ManualClock, Timestamp};
-use keygate::format::{Environment, KeyId};
+use keygate::format::Environment;
 use keygate::preset::Preset;
-use keygate::store::{
-    KeyRecord, KeyStore, KeyUpdate, ListQuery, MemoryStore, Page, Peek, StoreError, UsageDelta,
-};
+use keygate::store::MemoryStore;
 use keygate_demo::{Demo, Framework, Options, Overrides, Running};
 
 use crate::client::{Reply, Request};
 
-/// The in-memory store, unreachable while `down` is set: what a database outage looks like
-/// to keygate.
-#[derive(Default)]
-pub struct Outage {
-    inner: MemoryStore,
-    down: AtomicBool,
-}
-
-impl Outage {
-    pub fn set_down(&self, down: bool) {
-        self.down.store(down, Ordering::SeqCst);
-    }
-
-    fn check(&self) -> Result<(), StoreError> {
-        if self.down.load(Ordering::SeqCst) {
-            return Err(StoreError::Unavailable("connection refused".into()));
-        }
-        Ok(())
-    }
-}
-
-#[async_trait::async_trait]
-impl KeyStore for Outage {
-    fn peek(&self, id: &KeyId) -> Peek {
-        if self.down.load(Ordering::SeqCst) { Peek::Unknown } else { self.inner.peek(id) }
-    }
-    async fn find(&self, id: &KeyId) -> Result<Option<Arc<KeyRecord>>, StoreError> {
-        self.check()?;
-        self.inner.find(id).await
-    }
-    async fn insert(&self, record: KeyRecord) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.insert(record).await
-    }
-    async fn update(&self, id: &KeyId, u: &KeyUpdate) -> Result<Arc<KeyRecord>, StoreError> {
-        self.check()?;
-        self.inner.update(id, u).await
-    }
-    async fn rotate(
-        &self,
-        old: &KeyId,
-        at: Timestamp,
-        new: KeyRecord,
-    ) -> Result<Arc<KeyRecord>, StoreError> {
-        self.check()?;
-        self.inner.rotate(old, at, new).await
-    }
-    async fn list(&self, q: &ListQuery) -> Result<Page, StoreError> {
-        self.check()?;
-        self.inner.list(q).await
-    }
-    async fn revoke_all(&self, w: &str, u: Option<&str>, at: Timestamp) -> Result<u64, StoreError> {
-        self.check()?;
-        self.inner.revoke_all(w, u, at).await
-    }
-    async fn expiring(
-        &self,
-        a: Timestamp,
-        b: Timestamp,
-        n: usize,
-    ) -> Result<Vec<Arc<KeyRecord>>, StoreError> {
-        self.check()?;
-        self.inner.expiring(a, b, n).await
-    }
-    async fn record_usage(&self, batch: &[UsageDelta]) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.record_usage(batch).await
-    }
-}
+/// The in-memory store, unreachable while down: what a database outage looks like to keygate.
+pub type Outage = keygate::store::suite::Switchable<MemoryStore>;
 
 /// Settings a case may need.
 #[derive(Clone, Default)]

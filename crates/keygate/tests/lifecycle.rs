@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,10 +13,8 @@ use keygate::format::KeyId;
 use keygate::manage::{KeyChanges, ManageError, NewKey};
 use keygate::preset::Preset;
 use keygate::scope::{Requirement, ScopeSet};
-use keygate::store::{
-    KeyRecord, KeyStore, KeyUpdate, ListQuery, MemoryStore, Owner, Page, Peek, StoreError,
-    UsageDelta,
-};
+use keygate::store::suite::Switchable;
+use keygate::store::{KeyStore, MemoryStore, Owner};
 use keygate::{AuthError, Keygate};
 
 fn start() -> Timestamp {
@@ -146,68 +143,19 @@ impl Setup {
     }
 }
 
-/// The in-memory store, with usage flushes that fail while `down` is set.
-struct FlakyUsage {
-    inner: MemoryStore,
-    down: AtomicBool,
-}
-
-#[async_trait::async_trait]
-impl KeyStore for FlakyUsage {
-    fn peek(&self, id: &KeyId) -> Peek {
-        self.inner.peek(id)
-    }
-    async fn find(&self, id: &KeyId) -> Result<Option<Arc<KeyRecord>>, StoreError> {
-        self.inner.find(id).await
-    }
-    async fn insert(&self, record: KeyRecord) -> Result<(), StoreError> {
-        self.inner.insert(record).await
-    }
-    async fn update(&self, id: &KeyId, u: &KeyUpdate) -> Result<Arc<KeyRecord>, StoreError> {
-        self.inner.update(id, u).await
-    }
-    async fn rotate(
-        &self,
-        old: &KeyId,
-        at: Timestamp,
-        new: KeyRecord,
-    ) -> Result<Arc<KeyRecord>, StoreError> {
-        self.inner.rotate(old, at, new).await
-    }
-    async fn list(&self, q: &ListQuery) -> Result<Page, StoreError> {
-        self.inner.list(q).await
-    }
-    async fn revoke_all(&self, w: &str, u: Option<&str>, at: Timestamp) -> Result<u64, StoreError> {
-        self.inner.revoke_all(w, u, at).await
-    }
-    async fn expiring(
-        &self,
-        a: Timestamp,
-        b: Timestamp,
-        n: usize,
-    ) -> Result<Vec<Arc<KeyRecord>>, StoreError> {
-        self.inner.expiring(a, b, n).await
-    }
-    async fn record_usage(&self, batch: &[UsageDelta]) -> Result<(), StoreError> {
-        if self.down.load(Ordering::SeqCst) {
-            return Err(StoreError::Unavailable("usage table locked".into()));
-        }
-        self.inner.record_usage(batch).await
-    }
-}
-
 #[tokio::test]
 async fn a_failed_flush_loses_nothing() {
-    let store = Arc::new(FlakyUsage { inner: MemoryStore::new(), down: AtomicBool::new(true) });
+    let store = Arc::new(Switchable::new(MemoryStore::new()));
     let s = setup_with(store.clone());
     let minted = s.gate.mint(new_key("k")).await.unwrap();
     let headers = bearer(minted.key.expose_secret());
     for _ in 0..3 {
         s.gate.authenticate(&headers, None).await.unwrap();
     }
+    store.set_down(true);
     assert!(s.gate.flush_usage().await.is_err());
+    store.set_down(false);
     s.gate.authenticate(&headers, None).await.unwrap();
-    store.down.store(false, Ordering::SeqCst);
     assert_eq!(s.gate.flush_usage().await.unwrap(), 1);
     let stored = s.gate.store().find(&minted.record.id).await.unwrap().unwrap();
     assert_eq!(stored.usage.requests_today(s.clock_now()), 4);

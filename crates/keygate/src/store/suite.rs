@@ -361,3 +361,94 @@ async fn revoke_all(store: &dyn KeyStore) {
     assert_eq!(found(store, &b.id).await.revoked_at, Some(t(8000)));
     assert_eq!(found(store, &other.id).await.revoked_at, None, "another workspace is untouched");
 }
+
+/// A store that forwards to another and can be taken down: while down, every call fails with
+/// [`StoreError::Unavailable`], as a database outage would. For testing how a service behaves
+/// when its store is unreachable.
+pub struct Switchable<S> {
+    inner: S,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl<S: KeyStore> Switchable<S> {
+    /// `inner`, up.
+    pub fn new(inner: S) -> Self {
+        Switchable { inner, down: std::sync::atomic::AtomicBool::new(false) }
+    }
+
+    /// Takes the store down (`true`) or brings it back.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("the store is down".into()));
+        }
+        Ok(())
+    }
+}
+
+impl<S: Default + KeyStore> Default for Switchable<S> {
+    fn default() -> Self {
+        Self::new(S::default())
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: KeyStore> KeyStore for Switchable<S> {
+    fn peek(&self, id: &KeyId) -> Peek {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            Peek::Unknown
+        } else {
+            self.inner.peek(id)
+        }
+    }
+    async fn find(&self, id: &KeyId) -> Result<Option<Arc<KeyRecord>>, StoreError> {
+        self.check()?;
+        self.inner.find(id).await
+    }
+    async fn insert(&self, record: KeyRecord) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert(record).await
+    }
+    async fn update(&self, id: &KeyId, update: &KeyUpdate) -> Result<Arc<KeyRecord>, StoreError> {
+        self.check()?;
+        self.inner.update(id, update).await
+    }
+    async fn rotate(
+        &self,
+        old: &KeyId,
+        old_revoke_at: Timestamp,
+        new: KeyRecord,
+    ) -> Result<Arc<KeyRecord>, StoreError> {
+        self.check()?;
+        self.inner.rotate(old, old_revoke_at, new).await
+    }
+    async fn list(&self, query: &ListQuery) -> Result<crate::store::Page, StoreError> {
+        self.check()?;
+        self.inner.list(query).await
+    }
+    async fn revoke_all(
+        &self,
+        workspace_id: &str,
+        user_id: Option<&str>,
+        at: Timestamp,
+    ) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.revoke_all(workspace_id, user_id, at).await
+    }
+    async fn expiring(
+        &self,
+        after: Timestamp,
+        until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Arc<KeyRecord>>, StoreError> {
+        self.check()?;
+        self.inner.expiring(after, until, limit).await
+    }
+    async fn record_usage(&self, batch: &[UsageDelta]) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.record_usage(batch).await
+    }
+}
