@@ -88,6 +88,14 @@ pub enum Event<'a> {
         /// When the old key stops working.
         old_revoked_at: Timestamp,
     },
+    /// The rate limiter could not decide; the request was refused (fail closed) or let through
+    /// without a limit (fail open), as the deployment chose.
+    LimiterUnavailable {
+        /// The key whose request it was.
+        key_id: KeyId,
+        /// Whether the request was let through.
+        failed_open: bool,
+    },
     /// A key expires soon.
     ExpiringSoon {
         /// The key.

@@ -48,6 +48,18 @@ pub(crate) struct Inner {
     pub(crate) events: Option<Arc<dyn EventSink>>,
     pub(crate) usage: UsageRecorder,
     pub(crate) https: Option<crate::verify::HttpsPolicy>,
+    pub(crate) limiter_failure: LimiterFailure,
+}
+
+/// What to do with a request when the rate limiter cannot decide (its backend is down).
+/// Authentication itself never fails open; this is only about the limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LimiterFailure {
+    /// Refuse the request with 503 `unavailable` (the default).
+    #[default]
+    Closed,
+    /// Let the request through without a limit, and emit [`Event::LimiterUnavailable`].
+    Open,
 }
 
 impl fmt::Debug for Keygate {
@@ -86,6 +98,7 @@ pub struct KeygateBuilder {
     failure_budget: Option<Window>,
     events: Option<Arc<dyn EventSink>>,
     https: Option<crate::verify::HttpsPolicy>,
+    limiter_failure: LimiterFailure,
 }
 
 impl fmt::Debug for KeygateBuilder {
@@ -152,6 +165,12 @@ impl KeygateBuilder {
         self
     }
 
+    /// What to do when the rate limiter cannot decide (default: [`LimiterFailure::Closed`]).
+    pub fn limiter_failure(mut self, policy: LimiterFailure) -> Self {
+        self.limiter_failure = policy;
+        self
+    }
+
     /// Refuses requests that did not come over HTTPS with 403 `forbidden` (seed 003: plain
     /// HTTP requests are rejected). With `trust_forwarded_proto`, `X-Forwarded-Proto: https`
     /// set by a proxy in front counts as HTTPS; set it only behind a proxy that overwrites it.
@@ -195,6 +214,7 @@ impl KeygateBuilder {
                 events: self.events,
                 usage: UsageRecorder::new(),
                 https: self.https,
+                limiter_failure: self.limiter_failure,
             }),
         })
     }
@@ -215,6 +235,7 @@ impl Keygate {
             failure_budget: Some(DEFAULT_FAILURE_BUDGET),
             events: None,
             https: None,
+            limiter_failure: LimiterFailure::Closed,
         }
     }
 

@@ -25,6 +25,6 @@ pub mod usage;
 pub mod verify;
 
 pub use error::AuthError;
-pub use gate::{BuildError, DEFAULT_FAILURE_BUDGET, Keygate, KeygateBuilder};
+pub use gate::{BuildError, DEFAULT_FAILURE_BUDGET, Keygate, KeygateBuilder, LimiterFailure};
 pub use secret::Secret;
 pub use verify::{Authenticated, HttpsPolicy, Peer, Principal};

@@ -195,7 +195,15 @@ impl Keygate {
                         return Err(AuthError::RateLimited(info));
                     }
                     Ok(None) => None,
-                    Err(e) => return Err(self.limiter_down(e)),
+                    Err(e) => {
+                        let open = self.inner.limiter_failure == crate::gate::LimiterFailure::Open;
+                        self.emit(Event::LimiterUnavailable { key_id: id, failed_open: open });
+                        if !open {
+                            return Err(self.limiter_down(e));
+                        }
+                        tracing::warn!(error = %e, key_id = %id, "rate limiter unavailable; letting the request through");
+                        None
+                    }
                 }
             }
         };

@@ -25,6 +25,23 @@ fn period_ms(w: &Window) -> i64 {
 }
 
 impl Counters {
+    /// The counters of a subject that has made `counts[i]` requests in the current window of
+    /// `windows[i]` at `now`: for a limiter that keeps its counts elsewhere (Redis) and decides
+    /// with the same rule as the in-process one.
+    pub fn at(windows: &[Window], now: Timestamp, counts: &[u64]) -> Self {
+        let now_ms = now.unix_millis();
+        Counters(
+            windows
+                .iter()
+                .zip(counts.iter().copied().chain(std::iter::repeat(0)))
+                .map(|(w, count)| {
+                    let period = period_ms(w);
+                    (period, now_ms.div_euclid(period), count)
+                })
+                .collect(),
+        )
+    }
+
     /// Whether every counter is from a window that has ended by `now`, so the counters can be
     /// dropped without changing any decision.
     pub fn is_stale(&self, now: Timestamp) -> bool {

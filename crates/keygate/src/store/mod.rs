@@ -17,6 +17,7 @@
 //! # let _ = store;
 //! ```
 
+mod cache;
 mod memory;
 #[cfg(feature = "store-suite")]
 pub mod suite;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use cache::{CacheConfig, CachedStore};
 pub use memory::MemoryStore;
 
 use crate::clock::Timestamp;

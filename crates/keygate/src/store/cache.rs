@@ -1,0 +1,300 @@
+//! A verification cache in front of any [`KeyStore`]: hot records answered from memory.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::clock::Timestamp;
+use crate::format::KeyId;
+use crate::map::{Map, new_map};
+
+use super::{KeyRecord, KeyStore, KeyUpdate, ListQuery, Page, Peek, StoreError, UsageDelta};
+
+/// How long cached answers live, and how many unknown ids are remembered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheConfig {
+    /// How long a record is served from memory before it is read again: the longest a lost
+    /// invalidation can keep a revoked key alive (default 10 s).
+    pub ttl: Duration,
+    /// How long an unknown id is remembered as unknown (default 2 s).
+    pub negative_ttl: Duration,
+    /// Most unknown ids remembered at once, so that guessing ids cannot fill memory
+    /// (default 100,000; past it, unknown ids are simply not remembered).
+    pub max_negative: usize,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            ttl: Duration::from_secs(10),
+            negative_ttl: Duration::from_secs(2),
+            max_negative: 100_000,
+        }
+    }
+}
+
+/// A [`KeyStore`] that serves [`peek`](KeyStore::peek) from memory and sends everything else
+/// to the store it wraps.
+///
+/// Records read by [`find`](KeyStore::find) are kept for [`CacheConfig::ttl`]; unknown ids for
+/// [`CacheConfig::negative_ttl`], at most [`CacheConfig::max_negative`] of them. Writes through
+/// the cache drop what they change. Changes made elsewhere (another replica) reach the cache
+/// through [`invalidate`](Self::invalidate), which a change feed calls (keygate-postgres
+/// listens for PostgreSQL notifications); while that feed is down, call
+/// [`set_bypass`](Self::set_bypass) so every verify reads the store. [`find`](KeyStore::find)
+/// always reads the store, so management reads are fresh.
+///
+/// ```
+/// use std::sync::Arc;
+/// use keygate::store::{CacheConfig, CachedStore, MemoryStore};
+///
+/// let store = Arc::new(CachedStore::new(MemoryStore::new(), CacheConfig::default()));
+/// # let _ = store;
+/// ```
+pub struct CachedStore<S> {
+    inner: S,
+    config: CacheConfig,
+    records: Map<KeyId, (Arc<KeyRecord>, Instant)>,
+    unknown: Map<KeyId, Instant>,
+    /// Bumped by every invalidation, so that a read that raced one is not cached.
+    generation: AtomicU64,
+    bypass: AtomicBool,
+}
+
+impl<S> std::fmt::Debug for CachedStore<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedStore")
+            .field("config", &self.config)
+            .field("records", &self.records.len())
+            .field("unknown", &self.unknown.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: KeyStore> CachedStore<S> {
+    /// A cache in front of `inner`.
+    pub fn new(inner: S, config: CacheConfig) -> Self {
+        CachedStore {
+            inner,
+            config,
+            records: new_map(),
+            unknown: new_map(),
+            generation: AtomicU64::new(0),
+            bypass: AtomicBool::new(false),
+        }
+    }
+
+    /// The store behind the cache.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// Forgets what is cached about `id`.
+    pub fn invalidate(&self, id: &KeyId) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.records.pin().remove(id);
+        self.unknown.pin().remove(id);
+    }
+
+    /// Forgets everything: after a change feed reconnects, since changes may have been missed.
+    pub fn invalidate_all(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.records.pin().clear();
+        self.unknown.pin().clear();
+    }
+
+    /// While `true`, [`peek`](KeyStore::peek) answers nothing from memory: for when the change
+    /// feed is down and invalidations could be missed.
+    pub fn set_bypass(&self, bypass: bool) {
+        self.bypass.store(bypass, Ordering::SeqCst);
+        if bypass {
+            self.invalidate_all();
+        }
+    }
+
+    /// How many records and unknown ids are cached.
+    pub fn len(&self) -> (usize, usize) {
+        (self.records.len(), self.unknown.len())
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty() && self.unknown.is_empty()
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: KeyStore> KeyStore for CachedStore<S> {
+    #[inline]
+    fn peek(&self, id: &KeyId) -> Peek {
+        if self.bypass.load(Ordering::Relaxed) {
+            return Peek::Unknown;
+        }
+        if let Some((record, at)) = self.records.pin().get(id) {
+            return if at.elapsed() < self.config.ttl {
+                Peek::Found(record.clone())
+            } else {
+                Peek::Unknown
+            };
+        }
+        match self.unknown.pin().get(id) {
+            Some(at) if at.elapsed() < self.config.negative_ttl => Peek::Absent,
+            _ => Peek::Unknown,
+        }
+    }
+
+    async fn find(&self, id: &KeyId) -> Result<Option<Arc<KeyRecord>>, StoreError> {
+        let generation = self.generation.load(Ordering::SeqCst);
+        let found = self.inner.find(id).await?;
+        if self.generation.load(Ordering::SeqCst) == generation
+            && !self.bypass.load(Ordering::Relaxed)
+        {
+            match &found {
+                Some(record) => {
+                    self.records.pin().insert(*id, (record.clone(), Instant::now()));
+                    self.unknown.pin().remove(id);
+                }
+                None => {
+                    let unknown = self.unknown.pin();
+                    if unknown.len() < self.config.max_negative {
+                        unknown.insert(*id, Instant::now());
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn insert(&self, record: KeyRecord) -> Result<(), StoreError> {
+        let id = record.id;
+        let result = self.inner.insert(record).await;
+        self.invalidate(&id);
+        result
+    }
+
+    async fn update(&self, id: &KeyId, update: &KeyUpdate) -> Result<Arc<KeyRecord>, StoreError> {
+        let result = self.inner.update(id, update).await;
+        self.invalidate(id);
+        result
+    }
+
+    async fn rotate(
+        &self,
+        old: &KeyId,
+        old_revoke_at: Timestamp,
+        new: KeyRecord,
+    ) -> Result<Arc<KeyRecord>, StoreError> {
+        let new_id = new.id;
+        let result = self.inner.rotate(old, old_revoke_at, new).await;
+        self.invalidate(old);
+        self.invalidate(&new_id);
+        result
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        self.inner.list(query).await
+    }
+
+    async fn revoke_all(
+        &self,
+        workspace_id: &str,
+        user_id: Option<&str>,
+        at: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let result = self.inner.revoke_all(workspace_id, user_id, at).await;
+        self.invalidate_all();
+        result
+    }
+
+    async fn expiring(
+        &self,
+        after: Timestamp,
+        until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Arc<KeyRecord>>, StoreError> {
+        self.inner.expiring(after, until, limit).await
+    }
+
+    async fn record_usage(&self, batch: &[UsageDelta]) -> Result<(), StoreError> {
+        // Usage does not change a verify's answer: the cached records may keep their old counts.
+        self.inner.record_usage(batch).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn record(id: &str) -> KeyRecord {
+        let hasher = crate::hash::KeyHasher::new(1, crate::hash::Pepper::new([1u8; 32]).unwrap());
+        KeyRecord {
+            id: KeyId::from_raw(id).unwrap(),
+            hash: hasher.hash("s").1,
+            pepper_version: 1,
+            preview: "kg_abcd".into(),
+            owner: crate::store::Owner::workspace("w"),
+            kind: crate::store::KeyKind::User,
+            environment: crate::format::Environment::Live,
+            scopes: crate::scope::ScopeSet::new(),
+            name: "n".into(),
+            description: None,
+            created_at: Timestamp::UNIX_EPOCH,
+            expires_at: None,
+            revoked_at: None,
+            disabled: false,
+            last_used: None,
+            rate_plan: None,
+            usage: crate::store::Usage::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn hits_misses_invalidation_and_ttl() {
+        let config = CacheConfig { ttl: Duration::from_millis(50), ..CacheConfig::default() };
+        let cache = CachedStore::new(MemoryStore::new(), config);
+        let r = record("abcdefgh1234");
+        // Written behind the cache's back, as another replica would.
+        cache.inner().insert(r.clone()).await.unwrap();
+        assert!(matches!(cache.peek(&r.id), Peek::Unknown), "not read yet");
+        cache.find(&r.id).await.unwrap();
+        assert!(matches!(cache.peek(&r.id), Peek::Found(_)), "read once, served from memory");
+        let revoke = KeyUpdate { revoke_at: Some(Timestamp::UNIX_EPOCH), ..KeyUpdate::default() };
+        cache.inner().update(&r.id, &revoke).await.unwrap();
+        assert!(
+            matches!(cache.peek(&r.id), Peek::Found(ref c) if c.revoked_at.is_none()),
+            "stale until told"
+        );
+        cache.invalidate(&r.id);
+        assert!(matches!(cache.peek(&r.id), Peek::Unknown));
+        cache.find(&r.id).await.unwrap();
+        assert!(matches!(cache.peek(&r.id), Peek::Found(ref c) if c.revoked_at.is_some()));
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(matches!(cache.peek(&r.id), Peek::Unknown), "the TTL is a backstop");
+        cache.set_bypass(true);
+        cache.find(&r.id).await.unwrap();
+        assert!(matches!(cache.peek(&r.id), Peek::Unknown), "bypassed while the feed is down");
+    }
+
+    #[tokio::test]
+    async fn unknown_ids_are_bounded() {
+        let config = CacheConfig { max_negative: 3, ..CacheConfig::default() };
+        let cache = CachedStore::new(MemoryStore::new(), config);
+        for i in 0..10 {
+            let id = KeyId::from_raw(&format!("unknownid{i:03}")).unwrap();
+            assert!(cache.find(&id).await.unwrap().is_none());
+        }
+        assert_eq!(cache.len(), (0, 3));
+        let first = KeyId::from_raw("unknownid000").unwrap();
+        assert!(matches!(cache.peek(&first), Peek::Absent));
+    }
+
+    #[tokio::test]
+    async fn memory_behind_a_cache_passes_the_suite() {
+        crate::store::suite::run(Arc::new(CachedStore::new(
+            MemoryStore::new(),
+            CacheConfig::default(),
+        )))
+        .await;
+    }
+}
