@@ -1,0 +1,126 @@
+//! The store suite and change notifications against a real PostgreSQL
+//! (`KEYGATE_TEST_POSTGRES_URL`). Each test works in a schema of its own and drops it.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use keygate::clock::Timestamp;
+use keygate::format::{Environment, KeyFormat};
+use keygate::hash::{KeyHasher, Pepper};
+use keygate::scope::ScopeSet;
+use keygate::store::{CacheConfig, KeyKind, KeyRecord, KeyStore, KeyUpdate, Owner, Peek, Usage};
+use keygate_postgres::PgStore;
+
+fn url() -> Option<String> {
+    match std::env::var("KEYGATE_TEST_POSTGRES_URL") {
+        Ok(url) => Some(url),
+        Err(_) => {
+            println!("skipped: KEYGATE_TEST_POSTGRES_URL is not set");
+            None
+        }
+    }
+}
+
+fn unique_schema(name: &str) -> String {
+    let tag = KeyFormat::builder("t").build().unwrap().generate(Environment::Live).unwrap();
+    format!("kg_{name}_{}", tag.expose_secret()[2..14].to_ascii_lowercase())
+}
+
+async fn drop_schema(url: &str, schema: &str) {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    sqlx::query(&format!(r#"DROP SCHEMA IF EXISTS "{schema}" CASCADE"#))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+}
+
+fn record(workspace: &str) -> KeyRecord {
+    let format = KeyFormat::builder("t").build().unwrap();
+    let key = format.generate(Environment::Live).unwrap();
+    let parsed = format.parse(key.expose_secret()).unwrap();
+    let (pepper_version, hash) =
+        KeyHasher::new(1, Pepper::new([3u8; 32]).unwrap()).hash(parsed.secret());
+    KeyRecord {
+        id: parsed.id(),
+        hash,
+        pepper_version,
+        preview: format.preview_of(Environment::Live, &parsed.id()),
+        owner: Owner::workspace(workspace),
+        kind: KeyKind::User,
+        environment: Environment::Live,
+        scopes: ScopeSet::parse(["tasks:read"]).unwrap(),
+        name: "pg".into(),
+        description: None,
+        created_at: Timestamp::from_unix_seconds(1_800_000_000),
+        expires_at: None,
+        revoked_at: None,
+        disabled: false,
+        last_used: None,
+        rate_plan: None,
+        usage: Usage::default(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_passes_the_store_suite() {
+    let Some(url) = url() else { return };
+    let schema = unique_schema("suite");
+    let store = PgStore::builder(&url).schema(&schema).connect().await.unwrap();
+    keygate::store::suite::run(Arc::new(store.clone())).await;
+    // Behind its cache, too.
+    keygate::store::suite::run(keygate_postgres::cached(store.clone(), CacheConfig::default()))
+        .await;
+    store.pool().close().await;
+    drop_schema(&url, &schema).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_on_one_replica_reaches_the_other_cache() {
+    let Some(url) = url() else { return };
+    let schema = unique_schema("notify");
+    let a = PgStore::builder(&url).schema(&schema).connect().await.unwrap();
+    let b = PgStore::builder(&url).schema(&schema).connect().await.unwrap();
+    let cache_b = keygate_postgres::cached(
+        b.clone(),
+        CacheConfig { ttl: Duration::from_secs(3600), ..CacheConfig::default() },
+    );
+
+    let r = record("wks_notify");
+    a.insert(r.clone()).await.unwrap();
+    // Wait for B's listener, then warm its cache.
+    let start = Instant::now();
+    loop {
+        cache_b.find(&r.id).await.unwrap();
+        if matches!(cache_b.peek(&r.id), Peek::Found(_)) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "B's listener never came up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let revoked_at = Instant::now();
+    a.update(&r.id, &KeyUpdate { revoke_at: Some(Timestamp::UNIX_EPOCH), ..Default::default() })
+        .await
+        .unwrap();
+    loop {
+        match cache_b.peek(&r.id) {
+            Peek::Found(c) if c.revoked_at.is_none() => {}
+            _ => break,
+        }
+        assert!(
+            revoked_at.elapsed() < Duration::from_secs(1),
+            "B still serves the unrevoked record"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    println!("revocation reached the other replica's cache in {:?}", revoked_at.elapsed());
+    let fresh = cache_b.find(&r.id).await.unwrap().unwrap();
+    assert!(fresh.revoked_at.is_some());
+
+    a.pool().close().await;
+    b.pool().close().await;
+    drop_schema(&url, &schema).await;
+}

@@ -1,0 +1,179 @@
+//! A [`RateLimiter`] over Redis, shared by every replica of a service.
+//!
+//! Each decision is one `EVALSHA` of a Lua script that reads the server's `TIME`, finds the
+//! current fixed window of each of the plan's windows, refuses if any is full and otherwise
+//! counts the request in all of them. Redis runs a script atomically, so across any number of
+//! replicas a limit of L lets exactly L requests through per window. The counts expire by
+//! themselves a second after their window ends. The decision is then reported with keygate's
+//! own rule ([`Counters`]), so the figures match the in-process limiter's.
+//!
+//! When Redis cannot be reached, a check fails with [`LimiterError::Unavailable`] after the
+//! configured timeout; the deployment decides what that means with
+//! [`KeygateBuilder::limiter_failure`](keygate::KeygateBuilder::limiter_failure) (closed, the
+//! default: 503; open: the request passes unlimited and an event says so). Authentication never
+//! depends on Redis.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use keygate_redis::RedisLimiter;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let limiter = RedisLimiter::connect("redis://127.0.0.1:6379", "myapp").await?;
+//! // Keygate::builder(preset).limiter(Arc::new(limiter)) ...
+//! # let _ = Arc::new(limiter);
+//! # Ok(())
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
+
+use std::time::Duration;
+
+use keygate::clock::Timestamp;
+use keygate::format::KeyId;
+use keygate::limit::{Counters, Decision, LimiterError, RateLimiter, RatePlan};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+/// Checks every window of a plan and, if all have room and counting is asked, counts.
+/// KEYS[1]: the key's base name. ARGV: consume (0/1), window count, then limit and period (ms)
+/// of each window. Returns: allowed (0/1), the server's time in ms, then each window's count
+/// before this request.
+const SCRIPT: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local consume = tonumber(ARGV[1])
+local n = tonumber(ARGV[2])
+local names = {}
+local ends = {}
+local counts = {}
+local allowed = 1
+for i = 1, n do
+  local limit = tonumber(ARGV[1 + 2 * i])
+  local period = tonumber(ARGV[2 + 2 * i])
+  local index = math.floor(now / period)
+  names[i] = KEYS[1] .. ':' .. period .. ':' .. index
+  ends[i] = (index + 1) * period
+  counts[i] = tonumber(redis.call('GET', names[i]) or '0')
+  if counts[i] >= limit then allowed = 0 end
+end
+if allowed == 1 and consume == 1 then
+  for i = 1, n do
+    redis.call('INCR', names[i])
+    redis.call('PEXPIREAT', names[i], ends[i] + 1000)
+  end
+end
+local out = {allowed, now}
+for i = 1, n do out[#out + 1] = counts[i] end
+return out
+";
+
+/// How long to wait for Redis before a check fails (default 500 ms).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Rate limits kept in Redis. Cheap to clone; clones share one multiplexed connection that
+/// reconnects by itself.
+#[derive(Clone)]
+pub struct RedisLimiter {
+    connection: ConnectionManager,
+    prefix: String,
+    script: redis::Script,
+}
+
+impl std::fmt::Debug for RedisLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisLimiter").field("prefix", &self.prefix).finish_non_exhaustive()
+    }
+}
+
+fn config(timeout: Duration) -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
+        .set_number_of_retries(1)
+        .set_max_delay(Duration::from_millis(200))
+}
+
+impl RedisLimiter {
+    /// Connects to `url` (`redis://host:port`), keeping counts under `prefix:`. Fails if Redis
+    /// does not answer within [`DEFAULT_TIMEOUT`].
+    ///
+    /// # Errors
+    /// The client's error when the URL is invalid or the server does not answer.
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let connection =
+            ConnectionManager::new_with_config(client, config(DEFAULT_TIMEOUT)).await?;
+        Ok(Self::with_connection(connection, prefix))
+    }
+
+    /// Like [`connect`](Self::connect), but connects on first use: a server that is down now
+    /// only makes checks fail until it is back.
+    ///
+    /// # Errors
+    /// The client's error when the URL is invalid.
+    pub fn connect_lazy(
+        url: &str,
+        prefix: &str,
+        timeout: Duration,
+    ) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let connection = ConnectionManager::new_lazy_with_config(client, config(timeout))?;
+        Ok(Self::with_connection(connection, prefix))
+    }
+
+    fn with_connection(connection: ConnectionManager, prefix: &str) -> Self {
+        RedisLimiter { connection, prefix: prefix.to_owned(), script: redis::Script::new(SCRIPT) }
+    }
+
+    async fn run(
+        &self,
+        key: &KeyId,
+        plan: &RatePlan,
+        consume: bool,
+    ) -> Result<Option<Decision>, LimiterError> {
+        let windows = plan.windows();
+        if windows.is_empty() {
+            return Ok(None);
+        }
+        let mut invocation = self.script.key(format!("{}:rl:{}", self.prefix, key.as_str()));
+        invocation.arg(u8::from(consume)).arg(windows.len());
+        for w in windows {
+            let period = u64::try_from(w.period().as_millis()).unwrap_or(u64::MAX).max(1);
+            invocation.arg(w.limit()).arg(period);
+        }
+        let mut connection = self.connection.clone();
+        let reply: Vec<i64> = invocation
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| LimiterError::Unavailable(Box::new(e)))?;
+        let [_, now, counts @ ..] = reply.as_slice() else {
+            return Err(LimiterError::Unavailable(
+                "malformed reply from the rate-limit script".into(),
+            ));
+        };
+        let now = Timestamp::from_unix_millis(*now);
+        let counts: Vec<u64> = counts.iter().map(|&c| u64::try_from(c).unwrap_or(0)).collect();
+        Ok(Counters::at(windows, now, &counts).decide(windows, now, consume))
+    }
+}
+
+#[async_trait::async_trait]
+impl RateLimiter for RedisLimiter {
+    async fn check(
+        &self,
+        key: &KeyId,
+        plan: &RatePlan,
+        _now: Timestamp,
+    ) -> Result<Option<Decision>, LimiterError> {
+        self.run(key, plan, true).await
+    }
+
+    async fn status(
+        &self,
+        key: &KeyId,
+        plan: &RatePlan,
+        _now: Timestamp,
+    ) -> Result<Option<Decision>, LimiterError> {
+        self.run(key, plan, false).await
+    }
+}

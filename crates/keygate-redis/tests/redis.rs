@@ -1,0 +1,131 @@
+//! The Redis limiter against a real Redis (`KEYGATE_TEST_REDIS_URL`). Each test counts under
+//! a prefix of its own.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use keygate::clock::Timestamp;
+use keygate::format::{Environment, KeyFormat, KeyId};
+use keygate::limit::{RateLimiter, RatePlan};
+use keygate_redis::RedisLimiter;
+
+fn url() -> Option<String> {
+    match std::env::var("KEYGATE_TEST_REDIS_URL") {
+        Ok(url) => Some(url),
+        Err(_) => {
+            println!("skipped: KEYGATE_TEST_REDIS_URL is not set");
+            None
+        }
+    }
+}
+
+fn fresh_id() -> KeyId {
+    let format = KeyFormat::builder("t").build().unwrap();
+    let key = format.generate(Environment::Live).unwrap();
+    format.parse(key.expose_secret()).unwrap().id()
+}
+
+fn prefix() -> String {
+    format!("keygate_test_{}", fresh_id().as_str())
+}
+
+const NOW: Timestamp = Timestamp::UNIX_EPOCH;
+
+/// Deletes every count under `prefix`.
+async fn clean_up(url: &str, prefix: &str) {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> =
+        redis::cmd("KEYS").arg(format!("{prefix}:*")).query_async(&mut conn).await.unwrap();
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twice_the_limit_across_two_replicas_allows_exactly_the_limit() {
+    let Some(url) = url() else { return };
+    let prefix = prefix();
+    let a = RedisLimiter::connect(&url, &prefix).await.unwrap();
+    let b = RedisLimiter::connect(&url, &prefix).await.unwrap();
+    // A day-long window: the test cannot straddle a boundary.
+    let plan = Arc::new(RatePlan::new("t").window(50, Duration::from_secs(86_400)));
+    let key = fresh_id();
+    let tasks: Vec<_> = (0..100)
+        .map(|i| {
+            let limiter = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let plan = plan.clone();
+            tokio::spawn(
+                async move { limiter.check(&key, &plan, NOW).await.unwrap().unwrap().allowed },
+            )
+        })
+        .collect();
+    let mut allowed = 0;
+    for t in tasks {
+        allowed += usize::from(t.await.unwrap());
+    }
+    assert_eq!(allowed, 50);
+    let refused = a.check(&key, &plan, NOW).await.unwrap().unwrap();
+    assert!(!refused.allowed);
+    assert_eq!(refused.info.remaining, 0);
+    assert!(refused.info.retry_after.unwrap() > Duration::ZERO);
+    clean_up(&url, &prefix).await;
+}
+
+#[tokio::test]
+async fn status_reads_without_counting_and_figures_match() {
+    let Some(url) = url() else { return };
+    let prefix = prefix();
+    let limiter = RedisLimiter::connect(&url, &prefix).await.unwrap();
+    let plan = RatePlan::new("t")
+        .window(5, Duration::from_secs(86_400))
+        .window(10, Duration::from_secs(7 * 86_400));
+    let key = fresh_id();
+    for _ in 0..3 {
+        let s = limiter.status(&key, &plan, NOW).await.unwrap().unwrap();
+        assert!(s.allowed);
+        assert_eq!((s.info.limit, s.info.remaining), (5, 5));
+    }
+    let d = limiter.check(&key, &plan, NOW).await.unwrap().unwrap();
+    assert_eq!((d.info.limit, d.info.remaining), (5, 4));
+    let s = limiter.status(&key, &plan, NOW).await.unwrap().unwrap();
+    assert_eq!(s.info.remaining, 4);
+    assert!(limiter.check(&key, &RatePlan::new("none"), NOW).await.unwrap().is_none());
+    clean_up(&url, &prefix).await;
+}
+
+#[tokio::test]
+async fn a_short_window_frees_up_when_it_ends() {
+    let Some(url) = url() else { return };
+    let prefix = prefix();
+    let limiter = RedisLimiter::connect(&url, &prefix).await.unwrap();
+    let plan = RatePlan::new("t").window(2, Duration::from_secs(1));
+    let key = fresh_id();
+    let first = limiter.check(&key, &plan, NOW).await.unwrap().unwrap();
+    let second = limiter.check(&key, &plan, NOW).await.unwrap().unwrap();
+    let third = limiter.check(&key, &plan, NOW).await.unwrap().unwrap();
+    assert!(first.allowed && second.allowed);
+    // Unless a window boundary fell between the checks, the third is refused until it ends.
+    if !third.allowed {
+        let wait = third.info.retry_after.unwrap();
+        assert!(wait <= Duration::from_secs(1));
+        assert_eq!(third.info.reset.unix_millis() % 1000, 0, "windows are aligned to the second");
+        tokio::time::sleep(wait).await;
+        assert!(
+            limiter.check(&key, &plan, NOW).await.unwrap().unwrap().allowed,
+            "the next window has room"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_is_an_error_never_a_pass() {
+    // Nothing listens on port 1: the connection is refused at once.
+    let limiter =
+        RedisLimiter::connect_lazy("redis://127.0.0.1:1", "x", Duration::from_millis(200)).unwrap();
+    let plan = RatePlan::new("t").per_minute(10);
+    let err = limiter.check(&fresh_id(), &plan, NOW).await;
+    assert!(matches!(err, Err(keygate::limit::LimiterError::Unavailable(_))));
+}
