@@ -96,14 +96,19 @@ impl Demo {
     pub async fn build(options: &Options, overrides: Overrides) -> Result<Demo, String> {
         let preset = Preset::by_name(&options.preset)
             .ok_or_else(|| format!("unknown preset `{}`", options.preset))?;
-        if overrides.store.is_none() && options.store != "memory" {
+        let postgres =
+            options.store.starts_with("postgres://") || options.store.starts_with("postgresql://");
+        if overrides.store.is_none() && options.store != "memory" && !postgres {
             return Err(format!(
-                "--store `{}` is not available in this build; use memory",
+                "--store `{}` is neither memory nor a postgres:// URL",
                 options.store
             ));
         }
-        if options.redis.is_some() {
-            return Err("--redis is not available in this build".into());
+        let shared = postgres && overrides.store.is_none();
+        if shared && overrides.pepper.is_none() && std::env::var_os("KEYGATE_PEPPER").is_none() {
+            return Err(
+                "KEYGATE_PEPPER is required with --store postgres: replicas must share it".into()
+            );
         }
         let mut builder = Keygate::builder(preset.clone());
         builder = match overrides.pepper {
@@ -122,6 +127,20 @@ impl Demo {
         };
         if let Some(store) = overrides.store {
             builder = builder.store(store);
+        } else if shared {
+            let store = keygate_postgres::PgStore::builder(&options.store)
+                .connect()
+                .await
+                .map_err(|e| e.to_string())?;
+            builder = builder
+                .store(keygate_postgres::cached(store, keygate::store::CacheConfig::default()));
+        }
+        if let Some(url) = &options.redis {
+            let prefix = std::env::var("KEYGATE_REDIS_PREFIX").unwrap_or_else(|_| "keygate".into());
+            let limiter = keygate_redis::RedisLimiter::connect(url, &prefix)
+                .await
+                .map_err(|e| format!("cannot use Redis at {url}: {e}"))?;
+            builder = builder.limiter(Arc::new(limiter));
         }
         if let Some(clock) = overrides.clock {
             builder = builder.clock(clock);

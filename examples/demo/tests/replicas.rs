@@ -1,0 +1,308 @@
+//! keygate on many replicas: two demo processes on one PostgreSQL and one Redis, and a demo
+//! whose database goes away and comes back. Needs `KEYGATE_TEST_POSTGRES_URL` and
+//! `KEYGATE_TEST_REDIS_URL`; each test uses a schema and a Redis prefix of its own and removes
+//! them.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keygate-demo");
+const PEPPER: &str = "a shared pepper for the replica test";
+
+fn services() -> Option<(String, String)> {
+    match (std::env::var("KEYGATE_TEST_POSTGRES_URL"), std::env::var("KEYGATE_TEST_REDIS_URL")) {
+        (Ok(pg), Ok(redis)) => Some((pg, redis)),
+        _ => {
+            println!(
+                "skipped: KEYGATE_TEST_POSTGRES_URL and KEYGATE_TEST_REDIS_URL are not both set"
+            );
+            None
+        }
+    }
+}
+
+fn unique(name: &str) -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    format!("kg_{name}_{}_{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+/// The URL of `base` with its tables in `schema`.
+fn in_schema(base: &str, schema: &str) -> String {
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options[search_path]={schema}")
+}
+
+async fn create_schema(url: &str, schema: &str) {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    sqlx::query(&format!(r#"CREATE SCHEMA "{schema}""#)).execute(&pool).await.unwrap();
+    pool.close().await;
+}
+
+async fn drop_schema(url: &str, schema: &str) {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    sqlx::query(&format!(r#"DROP SCHEMA IF EXISTS "{schema}" CASCADE"#))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+}
+
+async fn drop_redis_prefix(url: &str, prefix: &str) {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> =
+        redis::cmd("KEYS").arg(format!("{prefix}:*")).query_async(&mut conn).await.unwrap();
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
+    }
+}
+
+struct Replica {
+    child: Child,
+    addr: String,
+    admin: String,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(store: &str, redis: &str, prefix: &str) -> Replica {
+    let mut child = Command::new(BIN)
+        .args(["--preset", "plane", "--addr", "127.0.0.1:0", "--store", store, "--redis", redis])
+        .env("KEYGATE_PEPPER", PEPPER)
+        .env("KEYGATE_REDIS_PREFIX", prefix)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let ready: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    Replica {
+        addr: ready["addr"].as_str().unwrap().to_owned(),
+        admin: ready["admin_key"].as_str().unwrap().to_owned(),
+        child,
+    }
+}
+
+/// One request; returns the status and the body.
+fn call(addr: &str, method: &str, path: &str, key: &str, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nX-Api-Key: {key}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    let status = reply.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = reply.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+fn mint(r: &Replica) -> String {
+    let (status, body) = call(
+        &r.addr,
+        "POST",
+        "/v1/api-keys",
+        &r.admin,
+        r#"{"name":"replica","scopes":["tasks:read"]}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    json["key"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_share_keys_revocations_and_limits() {
+    let Some((pg, redis)) = services() else { return };
+    let schema = unique("replicas");
+    let prefix = unique("replicas");
+    create_schema(&pg, &schema).await;
+    let store = in_schema(&pg, &schema);
+    let (a, b) = (start(&store, &redis, &prefix), start(&store, &redis, &prefix));
+
+    // A key minted on A works on B.
+    let key = mint(&a);
+    assert_eq!(call(&b.addr, "GET", "/v1/ping", &key, "").0, 200, "a key minted on A works on B");
+
+    // A limit of L (60 a minute for a Plane API key), 2L requests split across A and B: exactly L
+    // pass. Start early in a minute, so that the window cannot end mid-test.
+    let limited = mint(&a);
+    while SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() % 60 > 40 {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mut passed = 0;
+    for i in 0..120 {
+        let r = if i % 2 == 0 { &a } else { &b };
+        match call(&r.addr, "GET", "/v1/ping", &limited, "").0 {
+            200 => passed += 1,
+            429 => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(passed, 60, "exactly the limit passes across both replicas");
+
+    // A key revoked on A is refused on B within a second (B has it cached).
+    let doomed = mint(&a);
+    assert_eq!(call(&b.addr, "GET", "/v1/ping", &doomed, "").0, 200);
+    let (_, me) = call(&a.addr, "GET", "/v1/me", &doomed, "");
+    let id = serde_json::from_str::<serde_json::Value>(&me).unwrap()["api_key_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let revoked = Instant::now();
+    assert_eq!(call(&a.addr, "DELETE", &format!("/v1/api-keys/{id}"), &a.admin, "").0, 200);
+    loop {
+        let (status, body) = call(&b.addr, "GET", "/v1/ping", &doomed, "");
+        if status == 401 {
+            assert_eq!(body, r#"{"detail":"Given API token is not valid"}"#);
+            break;
+        }
+        assert!(revoked.elapsed() < Duration::from_secs(1), "B still accepts a key revoked on A");
+    }
+    println!("revocation on A refused on B after {:?}", revoked.elapsed());
+
+    drop((a, b));
+    drop_schema(&pg, &schema).await;
+    drop_redis_prefix(&redis, &prefix).await;
+}
+
+/// A TCP proxy to PostgreSQL that the test can cut and restore.
+struct Proxy {
+    addr: SocketAddr,
+    target: SocketAddr,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Proxy {
+    async fn start(target: SocketAddr) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut proxy = Proxy { addr, target, task: None };
+        proxy.serve(listener);
+        proxy
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let target = self.target;
+        self.task = Some(tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut client, _)) = listener.accept().await {
+                connections.spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        }));
+    }
+
+    /// Closes the listener and every connection through it.
+    async fn cut(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    async fn restore(&mut self) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        self.serve(listener);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_is_503_never_200_and_recovers() {
+    let Some((pg, _)) = services() else { return };
+    let schema = unique("outage");
+    create_schema(&pg, &schema).await;
+    let options: sqlx::postgres::PgConnectOptions = pg.parse().unwrap();
+    let target: SocketAddr =
+        format!("{}:{}", options.get_host(), options.get_port()).parse().unwrap();
+    let mut proxy = Proxy::start(target).await;
+    let via_proxy = pg.replacen(
+        &format!("{}:{}", options.get_host(), options.get_port()),
+        &proxy.addr.to_string(),
+        1,
+    );
+    assert_ne!(via_proxy, pg, "the test URL names its host and port");
+
+    let opts = keygate_demo::Options {
+        preset: "workspace".into(),
+        store: in_schema(&via_proxy, &schema),
+        addr: "127.0.0.1:0".parse().unwrap(),
+        ..keygate_demo::Options::default()
+    };
+    let overrides = keygate_demo::Overrides {
+        pepper: Some(keygate::hash::Pepper::new(PEPPER).unwrap()),
+        ..Default::default()
+    };
+    let demo = keygate_demo::Demo::build(&opts, overrides).await.unwrap();
+    let running = demo.serve(opts.framework, opts.addr).await.unwrap();
+    let addr = running.addr.to_string();
+    let admin = running.admin_key.expose_secret().to_owned();
+    let get = |key: &str| {
+        let (addr, key) = (addr.clone(), key.to_owned());
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let mut stream = TcpStream::connect(&addr).unwrap();
+                write!(stream, "GET /v1/ping HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n").unwrap();
+                let mut reply = String::new();
+                stream.read_to_string(&mut reply).unwrap();
+                reply
+            })
+            .await
+            .unwrap()
+        }
+    };
+    assert!(get(&admin).await.starts_with("HTTP/1.1 200"));
+
+    proxy.cut().await;
+    let cut = Instant::now();
+    // Cached or not, requests stop passing as soon as the lost connection is noticed, and
+    // none passes after that while the database is gone.
+    loop {
+        let reply = get(&admin).await;
+        if reply.starts_with("HTTP/1.1 503") {
+            assert!(reply.contains("application/problem+json"), "{reply}");
+            assert!(reply.contains(r#""code":"unavailable""#), "{reply}");
+            break;
+        }
+        assert!(
+            cut.elapsed() < Duration::from_secs(2),
+            "still answering {reply:.12} with the database gone"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!("database loss noticed after {:?}", cut.elapsed());
+    for _ in 0..20 {
+        let reply = get(&admin).await;
+        assert!(
+            reply.starts_with("HTTP/1.1 503"),
+            "stays closed while the database is gone: {reply:.12}"
+        );
+    }
+
+    proxy.restore().await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !get(&admin).await.starts_with("HTTP/1.1 200") {
+        assert!(Instant::now() < deadline, "did not recover when the database came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    running.stop().await;
+    proxy.cut().await;
+    drop_schema(&pg, &schema).await;
+}
