@@ -496,8 +496,10 @@ impl KeyFormat {
 
     /// Reads a credential as a key of this format.
     ///
-    /// Checks, in order and before any I/O: the length cap, a retired prefix (which wins whatever
-    /// follows), a current prefix, the character set, the body length and the checksum.
+    /// Checks, before any I/O: the length cap, a retired prefix (which wins whatever follows), a
+    /// current prefix, the body length and the checksum, and the character set (a failure in
+    /// length or checksum is reported as [`ParseError::InvalidCharacter`] when the characters
+    /// are also wrong).
     ///
     /// # Errors
     /// A [`ParseError`] saying which check failed.
@@ -520,15 +522,25 @@ impl KeyFormat {
             });
         };
         let body = &text[prefix.text.len()..];
-        if !all_bytes(body.as_bytes(), |b| b.is_ascii_alphanumeric()) {
-            return Err(ParseError::InvalidCharacter);
-        }
         if body.len() != self.body_len() {
-            return Err(ParseError::WrongLength);
+            return Err(if all_bytes(body.as_bytes(), |b| b.is_ascii_alphanumeric()) {
+                ParseError::WrongLength
+            } else {
+                ParseError::InvalidCharacter
+            });
         }
+        // The checksum first: it turns away typos and forgeries in a few nanoseconds; only a key
+        // that passes it has its characters checked.
         let (signed, checksum) = text.split_at(text.len() - CHECKSUM_LEN);
         if decode_checksum(checksum.as_bytes()) != Some(crc32fast::hash(signed.as_bytes())) {
-            return Err(ParseError::BadChecksum);
+            return Err(if all_bytes(body.as_bytes(), |b| b.is_ascii_alphanumeric()) {
+                ParseError::BadChecksum
+            } else {
+                ParseError::InvalidCharacter
+            });
+        }
+        if !all_bytes(body.as_bytes(), |b| b.is_ascii_alphanumeric()) {
+            return Err(ParseError::InvalidCharacter);
         }
         let (id, rest) = body.split_at(self.id_len);
         Ok(ParsedKey {

@@ -1,0 +1,269 @@
+//! keygate's verification against its physical floor (one pre-keyed HMAC-SHA256, one SHA-256)
+//! and its peers, in one run. `cargo bench -p keygate-benches`; results in benches/RESULTS.md.
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use hmac::{Hmac, KeyInit, Mac};
+use keygate::format::Environment;
+use keygate::preset::Preset;
+use keygate::store::{CacheConfig, KeyUpdate};
+use keygate_benches::{memory_fixture, ready, unlimited_livetest};
+use sha2::{Digest, Sha256};
+
+const HOT: usize = 1_000;
+
+fn secret_of(gate: &keygate::Keygate, key: &str) -> String {
+    gate.preset().format.parse(key).expect("key").secret().to_owned()
+}
+
+/// The floor: what any keyed-hash verification must do at least.
+fn floor(c: &mut Criterion) {
+    let (gate, keys) = memory_fixture(Preset::livetest(), 1);
+    let secret = secret_of(&gate, &keys[0]);
+    let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(b"benchmark pepper, 32 bytes long!")
+        .expect("key");
+    let mut g = c.benchmark_group("floor");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("hmac_sha256_prekeyed", |b| {
+        b.iter(|| {
+            let mut m = mac.clone();
+            m.update(black_box(secret.as_bytes()));
+            black_box(m.finalize().into_bytes())
+        })
+    });
+    g.bench_function("sha256", |b| {
+        b.iter(|| black_box(Sha256::digest(black_box(secret.as_bytes()))))
+    });
+    g.finish();
+}
+
+fn verify(c: &mut Criterion) {
+    let mut g = c.benchmark_group("verify");
+    g.throughput(Throughput::Elements(1));
+
+    let (gate, keys) = memory_fixture(unlimited_livetest(), HOT);
+    let mut i = 0;
+    g.bench_function("valid_hot_1k", |b| {
+        b.iter(|| {
+            i = (i + 1) % HOT;
+            black_box(ready(gate.verify_key(black_box(&keys[i]))).is_ok())
+        })
+    });
+
+    // verify alone and verify + rate limit, both from headers, so the only difference is the
+    // limit (and usage counting).
+    let headers: Vec<[(&str, String); 1]> =
+        keys.iter().map(|k| [("authorization", format!("Bearer {k}"))]).collect();
+    g.bench_function("valid_hot_1k_headers", |b| {
+        b.iter(|| {
+            i = (i + 1) % HOT;
+            black_box(ready(gate.verify(black_box(&headers[i]))).is_ok())
+        })
+    });
+    g.bench_function("valid_hot_1k_headers_with_rate_limit", |b| {
+        b.iter(|| {
+            i = (i + 1) % HOT;
+            black_box(ready(gate.authenticate(black_box(&headers[i]), None)).is_ok())
+        })
+    });
+
+    // Rejections.
+    let mut bad_checksum = keys[0].clone();
+    let last = bad_checksum.pop().expect("char");
+    bad_checksum.push(if last == '0' { '1' } else { '0' });
+    g.bench_function("reject_bad_checksum", |b| {
+        b.iter(|| black_box(ready(gate.verify_key(black_box(&bad_checksum))).is_err()))
+    });
+    let unknown = gate.preset().format.generate(Environment::Live).expect("key");
+    let unknown = unknown.expose_secret().to_owned();
+    g.bench_function("reject_unknown_id", |b| {
+        b.iter(|| black_box(ready(gate.verify_key(black_box(&unknown))).is_err()))
+    });
+    let cut = keys[1].len() - 7;
+    let body =
+        format!("{}{}", &keys[1][..cut], if &keys[1][cut..cut + 1] == "a" { "b" } else { "a" });
+    let wrong_secret = format!("{body}{}", keygate::format::checksum(&body));
+    g.bench_function("reject_wrong_secret", |b| {
+        b.iter(|| black_box(ready(gate.verify_key(black_box(&wrong_secret))).is_err()))
+    });
+    let id = gate.preset().format.parse(&keys[2]).expect("key").id();
+    let expire = KeyUpdate {
+        expires_at: Some(Some(keygate::clock::Timestamp::UNIX_EPOCH)),
+        ..KeyUpdate::default()
+    };
+    ready(gate.store().update(&id, &expire)).expect("update");
+    g.bench_function("reject_expired", |b| {
+        b.iter(|| black_box(ready(gate.verify_key(black_box(&keys[2]))).is_err()))
+    });
+    g.finish();
+}
+
+fn large_store(c: &mut Criterion) {
+    const N: usize = 1_000_000;
+    let started = Instant::now();
+    let (gate, keys) = memory_fixture(Preset::livetest(), N);
+    eprintln!("minted {N} keys in {:?}", started.elapsed());
+    let mut g = c.benchmark_group("verify");
+    g.throughput(Throughput::Elements(1));
+    // A stride through the keys, so that lookups miss the CPU caches as a big store would.
+    let mut i = 0usize;
+    g.bench_function("valid_1m_store", |b| {
+        b.iter(|| {
+            i = (i + 7_919) % N;
+            black_box(ready(gate.verify_key(black_box(&keys[i]))).is_ok())
+        })
+    });
+    g.finish();
+}
+
+/// Verifications per second on 1 and 2 threads over the hot set.
+fn threads(c: &mut Criterion) {
+    let (gate, keys) = memory_fixture(Preset::livetest(), HOT);
+    let keys = Arc::new(keys);
+    let mut g = c.benchmark_group("threads");
+    for n in [1usize, 2] {
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::new("valid_hot_1k", n), &n, |b, &n| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                std::thread::scope(|s| {
+                    for t in 0..n {
+                        let (gate, keys) = (&gate, &keys);
+                        s.spawn(move || {
+                            for j in 0..iters as usize {
+                                let key = &keys[(j * 31 + t * 500) % HOT];
+                                black_box(ready(gate.verify_key(key)).is_ok());
+                            }
+                        });
+                    }
+                });
+                start.elapsed()
+            })
+        });
+    }
+    g.finish();
+}
+
+/// What other approaches cost for the same job.
+fn peers(c: &mut Criterion) {
+    let mut g = c.benchmark_group("peers");
+    g.throughput(Throughput::Elements(1));
+
+    // The prefixed-api-key crate: parse, look the short token up, SHA-256 the long token and
+    // compare its hex text.
+    let controller = prefixed_api_key::PrefixedApiKeyController::configure()
+        .prefix("mycompany".to_owned())
+        .seam_defaults()
+        .finalize()
+        .expect("controller");
+    let mut table = HashMap::new();
+    let mut presented = Vec::new();
+    for _ in 0..HOT {
+        let (pak, hash) = controller.try_generate_key_and_hash().expect("key");
+        table.insert(pak.short_token().to_owned(), hash);
+        presented.push(pak.to_string());
+    }
+    let mut i = 0;
+    g.bench_function("prefixed_api_key_check", |b| {
+        b.iter(|| {
+            i = (i + 1) % HOT;
+            let pak = prefixed_api_key::PrefixedApiKey::from_string(black_box(&presented[i]))
+                .expect("key");
+            let hash = &table[pak.short_token()];
+            black_box(controller.check_hash(&pak, hash))
+        })
+    });
+
+    // Plain equality, as tower-http's deprecated bearer check did: one static token.
+    let token = format!("Bearer {}", presented[0]);
+    let header = token.clone();
+    g.bench_function("plain_eq", |b| b.iter(|| black_box(black_box(&header) == black_box(&token))));
+    g.finish();
+
+    // Keys hashed like passwords: Argon2id with the argon2 crate's default parameters
+    // (19 MiB, 2 passes), recomputed and compared on every verify.
+    let argon = argon2::Argon2::default();
+    let salt = b"a fixed bench salt";
+    let secret = presented[0].as_bytes();
+    let mut stored = [0u8; 32];
+    argon.hash_password_into(secret, salt, &mut stored).expect("hash");
+    let mut g = c.benchmark_group("peers");
+    g.throughput(Throughput::Elements(1));
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(5));
+    g.bench_function("argon2id_verify", |b| {
+        b.iter(|| {
+            let mut out = [0u8; 32];
+            argon.hash_password_into(black_box(secret), salt, &mut out).expect("hash");
+            black_box(out == stored)
+        })
+    });
+    g.finish();
+}
+
+/// Verify against PostgreSQL behind the verification cache, hot keys, beside the in-memory
+/// store. Runs only with `KEYGATE_TEST_POSTGRES_URL` set.
+fn cached_postgres(c: &mut Criterion) {
+    let Ok(url) = std::env::var("KEYGATE_TEST_POSTGRES_URL") else {
+        eprintln!("skipped verify/cached_postgres: KEYGATE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let schema = format!("kg_bench_{}", std::process::id());
+    let (store, cached) = runtime.block_on(async {
+        let store = keygate_postgres::PgStore::builder(&url)
+            .schema(&schema)
+            .connect()
+            .await
+            .expect("postgres");
+        let cached = keygate_postgres::cached(
+            store.clone(),
+            CacheConfig { ttl: Duration::from_secs(3600), ..CacheConfig::default() },
+        );
+        tokio::time::sleep(keygate_benches::LISTENER_SETTLE).await;
+        (store, cached)
+    });
+    let (gate, keys) = runtime.block_on(async {
+        let gate = keygate::Keygate::builder(Preset::livetest())
+            .pepper(1, keygate_benches::pepper())
+            .store(cached.clone())
+            .clock(Arc::new(keygate_benches::clock()))
+            .build()
+            .expect("gate");
+        let mut keys = Vec::new();
+        for _ in 0..HOT {
+            let new = keygate::manage::NewKey::new(
+                keygate::store::Owner::workspace("wks_bench"),
+                "bench",
+            );
+            keys.push(gate.mint(new).await.expect("mint").key.expose_secret().to_owned());
+        }
+        // Warm the cache: one verify per key reads it from PostgreSQL.
+        for k in &keys {
+            gate.verify_key(k).await.expect("verify");
+        }
+        (gate, keys)
+    });
+    let mut g = c.benchmark_group("verify");
+    g.throughput(Throughput::Elements(1));
+    let mut i = 0;
+    g.bench_function("valid_hot_1k_cached_postgres", |b| {
+        b.iter(|| {
+            i = (i + 1) % HOT;
+            black_box(ready(gate.verify_key(black_box(&keys[i]))).is_ok())
+        })
+    });
+    g.finish();
+    runtime.block_on(async {
+        let drop = format!(r#"DROP SCHEMA IF EXISTS "{schema}" CASCADE"#);
+        sqlx::query(&drop).execute(store.pool()).await.expect("drop schema");
+        store.pool().close().await;
+    });
+}
+
+criterion_group!(benches, floor, verify, threads, peers, cached_postgres, large_store);
+criterion_main!(benches);
