@@ -88,12 +88,27 @@ pub trait RateLimiter: Send + Sync + 'static {
 pub struct Window {
     limit: u64,
     period: Duration,
+    /// The period in whole milliseconds, at least 1: worked out once, not on every check.
+    period_ms: i64,
 }
 
 impl Window {
     /// At most `limit` requests every `period`.
     pub const fn new(limit: u64, period: Duration) -> Self {
-        Window { limit, period }
+        let ms = period.as_millis();
+        let period_ms = if ms == 0 {
+            1
+        } else if ms > i64::MAX as u128 {
+            i64::MAX
+        } else {
+            ms as i64
+        };
+        Window { limit, period, period_ms }
+    }
+
+    /// The period in whole milliseconds, at least 1.
+    pub const fn period_ms(&self) -> i64 {
+        self.period_ms
     }
 
     /// Requests allowed in one period.

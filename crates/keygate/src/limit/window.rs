@@ -21,7 +21,7 @@ pub struct Decision {
 }
 
 fn period_ms(w: &Window) -> i64 {
-    i64::try_from(w.period().as_millis()).unwrap_or(i64::MAX).max(1)
+    w.period_ms()
 }
 
 impl Counters {
