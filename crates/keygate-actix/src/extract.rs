@@ -5,10 +5,10 @@ use std::marker::PhantomData;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use keygate::Principal;
 use keygate::scope::ScopeRequirement;
-use keygate::{Keygate, Principal};
 
-use crate::into_actix;
+use crate::{AuthContext, into_actix};
 
 /// The id of the request, put in its extensions by [`KeygateTransform`](crate::KeygateTransform).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,11 +19,11 @@ impl FromRequest for RequestId {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let id = match req.extensions().get::<RequestId>() {
-            Some(id) => id.clone(),
-            None => RequestId(keygate::request_id::request_id(&crate::ActixHeaders(req.headers()))),
+        let id = match req.extensions().get::<AuthContext>() {
+            Some(context) => context.request_id(),
+            None => keygate::request_id::request_id(&crate::ActixHeaders(req.headers())),
         };
-        ready(Ok(id))
+        ready(Ok(RequestId(id)))
     }
 }
 
@@ -82,7 +82,7 @@ impl FromRequest for Auth {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let principal = req.extensions().get::<Principal>().cloned();
+        let principal = req.extensions().get::<AuthContext>().map(|c| c.auth.principal.clone());
         ready(principal.map(Auth).ok_or_else(|| {
             Rejection::misconfigured("keygate: Auth used on a route without KeygateTransform")
         }))
@@ -114,18 +114,17 @@ impl<R: ScopeRequirement> FromRequest for Scoped<R> {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let extensions = req.extensions();
-        let (Some(principal), Some(gate)) =
-            (extensions.get::<Principal>(), extensions.get::<Keygate>())
-        else {
+        let Some(context) = extensions.get::<AuthContext>() else {
             return ready(Err(Rejection::misconfigured(
                 "keygate: Scoped used on a route without KeygateTransform",
             )));
         };
-        ready(match gate.authorize(principal, R::requirement()) {
+        let principal = &context.auth.principal;
+        ready(match context.gate.authorize(principal, R::requirement()) {
             Ok(()) => Ok(Scoped { principal: principal.clone(), _requirement: PhantomData }),
             Err(err) => {
-                let id = extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-                Err(Rejection { response: Some((gate.render(&err, Some(&id)), id)) })
+                let id = context.request_id();
+                Err(Rejection { response: Some((context.gate.render(&err, Some(&id)), id)) })
             }
         })
     }

@@ -16,6 +16,22 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
 
+/// What [`KeygateTransform`] leaves in a request's extensions for the extractors: one value.
+#[derive(Debug, Clone)]
+struct AuthContext {
+    auth: keygate::Authenticated,
+    gate: keygate::Keygate,
+    /// The caller's `X-Request-Id`, if it sent a sane one.
+    request_id: Option<String>,
+}
+
+impl AuthContext {
+    /// The caller's request id, or a new one.
+    fn request_id(&self) -> String {
+        self.request_id.clone().unwrap_or_else(keygate::request_id::new_request_id)
+    }
+}
+
 /// keygate's view of actix-web's header map.
 struct ActixHeaders<'a>(&'a HeaderMap);
 

@@ -1,9 +1,9 @@
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, Resource, web};
 use futures_util::StreamExt;
 use keygate::api::{ApiRequest, MAX_BODY_LEN};
-use keygate::{Authenticated, Keygate, Peer};
+use keygate::{Keygate, Peer};
 
-use crate::ActixHeaders;
+use crate::{ActixHeaders, AuthContext};
 
 /// The key-management API (`/v1/api-keys`, `/v1/me`, `/v1/rate-limit`) as resources to register
 /// on an `App` or a scope. They authenticate requests themselves, or use what a
@@ -52,7 +52,7 @@ async fn handle(
             break;
         }
     }
-    let authenticated = req.extensions().get::<Authenticated>().cloned();
+    let authenticated = req.extensions().get::<AuthContext>().map(|c| c.auth.clone());
     let path = api_path(&req);
     let headers = ActixHeaders(req.headers());
     let request = ApiRequest::new(req.method().as_str(), &path, &headers)

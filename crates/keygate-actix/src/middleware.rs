@@ -6,17 +6,17 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forwar
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{Error, HttpMessage};
 use futures_util::future::LocalBoxFuture;
-use keygate::request_id::request_id;
+use keygate::request_id::{new_request_id, sent_request_id};
 use keygate::{Keygate, Peer};
 
-use crate::extract::RequestId;
-use crate::{ActixHeaders, into_actix};
+use crate::{ActixHeaders, AuthContext, into_actix};
 
 /// Middleware that authenticates every request with [`Keygate::authenticate`].
 ///
-/// A request that passes reaches the service with the [`keygate::Principal`], the
-/// [`keygate::Authenticated`], the [`RequestId`] and the [`Keygate`] handle in its extensions,
-/// and its response gets `X-RateLimit-*` and `X-Request-Id`. A request that fails is answered by
+/// A request that passes reaches the service with its authentication in its extensions, for
+/// the [`Auth`](crate::Auth), [`Scoped`](crate::Scoped) and [`RequestId`](crate::RequestId)
+/// extractors and the management routes; its response gets the `X-RateLimit-*` headers, and
+/// `X-Request-Id` when the caller sent one. A request that fails is answered by
 /// keygate's rendered error, in the preset's style.
 ///
 /// ```
@@ -98,23 +98,24 @@ where
         let gate = self.gate.clone();
         let tls = self.tls;
         Box::pin(async move {
-            let id = request_id(&ActixHeaders(req.headers()));
+            // An id is made only for a response that needs one: an error body. A request that
+            // passes keeps the caller's id, if it sent one.
+            let sent = sent_request_id(&ActixHeaders(req.headers()));
             let peer = Peer { ip: req.peer_addr().map(|a| a.ip()), tls };
             let outcome = gate.authenticate(&ActixHeaders(req.headers()), peer).await;
             match outcome {
                 Ok(auth) => {
                     let rate = auth.rate_limit.map(|info| info.headers());
-                    {
-                        let mut extensions = req.extensions_mut();
-                        extensions.insert(auth.principal.clone());
-                        extensions.insert(auth);
-                        extensions.insert(RequestId(id.clone()));
-                        extensions.insert(gate);
-                    }
+                    req.extensions_mut().insert(AuthContext {
+                        auth,
+                        gate,
+                        request_id: sent.clone(),
+                    });
                     let mut response = service.call(req).await?;
                     let headers = response.headers_mut();
                     let extra = rate.iter().flatten().map(|(n, v)| (*n, v.as_str()));
-                    for (name, value) in extra.chain([("x-request-id", id.as_str())]) {
+                    let echo = sent.iter().map(|id| ("x-request-id", id.as_str()));
+                    for (name, value) in extra.chain(echo) {
                         if let Ok(value) = HeaderValue::from_str(value) {
                             headers.insert(HeaderName::from_static(name), value);
                         }
@@ -122,6 +123,7 @@ where
                     Ok(response.map_into_left_body())
                 }
                 Err(err) => {
+                    let id = sent.unwrap_or_else(new_request_id);
                     let response = into_actix(&gate.render(&err, Some(&id)), &id);
                     Ok(req.into_response(response).map_into_right_body())
                 }

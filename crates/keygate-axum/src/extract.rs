@@ -2,11 +2,10 @@ use std::marker::PhantomData;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use keygate::Principal;
 use keygate::scope::ScopeRequirement;
-use keygate::{Keygate, Principal};
 
-use crate::Rejection;
-use crate::into_axum;
+use crate::{AuthContext, Rejection, into_axum};
 
 /// The id of the request: its `X-Request-Id` if sane, else one keygate made. Put in the
 /// request extensions by [`KeygateLayer`](crate::KeygateLayer); as an extractor on a route
@@ -18,10 +17,10 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(match parts.extensions.get::<RequestId>() {
-            Some(id) => id.clone(),
-            None => RequestId(keygate::request_id::request_id(&parts.headers)),
-        })
+        Ok(RequestId(match parts.extensions.get::<AuthContext>() {
+            Some(context) => context.request_id(),
+            None => keygate::request_id::request_id(&parts.headers),
+        }))
     }
 }
 
@@ -41,9 +40,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Principal>().cloned().map(Auth).ok_or_else(|| {
-            Rejection::misconfigured("keygate: Auth used on a route without KeygateLayer")
-        })
+        parts.extensions.get::<AuthContext>().map(|c| Auth(c.auth.principal.clone())).ok_or_else(
+            || Rejection::misconfigured("keygate: Auth used on a route without KeygateLayer"),
+        )
     }
 }
 
@@ -70,19 +69,17 @@ impl<S: Send + Sync, R: ScopeRequirement> FromRequestParts<S> for Scoped<R> {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let principal = parts.extensions.get::<Principal>().cloned();
-        let gate = parts.extensions.get::<Keygate>();
-        let (Some(principal), Some(gate)) = (principal, gate) else {
+        let Some(context) = parts.extensions.get::<AuthContext>() else {
             return Err(Rejection::misconfigured(
                 "keygate: Scoped used on a route without KeygateLayer",
             ));
         };
-        match gate.authorize(&principal, R::requirement()) {
-            Ok(()) => Ok(Scoped { principal, _requirement: PhantomData }),
+        let principal = &context.auth.principal;
+        match context.gate.authorize(principal, R::requirement()) {
+            Ok(()) => Ok(Scoped { principal: principal.clone(), _requirement: PhantomData }),
             Err(err) => {
-                let id =
-                    parts.extensions.get::<RequestId>().map(|r| r.0.as_str()).unwrap_or_default();
-                Err(Rejection(into_axum(gate.render(&err, Some(id)), id)))
+                let id = context.request_id();
+                Err(Rejection(into_axum(context.gate.render(&err, Some(&id)), &id)))
             }
         }
     }

@@ -6,18 +6,18 @@ use axum::body::Body;
 use axum::http::Request;
 use axum::response::Response;
 use keygate::Keygate;
-use keygate::request_id::request_id;
+use keygate::request_id::{new_request_id, sent_request_id};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::extract::RequestId;
-use crate::{into_axum, peer_of};
+use crate::{AuthContext, into_axum, peer_of};
 
 /// A tower layer that authenticates every request with [`Keygate::authenticate`].
 ///
-/// A request that passes reaches the inner service with the [`keygate::Principal`], the
-/// [`keygate::Authenticated`], the [`RequestId`] and the [`Keygate`] handle in its extensions,
-/// and its response gets `X-RateLimit-*` and `X-Request-Id` headers. A request that fails is
+/// A request that passes reaches the inner service with its authentication in its extensions,
+/// for the [`Auth`](crate::Auth), [`Scoped`](crate::Scoped) and [`RequestId`](crate::RequestId)
+/// extractors and the management router; its response gets the `X-RateLimit-*` headers, and
+/// `X-Request-Id` when the caller sent one. A request that fails is
 /// answered by keygate's rendered error, in the preset's style.
 ///
 /// The client address used by the failed-auth throttle comes from `ConnectInfo<SocketAddr>`:
@@ -91,28 +91,26 @@ where
         let gate = self.gate.clone();
         let tls = self.tls;
         Box::pin(async move {
-            let id = request_id(req.headers());
+            // An id is made only for a response that needs one: an error body. A request that
+            // passes keeps the caller's id, if it sent one.
+            let sent = sent_request_id(req.headers());
             let peer = peer_of(req.extensions(), tls);
             match gate.authenticate(req.headers(), peer).await {
                 Ok(auth) => {
                     let rate = auth.rate_limit.map(|info| info.headers());
-                    let extensions = req.extensions_mut();
-                    extensions.insert(auth.principal.clone());
-                    extensions.insert(auth);
-                    extensions.insert(RequestId(id.clone()));
-                    extensions.insert(gate);
+                    let context = AuthContext { auth, gate, request_id: sent.clone() };
+                    req.extensions_mut().insert(context);
                     let mut response = inner.call(req).await?;
                     let headers = response.headers_mut();
-                    if let Some(rate) = &rate {
-                        keygate::http::insert_headers(
-                            headers,
-                            rate.iter().map(|(n, v)| (*n, v.as_str())),
-                        );
-                    }
-                    keygate::http::insert_headers(headers, [("x-request-id", id.as_str())]);
+                    let rate = rate.iter().flatten().map(|(n, v)| (*n, v.as_str()));
+                    let echo = sent.iter().map(|id| ("x-request-id", id.as_str()));
+                    keygate::http::insert_headers(headers, rate.chain(echo));
                     Ok(response)
                 }
-                Err(err) => Ok(into_axum(gate.render(&err, Some(&id)), &id)),
+                Err(err) => {
+                    let id = sent.unwrap_or_else(new_request_id);
+                    Ok(into_axum(gate.render(&err, Some(&id)), &id))
+                }
             }
         })
     }

@@ -18,6 +18,23 @@ pub use require::{RequireScopes, RequireScopesLayer};
 
 use std::net::SocketAddr;
 
+/// What [`KeygateLayer`] leaves in a request's extensions for the extractors: one value, so
+/// that a request that passes costs one extension.
+#[derive(Debug, Clone)]
+struct AuthContext {
+    auth: keygate::Authenticated,
+    gate: keygate::Keygate,
+    /// The caller's `X-Request-Id`, if it sent a sane one.
+    request_id: Option<String>,
+}
+
+impl AuthContext {
+    /// The caller's request id, or a new one.
+    fn request_id(&self) -> String {
+        self.request_id.clone().unwrap_or_else(keygate::request_id::new_request_id)
+    }
+}
+
 use axum::extract::ConnectInfo;
 use keygate::Peer;
 

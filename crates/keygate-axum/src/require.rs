@@ -7,12 +7,11 @@ use axum::body::Body;
 use axum::http::Request;
 use axum::response::{IntoResponse, Response};
 use keygate::scope::Requirement;
-use keygate::{Keygate, Principal};
+
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::extract::RequestId;
-use crate::{Rejection, into_axum};
+use crate::{AuthContext, Rejection, into_axum};
 
 /// A per-route layer that lets through only requests whose key holds `requirement`; put it
 /// inside [`KeygateLayer`](crate::KeygateLayer) with `route_layer`.
@@ -73,17 +72,14 @@ where
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let extensions = req.extensions();
-        let (Some(principal), Some(gate)) =
-            (extensions.get::<Principal>(), extensions.get::<Keygate>())
-        else {
+        let Some(context) = req.extensions().get::<AuthContext>() else {
             let rejection =
                 Rejection::misconfigured("keygate: RequireScopesLayer used without KeygateLayer");
             return Box::pin(async move { Ok(rejection.into_response()) });
         };
-        if let Err(err) = gate.authorize(principal, &self.requirement) {
-            let id = extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-            let response = into_axum(gate.render(&err, Some(&id)), &id);
+        if let Err(err) = context.gate.authorize(&context.auth.principal, &self.requirement) {
+            let id = context.request_id();
+            let response = into_axum(context.gate.render(&err, Some(&id)), &id);
             return Box::pin(async move { Ok(response) });
         }
         Box::pin(async move { inner.call(req).await })

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use bytes::Buf;
 use futures_util::StreamExt;
 use keygate::api::{ApiRequest, MAX_BODY_LEN};
-use keygate::request_id::request_id;
+use keygate::request_id::{new_request_id, sent_request_id};
 use keygate::scope::ScopeRequirement;
 use keygate::{Authenticated, Keygate, Peer, Principal};
 use warp::http::HeaderMap;
@@ -22,17 +22,24 @@ pub struct KeygateRejection(keygate::response::Response);
 
 impl warp::reject::Reject for KeygateRejection {}
 
-/// A request keygate let through: who it acts for, its rate-limit figures and its id.
+/// A request keygate let through: who it acts for, its rate-limit figures and the caller's
+/// request id.
 #[derive(Debug, Clone)]
 pub struct Verified {
     /// The authentication result.
     pub auth: Authenticated,
-    /// The request id (the caller's `X-Request-Id`, or a new one).
-    pub request_id: String,
+    /// The caller's `X-Request-Id`, if it sent a sane one.
+    pub sent_request_id: Option<String>,
     gate: Keygate,
 }
 
 impl Verified {
+    /// The request id for an error body: the caller's, or a new one (a new one on each call
+    /// when the caller sent none).
+    pub fn request_id(&self) -> String {
+        self.sent_request_id.clone().unwrap_or_else(new_request_id)
+    }
+
     /// Who the request acts for.
     pub fn principal(&self) -> &Principal {
         &self.auth.principal
@@ -47,7 +54,9 @@ impl Verified {
             let rate = info.headers();
             keygate::http::insert_headers(headers, rate.iter().map(|(n, v)| (*n, v.as_str())));
         }
-        keygate::http::insert_headers(headers, [("x-request-id", self.request_id.as_str())]);
+        if let Some(id) = &self.sent_request_id {
+            keygate::http::insert_headers(headers, [("x-request-id", id.as_str())]);
+        }
         response
     }
 }
@@ -107,10 +116,13 @@ pub fn authenticated_with(
         move |headers: HeaderMap, addr| {
             let gate = gate.clone();
             async move {
-                let id = request_id(&headers);
+                let sent = sent_request_id(&headers);
                 match gate.authenticate(&headers, peer(addr, tls)).await {
-                    Ok(auth) => Ok(Verified { auth, request_id: id, gate }),
-                    Err(err) => Err(reject(&gate, &err, &id, None)),
+                    Ok(auth) => Ok(Verified { auth, sent_request_id: sent, gate }),
+                    Err(err) => {
+                        let id = sent.unwrap_or_else(new_request_id);
+                        Err(reject(&gate, &err, &id, None))
+                    }
                 }
             }
         },
@@ -144,7 +156,7 @@ pub fn scoped<R: ScopeRequirement>(
             Ok(()) => Ok(verified),
             Err(err) => {
                 let rate = verified.auth.rate_limit.as_ref();
-                Err(reject(&verified.gate, &err, &verified.request_id, rate))
+                Err(reject(&verified.gate, &err, &verified.request_id(), rate))
             }
         }
     })

@@ -26,10 +26,16 @@ pub const MAX_REQUEST_ID_LEN: usize = 128;
 
 /// The request's id: its `X-Request-Id` if sane, else a new one.
 pub fn request_id<H: Headers + ?Sized>(headers: &H) -> String {
+    sent_request_id(headers).unwrap_or_else(new_request_id)
+}
+
+/// The request's `X-Request-Id`, if it sent exactly one and it is sane. Adapters use it on the
+/// success path, where an id is needed only to echo the caller's.
+pub fn sent_request_id<H: Headers + ?Sized>(headers: &H) -> Option<String> {
     let mut values = headers.get_all("x-request-id");
     match (values.next(), values.next()) {
-        (Some(v), None) if is_sane(v) => String::from_utf8_lossy(v).into_owned(),
-        _ => new_request_id(),
+        (Some(v), None) if is_sane(v) => Some(String::from_utf8_lossy(v).into_owned()),
+        _ => None,
     }
 }
 

@@ -37,14 +37,14 @@ pub(crate) async fn serve(
         .and(warp::body::content_length_limit(crate::MAX_TASK_BODY as u64))
         .and(warp::body::bytes())
         .map(move |v: Verified, body: warp::hyper::body::Bytes| {
-            reply(&v, t.create(&g, v.principal(), &body, &v.request_id))
+            reply(&v, t.create(&g, v.principal(), &body, &v.request_id()))
         });
     let (t, g) = (tasks, gate.clone());
     let remove = warp::path!("v1" / "tasks" / String)
         .and(warp::delete())
         .and(scoped::<TasksDelete>(gate.clone()))
         .map(move |id: String, v: Verified| {
-            reply(&v, t.delete(&g, v.principal(), &id, &v.request_id))
+            reply(&v, t.delete(&g, v.principal(), &id, &v.request_id()))
         });
     let routes = healthz
         .or(ping)
