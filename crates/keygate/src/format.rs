@@ -497,9 +497,8 @@ impl KeyFormat {
     /// Reads a credential as a key of this format.
     ///
     /// Checks, before any I/O: the length cap, a retired prefix (which wins whatever follows), a
-    /// current prefix, the body length and the checksum, and the character set (a failure in
-    /// length or checksum is reported as [`ParseError::InvalidCharacter`] when the characters
-    /// are also wrong).
+    /// current prefix, the body length (reported as [`ParseError::InvalidCharacter`] when the
+    /// characters are wrong too), the checksum, then the character set.
     ///
     /// # Errors
     /// A [`ParseError`] saying which check failed.
@@ -533,11 +532,7 @@ impl KeyFormat {
         // that passes it has its characters checked.
         let (signed, checksum) = text.split_at(text.len() - CHECKSUM_LEN);
         if decode_checksum(checksum.as_bytes()) != Some(crc32fast::hash(signed.as_bytes())) {
-            return Err(if all_bytes(body.as_bytes(), |b| b.is_ascii_alphanumeric()) {
-                ParseError::BadChecksum
-            } else {
-                ParseError::InvalidCharacter
-            });
+            return Err(ParseError::BadChecksum);
         }
         if !all_bytes(body.as_bytes(), |b| b.is_ascii_alphanumeric()) {
             return Err(ParseError::InvalidCharacter);
