@@ -5,10 +5,10 @@ use std::marker::PhantomData;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
-use keygate::Principal;
 use keygate::scope::ScopeRequirement;
+use keygate::{Principal, Verified};
 
-use crate::{AuthContext, into_actix};
+use crate::into_response;
 
 /// The id of the request, put in its extensions by [`KeygateTransform`](crate::KeygateTransform).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,8 +19,8 @@ impl FromRequest for RequestId {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let id = match req.extensions().get::<AuthContext>() {
-            Some(context) => context.request_id(),
+        let id = match req.extensions().get::<Verified>() {
+            Some(verified) => verified.request_id(),
             None => keygate::request_id::request_id(&crate::ActixHeaders(req.headers())),
         };
         ready(Ok(RequestId(id)))
@@ -30,7 +30,7 @@ impl FromRequest for RequestId {
 /// A refused request: keygate's rendered error, sent as it is.
 #[derive(Debug)]
 pub struct Rejection {
-    response: Option<(keygate::response::Response, String)>,
+    response: Option<keygate::response::Response>,
 }
 
 impl Rejection {
@@ -43,7 +43,7 @@ impl Rejection {
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.response {
-            Some((r, _)) => write!(f, "request refused by keygate: {}", r.status),
+            Some(r) => write!(f, "request refused by keygate: {}", r.status),
             None => f.write_str("keygate middleware missing"),
         }
     }
@@ -53,13 +53,13 @@ impl ResponseError for Rejection {
     fn status_code(&self) -> StatusCode {
         self.response
             .as_ref()
-            .and_then(|(r, _)| StatusCode::from_u16(r.status).ok())
+            .and_then(|r| StatusCode::from_u16(r.status).ok())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
         match &self.response {
-            Some((r, id)) => into_actix(r, id),
+            Some(r) => into_response(r),
             None => HttpResponse::InternalServerError().body("keygate middleware missing"),
         }
     }
@@ -82,7 +82,7 @@ impl FromRequest for Auth {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let principal = req.extensions().get::<AuthContext>().map(|c| c.auth.principal.clone());
+        let principal = req.extensions().get::<Verified>().map(|v| v.principal().clone());
         ready(principal.map(Auth).ok_or_else(|| {
             Rejection::misconfigured("keygate: Auth used on a route without KeygateTransform")
         }))
@@ -114,18 +114,16 @@ impl<R: ScopeRequirement> FromRequest for Scoped<R> {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let extensions = req.extensions();
-        let Some(context) = extensions.get::<AuthContext>() else {
+        let Some(verified) = extensions.get::<Verified>() else {
             return ready(Err(Rejection::misconfigured(
                 "keygate: Scoped used on a route without KeygateTransform",
             )));
         };
-        let principal = &context.auth.principal;
-        ready(match context.gate.authorize(principal, R::requirement()) {
-            Ok(()) => Ok(Scoped { principal: principal.clone(), _requirement: PhantomData }),
-            Err(err) => {
-                let id = context.request_id();
-                Err(Rejection { response: Some((context.gate.render(&err, Some(&id)), id)) })
+        ready(match verified.require(R::requirement()) {
+            Ok(()) => {
+                Ok(Scoped { principal: verified.principal().clone(), _requirement: PhantomData })
             }
+            Err(refusal) => Err(Rejection { response: Some(refusal) }),
         })
     }
 }

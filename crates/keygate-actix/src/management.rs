@@ -3,7 +3,7 @@ use futures_util::StreamExt;
 use keygate::api::{ApiRequest, MAX_BODY_LEN};
 use keygate::{Keygate, Peer};
 
-use crate::{ActixHeaders, AuthContext};
+use crate::{ActixHeaders, into_response};
 
 /// The key-management API (`/v1/api-keys`, `/v1/me`, `/v1/rate-limit`) as resources to register
 /// on an `App` or a scope. They authenticate requests themselves, or use what a
@@ -52,14 +52,13 @@ async fn handle(
             break;
         }
     }
-    let authenticated = req.extensions().get::<AuthContext>().map(|c| c.auth.clone());
+    let authenticated =
+        req.extensions().get::<keygate::Verified>().map(|v| v.authenticated().clone());
     let path = api_path(&req);
     let headers = ActixHeaders(req.headers());
     let request = ApiRequest::new(req.method().as_str(), &path, &headers)
         .query(Some(req.query_string()).filter(|q| !q.is_empty()))
         .body(&body)
         .peer(Peer { ip: req.peer_addr().map(|a| a.ip()), tls: false });
-    let response = gate.handle_api(request, authenticated).await;
-    let id = response.header("x-request-id").unwrap_or_default().to_owned();
-    crate::into_actix(&response, &id)
+    into_response(&gate.handle_api(request, authenticated).await)
 }

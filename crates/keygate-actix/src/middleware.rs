@@ -6,10 +6,9 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forwar
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{Error, HttpMessage};
 use futures_util::future::LocalBoxFuture;
-use keygate::request_id::{new_request_id, sent_request_id};
 use keygate::{Keygate, Peer};
 
-use crate::{ActixHeaders, AuthContext, into_actix};
+use crate::{ActixHeaders, into_response};
 
 /// Middleware that authenticates every request with [`Keygate::authenticate`].
 ///
@@ -98,33 +97,23 @@ where
         let gate = self.gate.clone();
         let tls = self.tls;
         Box::pin(async move {
-            // An id is made only for a response that needs one: an error body. A request that
-            // passes keeps the caller's id, if it sent one.
-            let sent = sent_request_id(&ActixHeaders(req.headers()));
             let peer = Peer { ip: req.peer_addr().map(|a| a.ip()), tls };
-            let outcome = gate.authenticate(&ActixHeaders(req.headers()), peer).await;
+            let outcome = gate.authenticate_request(&ActixHeaders(req.headers()), peer).await;
             match outcome {
-                Ok(auth) => {
-                    let rate = auth.rate_limit.map(|info| info.headers());
-                    req.extensions_mut().insert(AuthContext {
-                        auth,
-                        gate,
-                        request_id: sent.clone(),
-                    });
+                Ok(verified) => {
+                    let extra = verified.response_headers();
+                    req.extensions_mut().insert(verified);
                     let mut response = service.call(req).await?;
                     let headers = response.headers_mut();
-                    let extra = rate.iter().flatten().map(|(n, v)| (*n, v.as_str()));
-                    let echo = sent.iter().map(|id| ("x-request-id", id.as_str()));
-                    for (name, value) in extra.chain(echo) {
+                    for (name, value) in &extra {
                         if let Ok(value) = HeaderValue::from_str(value) {
                             headers.insert(HeaderName::from_static(name), value);
                         }
                     }
                     Ok(response.map_into_left_body())
                 }
-                Err(err) => {
-                    let id = sent.unwrap_or_else(new_request_id);
-                    let response = into_actix(&gate.render(&err, Some(&id)), &id);
+                Err(refusal) => {
+                    let response = into_response(&refusal);
                     Ok(req.into_response(response).map_into_right_body())
                 }
             }

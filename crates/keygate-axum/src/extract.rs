@@ -2,13 +2,13 @@ use std::marker::PhantomData;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use keygate::Principal;
 use keygate::scope::ScopeRequirement;
+use keygate::{Principal, Verified};
 
-use crate::{AuthContext, Rejection, into_axum};
+use crate::Rejection;
 
-/// The id of the request: its `X-Request-Id` if sane, else one keygate made. Put in the
-/// request extensions by [`KeygateLayer`](crate::KeygateLayer); as an extractor on a route
+/// The id of the request: its `X-Request-Id` if sane, else one keygate makes. Read from what
+/// [`KeygateLayer`](crate::KeygateLayer) left in the extensions; on a route
 /// without the layer, it reads the header itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(pub String);
@@ -17,8 +17,8 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(RequestId(match parts.extensions.get::<AuthContext>() {
-            Some(context) => context.request_id(),
+        Ok(RequestId(match parts.extensions.get::<Verified>() {
+            Some(verified) => verified.request_id(),
             None => keygate::request_id::request_id(&parts.headers),
         }))
     }
@@ -40,9 +40,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<AuthContext>().map(|c| Auth(c.auth.principal.clone())).ok_or_else(
-            || Rejection::misconfigured("keygate: Auth used on a route without KeygateLayer"),
-        )
+        parts.extensions.get::<Verified>().map(|v| Auth(v.principal().clone())).ok_or_else(|| {
+            Rejection::misconfigured("keygate: Auth used on a route without KeygateLayer")
+        })
     }
 }
 
@@ -69,18 +69,16 @@ impl<S: Send + Sync, R: ScopeRequirement> FromRequestParts<S> for Scoped<R> {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Some(context) = parts.extensions.get::<AuthContext>() else {
+        let Some(verified) = parts.extensions.get::<Verified>() else {
             return Err(Rejection::misconfigured(
                 "keygate: Scoped used on a route without KeygateLayer",
             ));
         };
-        let principal = &context.auth.principal;
-        match context.gate.authorize(principal, R::requirement()) {
-            Ok(()) => Ok(Scoped { principal: principal.clone(), _requirement: PhantomData }),
-            Err(err) => {
-                let id = context.request_id();
-                Err(Rejection(into_axum(context.gate.render(&err, Some(&id)), &id)))
+        match verified.require(R::requirement()) {
+            Ok(()) => {
+                Ok(Scoped { principal: verified.principal().clone(), _requirement: PhantomData })
             }
+            Err(refusal) => Err(Rejection(refusal.into_http())),
         }
     }
 }

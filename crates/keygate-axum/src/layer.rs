@@ -6,11 +6,10 @@ use axum::body::Body;
 use axum::http::Request;
 use axum::response::Response;
 use keygate::Keygate;
-use keygate::request_id::{new_request_id, sent_request_id};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::{AuthContext, into_axum, peer_of};
+use crate::peer_of;
 
 /// A tower layer that authenticates every request with [`Keygate::authenticate`].
 ///
@@ -91,26 +90,17 @@ where
         let gate = self.gate.clone();
         let tls = self.tls;
         Box::pin(async move {
-            // An id is made only for a response that needs one: an error body. A request that
-            // passes keeps the caller's id, if it sent one.
-            let sent = sent_request_id(req.headers());
             let peer = peer_of(req.extensions(), tls);
-            match gate.authenticate(req.headers(), peer).await {
-                Ok(auth) => {
-                    let rate = auth.rate_limit.map(|info| info.headers());
-                    let context = AuthContext { auth, gate, request_id: sent.clone() };
-                    req.extensions_mut().insert(context);
+            match gate.authenticate_request(req.headers(), peer).await {
+                Ok(verified) => {
+                    let headers = verified.response_headers();
+                    req.extensions_mut().insert(verified);
                     let mut response = inner.call(req).await?;
-                    let headers = response.headers_mut();
-                    let rate = rate.iter().flatten().map(|(n, v)| (*n, v.as_str()));
-                    let echo = sent.iter().map(|id| ("x-request-id", id.as_str()));
-                    keygate::http::insert_headers(headers, rate.chain(echo));
+                    let extra = headers.iter().map(|(n, v)| (*n, v.as_str()));
+                    keygate::http::insert_headers(response.headers_mut(), extra);
                     Ok(response)
                 }
-                Err(err) => {
-                    let id = sent.unwrap_or_else(new_request_id);
-                    Ok(into_axum(gate.render(&err, Some(&id)), &id))
-                }
+                Err(refusal) => Ok(refusal.into_http()),
             }
         })
     }

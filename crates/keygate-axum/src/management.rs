@@ -7,7 +7,7 @@ use http_body_util::BodyExt;
 use keygate::Keygate;
 use keygate::api::{ApiRequest, MAX_BODY_LEN};
 
-use crate::{AuthContext, peer_of};
+use crate::peer_of;
 
 /// The key-management API (`/v1/api-keys`, `/v1/me`, `/v1/rate-limit`) as a router to merge or
 /// nest anywhere. It authenticates requests itself, or uses what a [`KeygateLayer`](crate::KeygateLayer)
@@ -39,7 +39,8 @@ pub fn management_router<S: Clone + Send + Sync + 'static>(gate: Keygate) -> Rou
 async fn handle(gate: Keygate, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let body = read_capped(body, MAX_BODY_LEN).await;
-    let authenticated = parts.extensions.get::<AuthContext>().map(|c| c.auth.clone());
+    let authenticated =
+        parts.extensions.get::<keygate::Verified>().map(|v| v.authenticated().clone());
     let request = ApiRequest::new(parts.method.as_str(), parts.uri.path(), &parts.headers)
         .query(parts.uri.query())
         .body(&body)

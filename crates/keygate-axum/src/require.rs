@@ -11,7 +11,7 @@ use keygate::scope::Requirement;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::{AuthContext, Rejection, into_axum};
+use crate::Rejection;
 
 /// A per-route layer that lets through only requests whose key holds `requirement`; put it
 /// inside [`KeygateLayer`](crate::KeygateLayer) with `route_layer`.
@@ -72,14 +72,13 @@ where
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let Some(context) = req.extensions().get::<AuthContext>() else {
+        let Some(verified) = req.extensions().get::<keygate::Verified>() else {
             let rejection =
                 Rejection::misconfigured("keygate: RequireScopesLayer used without KeygateLayer");
             return Box::pin(async move { Ok(rejection.into_response()) });
         };
-        if let Err(err) = context.gate.authorize(&context.auth.principal, &self.requirement) {
-            let id = context.request_id();
-            let response = into_axum(context.gate.render(&err, Some(&id)), &id);
+        if let Err(refusal) = verified.require(&self.requirement) {
+            let response = refusal.into_http();
             return Box::pin(async move { Ok(response) });
         }
         Box::pin(async move { inner.call(req).await })

@@ -6,14 +6,14 @@ use std::net::SocketAddr;
 use bytes::Buf;
 use futures_util::StreamExt;
 use keygate::api::{ApiRequest, MAX_BODY_LEN};
-use keygate::request_id::{new_request_id, sent_request_id};
 use keygate::scope::ScopeRequirement;
-use keygate::{Authenticated, Keygate, Peer, Principal};
+use keygate::{Keygate, Peer};
 use warp::http::HeaderMap;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 pub use keygate;
+pub use keygate::Verified;
 pub use keygate::requirement;
 
 /// A request keygate refused: its rendered response. [`recover`] sends it.
@@ -22,57 +22,21 @@ pub struct KeygateRejection(keygate::response::Response);
 
 impl warp::reject::Reject for KeygateRejection {}
 
-/// A request keygate let through: who it acts for, its rate-limit figures and the caller's
-/// request id.
-#[derive(Debug, Clone)]
-pub struct Verified {
-    /// The authentication result.
-    pub auth: Authenticated,
-    /// The caller's `X-Request-Id`, if it sent a sane one.
-    pub sent_request_id: Option<String>,
-    gate: Keygate,
+/// `reply` with the headers every response to `verified` carries (`X-RateLimit-*`, and the
+/// caller's `X-Request-Id`): warp's header filters cannot add them, so routes pass their reply
+/// through here.
+pub fn reply(verified: &Verified, reply: impl Reply) -> Response {
+    let mut response = reply.into_response();
+    let headers = verified.response_headers();
+    keygate::http::insert_headers(
+        response.headers_mut(),
+        headers.iter().map(|(n, v)| (*n, v.as_str())),
+    );
+    response
 }
 
-impl Verified {
-    /// The request id for an error body: the caller's, or a new one (a new one on each call
-    /// when the caller sent none).
-    pub fn request_id(&self) -> String {
-        self.sent_request_id.clone().unwrap_or_else(new_request_id)
-    }
-
-    /// Who the request acts for.
-    pub fn principal(&self) -> &Principal {
-        &self.auth.principal
-    }
-
-    /// `reply` with the `X-RateLimit-*` and `X-Request-Id` headers of this request: warp's
-    /// header filters cannot add them, so routes pass their reply through here.
-    pub fn reply(&self, reply: impl Reply) -> Response {
-        let mut response = reply.into_response();
-        let headers = response.headers_mut();
-        if let Some(info) = self.auth.rate_limit {
-            let rate = info.headers();
-            keygate::http::insert_headers(headers, rate.iter().map(|(n, v)| (*n, v.as_str())));
-        }
-        if let Some(id) = &self.sent_request_id {
-            keygate::http::insert_headers(headers, [("x-request-id", id.as_str())]);
-        }
-        response
-    }
-}
-
-fn reject(
-    gate: &Keygate,
-    err: &keygate::AuthError,
-    id: &str,
-    rate: Option<&keygate::limit::RateLimitInfo>,
-) -> Rejection {
-    let mut response = gate.render(err, Some(id));
-    if let Some(info) = rate {
-        response.add_rate_limit_headers(info);
-    }
-    response.headers.push(("x-request-id", id.to_owned()));
-    warp::reject::custom(KeygateRejection(response))
+fn reject(refusal: keygate::response::Response) -> Rejection {
+    warp::reject::custom(KeygateRejection(refusal))
 }
 
 /// The client address and TLS flag of the request.
@@ -80,8 +44,8 @@ fn peer(addr: Option<SocketAddr>, tls: bool) -> Peer {
     Peer { ip: addr.map(|a| a.ip()), tls }
 }
 
-/// A filter that authenticates the request with [`Keygate::authenticate`] and extracts the
-/// [`Verified`] request, or rejects with a [`KeygateRejection`] that [`recover`] answers.
+/// A filter that authenticates the request with [`Keygate::authenticate_request`] and extracts
+/// the [`Verified`] request, or rejects with a [`KeygateRejection`] that [`recover`] answers.
 ///
 /// Put it after the path filters of a route, so that only requests for that route are
 /// authenticated.
@@ -94,7 +58,7 @@ fn peer(addr: Option<SocketAddr>, tls: bool) -> Peer {
 /// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
 /// let ping = warp::path!("v1" / "ping")
 ///     .and(authenticated(gate))
-///     .map(|v: keygate_warp::Verified| v.reply("pong"));
+///     .map(|v: keygate_warp::Verified| keygate_warp::reply(&v, "pong"));
 /// let routes = ping.recover(recover);
 /// # let _ = routes;
 /// # Ok(())
@@ -115,16 +79,7 @@ pub fn authenticated_with(
     warp::header::headers_cloned().and(warp::addr::remote()).and_then(
         move |headers: HeaderMap, addr| {
             let gate = gate.clone();
-            async move {
-                let sent = sent_request_id(&headers);
-                match gate.authenticate(&headers, peer(addr, tls)).await {
-                    Ok(auth) => Ok(Verified { auth, sent_request_id: sent, gate }),
-                    Err(err) => {
-                        let id = sent.unwrap_or_else(new_request_id);
-                        Err(reject(&gate, &err, &id, None))
-                    }
-                }
-            }
+            async move { gate.authenticate_request(&headers, peer(addr, tls)).await.map_err(reject) }
         },
     )
 }
@@ -143,7 +98,7 @@ pub fn authenticated_with(
 /// let delete = warp::path!("v1" / "tasks" / String)
 ///     .and(warp::delete())
 ///     .and(scoped::<TasksDelete>(gate))
-///     .map(|id: String, v: keygate_warp::Verified| v.reply(format!("deleted {id}")));
+///     .map(|id: String, v: keygate_warp::Verified| keygate_warp::reply(&v, format!("deleted {id}")));
 /// # let _ = delete;
 /// # Ok(())
 /// # }
@@ -152,13 +107,7 @@ pub fn scoped<R: ScopeRequirement>(
     gate: Keygate,
 ) -> impl Filter<Extract = (Verified,), Error = Rejection> + Clone {
     authenticated(gate).and_then(|verified: Verified| async move {
-        match verified.gate.authorize(verified.principal(), R::requirement()) {
-            Ok(()) => Ok(verified),
-            Err(err) => {
-                let rate = verified.auth.rate_limit.as_ref();
-                Err(reject(&verified.gate, &err, &verified.request_id(), rate))
-            }
-        }
+        verified.require(R::requirement()).map(|()| verified).map_err(reject)
     })
 }
 

@@ -16,6 +16,7 @@ pub mod limit;
 pub mod manage;
 mod map;
 pub mod preset;
+pub mod request;
 pub mod request_id;
 pub mod response;
 pub mod scope;
@@ -26,5 +27,6 @@ pub mod verify;
 
 pub use error::AuthError;
 pub use gate::{BuildError, DEFAULT_FAILURE_BUDGET, Keygate, KeygateBuilder, LimiterFailure};
+pub use request::Verified;
 pub use secret::Secret;
 pub use verify::{Authenticated, HttpsPolicy, Peer, Principal};

@@ -12,16 +12,7 @@ use tokio::net::TcpListener;
 use crate::tasks::{Tasks, TasksDelete, TasksRead, TasksWrite};
 
 fn reply(response: keygate::response::Response) -> HttpResponse {
-    let status = actix_web::http::StatusCode::from_u16(response.status)
-        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
-    let mut builder = HttpResponse::build(status);
-    for (name, value) in &response.headers {
-        builder.append_header((*name, value.as_str()));
-    }
-    if response.body.is_empty() {
-        return builder.finish();
-    }
-    builder.content_type(response.content_type).body(response.body)
+    keygate_actix::into_response(&response)
 }
 
 async fn list(

@@ -11,7 +11,7 @@ use warp::reply::Response;
 use crate::tasks::{Tasks, TasksDelete, TasksRead, TasksWrite};
 
 fn reply(v: &Verified, response: keygate::response::Response) -> Response {
-    v.reply(response.into_http::<warp::hyper::body::Bytes>())
+    keygate_warp::reply(v, response.into_http::<warp::hyper::body::Bytes>())
 }
 
 pub(crate) async fn serve(
@@ -24,7 +24,7 @@ pub(crate) async fn serve(
     let ping = warp::path!("v1" / "ping")
         .and(warp::get())
         .and(authenticated(gate.clone()))
-        .map(|v: Verified| v.reply("pong"));
+        .map(|v: Verified| keygate_warp::reply(&v, "pong"));
     let t = tasks.clone();
     let list = warp::path!("v1" / "tasks")
         .and(warp::get())

@@ -1,0 +1,116 @@
+//! A request as an adapter handles it: authenticated once, then asked for scopes and for the
+//! headers of its response. Every adapter goes through [`Keygate::authenticate_request`], so the
+//! request-id, rate-limit-header and rejection rules are written once.
+//!
+//! ```
+//! use keygate::{Keygate, Peer, preset::Preset, scope::Requirement};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+//! let refused = gate.authenticate_request(&[("X-Request-Id", "req-1")], Peer::default()).await;
+//! let response = refused.unwrap_err();
+//! assert_eq!(response.status, 401);
+//! assert_eq!(response.header("x-request-id"), Some("req-1"));
+//! # Ok(())
+//! # }
+//! ```
+
+use crate::credential::Headers;
+use crate::gate::Keygate;
+use crate::request_id::{new_request_id, sent_request_id};
+use crate::response::Response;
+use crate::scope::Requirement;
+use crate::verify::{Authenticated, Peer, Principal};
+
+/// A request that passed [`Keygate::authenticate_request`]. Adapters keep it with the request
+/// (in its extensions) for their extractors and the management API.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    auth: Authenticated,
+    gate: Keygate,
+    sent_request_id: Option<String>,
+}
+
+impl Verified {
+    /// Who the request acts for.
+    pub fn principal(&self) -> &Principal {
+        &self.auth.principal
+    }
+
+    /// The authentication result, rate-limit figures included.
+    pub fn authenticated(&self) -> &Authenticated {
+        &self.auth
+    }
+
+    /// The handle that authenticated it.
+    pub fn gate(&self) -> &Keygate {
+        &self.gate
+    }
+
+    /// The caller's `X-Request-Id`, if it sent a sane one.
+    pub fn sent_request_id(&self) -> Option<&str> {
+        self.sent_request_id.as_deref()
+    }
+
+    /// The id for an error body: the caller's, or a new one (a new one on each call when the
+    /// caller sent none; ids are made only when a response needs one).
+    pub fn request_id(&self) -> String {
+        self.sent_request_id.clone().unwrap_or_else(new_request_id)
+    }
+
+    /// Checks `requirement` under the preset's policy.
+    ///
+    /// # Errors
+    /// The rendered 403 `scope_required`, with the request's `X-RateLimit-*` and
+    /// `X-Request-Id` headers, ready to send.
+    pub fn require(&self, requirement: &Requirement) -> Result<(), Response> {
+        self.gate.authorize(&self.auth.principal, requirement).map_err(|err| {
+            let id = self.request_id();
+            let mut response = self.gate.render(&err, Some(&id));
+            if let Some(info) = &self.auth.rate_limit {
+                response.add_rate_limit_headers(info);
+            }
+            response.headers.push(("x-request-id", id));
+            response
+        })
+    }
+
+    /// The headers every response to this request carries: `X-RateLimit-*` when the key's plan
+    /// has windows, and `X-Request-Id` when the caller sent one.
+    pub fn response_headers(&self) -> Vec<(&'static str, String)> {
+        let mut headers = Vec::with_capacity(4);
+        if let Some(info) = &self.auth.rate_limit {
+            headers.extend(info.headers());
+        }
+        if let Some(id) = &self.sent_request_id {
+            headers.push(("x-request-id", id.clone()));
+        }
+        headers
+    }
+}
+
+impl Keygate {
+    /// [`authenticate`](Self::authenticate) for an adapter: on success the [`Verified`]
+    /// request; on failure the rendered response, with `X-Request-Id` (the caller's, or a new
+    /// one), ready to send.
+    ///
+    /// # Errors
+    /// The rendered refusal.
+    pub async fn authenticate_request<H: Headers + ?Sized>(
+        &self,
+        headers: &H,
+        peer: Peer,
+    ) -> Result<Verified, Response> {
+        let sent = sent_request_id(headers);
+        match self.authenticate(headers, peer).await {
+            Ok(auth) => Ok(Verified { auth, gate: self.clone(), sent_request_id: sent }),
+            Err(err) => {
+                let id = sent.unwrap_or_else(new_request_id);
+                let mut response = self.render(&err, Some(&id));
+                response.headers.push(("x-request-id", id));
+                Err(response)
+            }
+        }
+    }
+}
