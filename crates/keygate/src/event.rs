@@ -3,8 +3,9 @@
 //! Give the [`Keygate`](crate::Keygate) builder an [`EventSink`]; it is called synchronously,
 //! so a sink that does I/O should hand events to a queue. Events carry key ids, never secrets.
 //! keygate also emits `tracing` events: `info` for minted, revoked and rotated keys, `debug` for
-//! refused credentials, `warn` for expiring keys, rate limits and an unreachable store, `trace`
-//! for each verified request.
+//! refused credentials and rate-limited requests (per request, so a flood of them cannot flood
+//! the logs), `warn` for expiring keys and an unreachable store or limiter, `trace` for each
+//! verified request.
 //!
 //! ```
 //! use std::sync::{Arc, Mutex};

@@ -190,7 +190,7 @@ impl Keygate {
                 match decision {
                     Ok(Some(Decision { allowed: true, info })) => Some(info),
                     Ok(Some(Decision { allowed: false, info })) => {
-                        tracing::warn!(key_id = %id, limit = info.limit, "rate limited");
+                        tracing::debug!(key_id = %id, limit = info.limit, "rate limited");
                         self.emit(Event::RateLimited { key_id: Some(id), client_ip, info });
                         return Err(AuthError::RateLimited(info));
                     }
@@ -248,7 +248,7 @@ impl Keygate {
             && let (Some(ip), Some(throttle)) = (client_ip, &self.inner.throttle)
             && let Some(info) = throttle.record_failure(ip, self.inner.clock.now())
         {
-            tracing::warn!(client_ip = %ip, "failed-auth throttle: too many failures");
+            tracing::debug!(client_ip = %ip, "failed-auth throttle: too many failures");
             self.emit(Event::RateLimited { key_id: None, client_ip, info });
             return AuthError::RateLimited(info);
         }

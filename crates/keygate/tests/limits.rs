@@ -207,3 +207,43 @@ async fn the_default_throttle_allows_100_failures_a_minute() {
         Err(AuthError::RateLimited(_))
     ));
 }
+
+#[derive(Default)]
+struct Events(std::sync::Mutex<Vec<String>>);
+
+impl keygate::event::EventSink for Events {
+    fn on_event(&self, event: &keygate::event::Event<'_>) {
+        if let keygate::event::Event::RateLimited { key_id, client_ip, info } = event {
+            let line = format!("rate_limited {key_id:?} {client_ip:?} {}", info.limit);
+            self.0.lock().unwrap().push(line);
+        }
+    }
+}
+
+#[tokio::test]
+async fn refusals_by_a_plan_or_the_throttle_are_events() {
+    let clock = ManualClock::new(noon());
+    let events = Arc::new(Events::default());
+    let gate = Keygate::builder(limited_preset(1))
+        .random_pepper()
+        .clock(Arc::new(clock.clone()))
+        .failure_budget(Some(Window::new(1, Duration::from_secs(60))))
+        .events(events.clone())
+        .build()
+        .unwrap();
+    let minted = gate.mint(user_key()).await.unwrap();
+    let headers = bearer(minted.key.expose_secret());
+    gate.authenticate(&headers, ip("192.0.2.7")).await.unwrap();
+    assert!(gate.authenticate(&headers, ip("192.0.2.7")).await.is_err());
+    let bad = bearer("sk_live_nope");
+    let _ = gate.authenticate(&bad, ip("192.0.2.8")).await;
+    let _ = gate.authenticate(&bad, ip("192.0.2.8")).await;
+    let seen = events.0.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [
+            format!("rate_limited Some({}) Some(192.0.2.7) 1", minted.record.id),
+            "rate_limited None Some(192.0.2.8) 1".to_owned(),
+        ]
+    );
+}

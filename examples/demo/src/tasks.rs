@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use keygate::clock::Timestamp;
 use keygate::response::{RequestProblem, Response};
@@ -32,7 +33,7 @@ impl Task {
 #[derive(Debug, Default)]
 pub struct Tasks {
     by_workspace: Mutex<HashMap<String, Vec<Task>>>,
-    next: Mutex<u64>,
+    next: AtomicU64,
 }
 
 fn ok(status: u16, body: Value) -> Response {
@@ -83,11 +84,7 @@ impl Tasks {
                 ));
             }
         };
-        let id = {
-            let mut next = self.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            *next += 1;
-            format!("task_{next}")
-        };
+        let id = format!("task_{}", self.next.fetch_add(1, Ordering::Relaxed) + 1);
         let task = Task { id, title, created_at: gate.clock().now() };
         let body = task.json();
         self.by_workspace
