@@ -10,7 +10,7 @@ use keygate::{Principal, Verified};
 
 use crate::into_response;
 
-/// The id of the request, put in its extensions by [`KeygateTransform`](crate::KeygateTransform).
+/// The id of the request: the caller's `X-Request-Id` if sane, else a new one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(pub String);
 

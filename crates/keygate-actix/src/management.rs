@@ -1,6 +1,6 @@
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, Resource, web};
 use futures_util::StreamExt;
-use keygate::api::{ApiRequest, MAX_BODY_LEN};
+use keygate::api::{ApiRequest, CappedBody};
 use keygate::{Keygate, Peer};
 
 use crate::{ActixHeaders, into_response};
@@ -44,11 +44,9 @@ async fn handle(
     gate: web::Data<Keygate>,
     mut payload: web::Payload,
 ) -> HttpResponse {
-    let mut body = Vec::new();
+    let mut body = CappedBody::new();
     while let Some(Ok(chunk)) = payload.next().await {
-        let room = MAX_BODY_LEN + 1 - body.len();
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() > MAX_BODY_LEN {
+        if !body.push(&chunk) {
             break;
         }
     }
@@ -58,7 +56,7 @@ async fn handle(
     let headers = ActixHeaders(req.headers());
     let request = ApiRequest::new(req.method().as_str(), &path, &headers)
         .query(Some(req.query_string()).filter(|q| !q.is_empty()))
-        .body(&body)
+        .body(body.as_bytes())
         .peer(Peer { ip: req.peer_addr().map(|a| a.ip()), tls: false });
     into_response(&gate.handle_api(request, authenticated).await)
 }

@@ -5,7 +5,7 @@ use axum::response::Response;
 use axum::routing::any;
 use http_body_util::BodyExt;
 use keygate::Keygate;
-use keygate::api::{ApiRequest, MAX_BODY_LEN};
+use keygate::api::{ApiRequest, CappedBody};
 
 use crate::peer_of;
 
@@ -38,28 +38,26 @@ pub fn management_router<S: Clone + Send + Sync + 'static>(gate: Keygate) -> Rou
 
 async fn handle(gate: Keygate, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let body = read_capped(body, MAX_BODY_LEN).await;
+    let body = read_capped(body).await;
     let authenticated =
         parts.extensions.get::<keygate::Verified>().map(|v| v.authenticated().clone());
     let request = ApiRequest::new(parts.method.as_str(), parts.uri.path(), &parts.headers)
         .query(parts.uri.query())
-        .body(&body)
+        .body(body.as_bytes())
         .peer(peer_of(&parts.extensions, false));
     gate.handle_api(request, authenticated).await.into_http()
 }
 
-/// The body, or its first `cap + 1` bytes if it is longer (enough for keygate to answer 413).
-/// A body that fails mid-way reads as what arrived.
-async fn read_capped(mut body: Body, cap: usize) -> Vec<u8> {
-    let mut out = Vec::new();
+/// The body, or as much of it as [`CappedBody`] keeps. A body that fails mid-way reads as what
+/// arrived.
+async fn read_capped(mut body: Body) -> CappedBody {
+    let mut capped = CappedBody::new();
     while let Some(Ok(frame)) = body.frame().await {
-        if let Ok(data) = frame.into_data() {
-            let room = cap + 1 - out.len();
-            out.extend_from_slice(&data[..data.len().min(room)]);
-            if out.len() > cap {
-                break;
-            }
+        if let Ok(data) = frame.into_data()
+            && !capped.push(&data)
+        {
+            break;
         }
     }
-    out
+    capped
 }

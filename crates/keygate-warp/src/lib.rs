@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use bytes::Buf;
 use futures_util::StreamExt;
-use keygate::api::{ApiRequest, MAX_BODY_LEN};
+use keygate::api::{ApiRequest, CappedBody};
 use keygate::scope::ScopeRequirement;
 use keygate::{Keygate, Peer};
 use warp::http::HeaderMap;
@@ -161,7 +161,7 @@ pub fn management(gate: Keygate) -> impl Filter<Extract = (Response,), Error = R
                     let body = read_capped(body).await;
                     let request = ApiRequest::new(method.as_str(), &path, &headers)
                         .query(Some(query.as_str()).filter(|q| !q.is_empty()))
-                        .body(&body)
+                        .body(body.as_bytes())
                         .peer(peer(addr, false));
                     gate.handle_api(request, None).await.into_http()
                 }
@@ -169,23 +169,22 @@ pub fn management(gate: Keygate) -> impl Filter<Extract = (Response,), Error = R
         )
 }
 
-/// The body, or its first `MAX_BODY_LEN + 1` bytes (enough for keygate to answer 413).
-async fn read_capped<S, B>(mut body: S) -> Vec<u8>
+/// The body, or as much of it as [`CappedBody`] keeps.
+async fn read_capped<S, B>(mut body: S) -> CappedBody
 where
     S: futures_util::Stream<Item = Result<B, warp::Error>> + Unpin,
     B: Buf,
 {
-    let mut out = Vec::new();
+    let mut capped = CappedBody::new();
     while let Some(Ok(mut chunk)) = body.next().await {
-        while chunk.has_remaining() && out.len() <= MAX_BODY_LEN {
+        while chunk.has_remaining() {
             let piece = chunk.chunk();
-            let take = piece.len().min(MAX_BODY_LEN + 1 - out.len());
-            out.extend_from_slice(&piece[..take]);
-            chunk.advance(take);
-        }
-        if out.len() > MAX_BODY_LEN {
-            break;
+            let (len, open) = (piece.len(), capped.push(piece));
+            if !open {
+                return capped;
+            }
+            chunk.advance(len);
         }
     }
-    out
+    capped
 }
