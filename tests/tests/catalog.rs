@@ -56,6 +56,12 @@ async fn catalog(s: Server) {
     missing(label).check(&r, &s.preset, "c-1", &case);
     assert_eq!(r.header("www-authenticate"), Some(realm), "{case}");
 
+    // Without an X-Request-Id, keygate makes one, and the header and the body agree on it.
+    let r = s.send(Request::get("/v1/ping")).await;
+    let made = r.header("x-request-id").unwrap_or_default().to_owned();
+    assert!(made.starts_with("req_") && made.len() == 24, "{name}: made id {made:?}");
+    missing(label).check(&r, &s.preset, &made, &format!("{name}: no credential, no request id"));
+
     let case = format!("{name}: malformed");
     let r = s.send(s.with_key(ping("c-2"), "not-a-key")).await;
     malformed(label).check(&r, &s.preset, "c-2", &case);

@@ -411,3 +411,35 @@ async fn bad_inputs_get_their_documented_errors() {
 async fn memory_store_passes_the_store_suite() {
     keygate::store::suite::run(Arc::new(MemoryStore::new())).await;
 }
+
+#[tokio::test]
+async fn keys_keep_verifying_across_a_pepper_rotation() {
+    let store: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
+    let old = Keygate::builder(Preset::livetest())
+        .pepper(1, Pepper::new([1u8; 32]).unwrap())
+        .store(store.clone())
+        .build()
+        .unwrap();
+    let before = mint(&old, new_key()).await;
+    // The deployment moves to pepper 2 and keeps pepper 1 for the keys hashed with it.
+    let new = Keygate::builder(Preset::livetest())
+        .pepper(2, Pepper::new([2u8; 32]).unwrap())
+        .retired_pepper(1, Pepper::new([1u8; 32]).unwrap())
+        .store(store.clone())
+        .build()
+        .unwrap();
+    let after = mint(&new, new_key()).await;
+    assert_eq!(after.record.pepper_version, 2);
+    assert!(new.verify_key(before.key.expose_secret()).await.is_ok(), "old keys still verify");
+    assert!(new.verify_key(after.key.expose_secret()).await.is_ok());
+    // Without the old pepper, its keys cannot be checked: refused, never accepted.
+    let forgetful = Keygate::builder(Preset::livetest())
+        .pepper(2, Pepper::new([2u8; 32]).unwrap())
+        .store(store)
+        .build()
+        .unwrap();
+    assert!(matches!(
+        forgetful.verify_key(before.key.expose_secret()).await,
+        Err(AuthError::Unavailable(_))
+    ));
+}
