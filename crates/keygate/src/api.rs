@@ -264,12 +264,10 @@ impl Keygate {
                 Ok((201, self.minted_json(&minted, None)))
             }
             (Route::Key(id) | Route::Rotate(id), method) => {
-                let id = self.own_key(id, workspace).await?;
+                let info = self.own_key(id, workspace).await?;
+                let id = info.id;
                 match (route, method) {
-                    (Route::Key(_), "GET") => {
-                        let info = self.get_key(&id).await.map_err(|e| self.problem_of(e))?;
-                        Ok((200, to_json(&self.key_json(&info))))
-                    }
+                    (Route::Key(_), "GET") => Ok((200, to_json(&self.key_json(&info)))),
                     (Route::Key(_), "PATCH") => {
                         let changes = self.changes_from(object(req.body, false)?)?;
                         let info =
@@ -292,12 +290,12 @@ impl Keygate {
         }
     }
 
-    /// The key id of the path, if it names a key of `workspace`; 404 otherwise.
-    async fn own_key(&self, id: KeyIdText, workspace: &str) -> Result<KeyId, RequestProblem> {
+    /// The key the path names, if it is one of `workspace`'s; 404 otherwise.
+    async fn own_key(&self, id: KeyIdText, workspace: &str) -> Result<KeyInfo, RequestProblem> {
         let not_found = || RequestProblem::not_found("No such key.");
         let id = id.0.ok_or_else(not_found)?;
         match self.get_key(&id).await {
-            Ok(info) if info.workspace_id == workspace => Ok(id),
+            Ok(info) if info.workspace_id == workspace => Ok(info),
             Ok(_) | Err(ManageError::NotFound(_)) => Err(not_found()),
             Err(e) => Err(self.problem_of(e)),
         }
