@@ -36,7 +36,7 @@ use keygate::hash::KeyHash;
 use keygate::scope::ScopeSet;
 use keygate::store::{
     CacheConfig, CachedStore, Cursor, KeyKind, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE,
-    Owner, Page, StoreError, Usage, UsageDelta,
+    Owner, Page, Rotated, Rotation, StoreError, Usage, UsageDelta,
 };
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
@@ -400,36 +400,54 @@ impl KeyStore for PgStore {
         tx.commit().await.map_err(store_error)
     }
 
+    async fn insert_within(&self, record: KeyRecord, limit: u64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        // One workspace's capped inserts take turns; the lock ends with the transaction.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))")
+            .bind(&self.channel)
+            .bind(&record.owner.workspace_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        let in_force: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM keygate_keys WHERE workspace_id = $1 \
+             AND (revoked_at IS NULL OR revoked_at > $2) AND (expires_at IS NULL OR expires_at > $2)",
+        )
+        .bind(&record.owner.workspace_id)
+        .bind(record.created_at.unix_millis())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if u64::try_from(in_force).unwrap_or(0) >= limit {
+            return Err(StoreError::LimitReached { limit });
+        }
+        self.write(&mut tx, &record, true).await?;
+        self.notify(&mut tx, record.id.as_str()).await?;
+        tx.commit().await.map_err(store_error)
+    }
+
     async fn update(&self, id: &KeyId, update: &KeyUpdate) -> Result<Arc<KeyRecord>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
         let mut record = self.locked(&mut tx, id).await?.ok_or(StoreError::NotFound(*id))?;
-        update.apply(&mut record);
+        update.apply(&mut record)?;
         self.write(&mut tx, &record, false).await?;
         self.notify(&mut tx, id.as_str()).await?;
         tx.commit().await.map_err(store_error)?;
         Ok(Arc::new(record))
     }
 
-    async fn rotate(
-        &self,
-        old: &KeyId,
-        old_revoke_at: Timestamp,
-        new: KeyRecord,
-    ) -> Result<Arc<KeyRecord>, StoreError> {
+    async fn rotate(&self, old: &KeyId, rotation: &Rotation) -> Result<Rotated, StoreError> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        let mut current = self
-            .locked(&mut tx, old)
-            .await?
-            .filter(|r| r.revoked_at.is_none())
-            .ok_or(StoreError::NotFound(*old))?;
+        let mut current = self.locked(&mut tx, old).await?.ok_or(StoreError::NotFound(*old))?;
+        // The settings are copied from the row as locked: a change committed before is kept.
+        let new = rotation.apply(&mut current)?;
         // Dropping `tx` on an error rolls everything back.
         self.write(&mut tx, &new, true).await?;
-        current.revoked_at = Some(old_revoke_at);
         self.write(&mut tx, &current, false).await?;
         self.notify(&mut tx, old.as_str()).await?;
         self.notify(&mut tx, new.id.as_str()).await?;
         tx.commit().await.map_err(store_error)?;
-        Ok(Arc::new(current))
+        Ok(Rotated { old: Arc::new(current), new: Arc::new(new) })
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
@@ -438,6 +456,7 @@ impl KeyStore for PgStore {
             "SELECT {COLUMNS} FROM keygate_keys WHERE workspace_id = $1 \
              AND ($2::text IS NULL OR user_id = $2) \
              AND ($3::bigint IS NULL OR (created_at, id) > ($3, $4)) \
+             AND ($6::text IS NULL OR environment = $6) \
              ORDER BY created_at, id LIMIT $5"
         ))
         .bind(&query.workspace_id)
@@ -445,6 +464,7 @@ impl KeyStore for PgStore {
         .bind(query.after.map(|c| c.created_at.unix_millis()))
         .bind(query.after.map(|c| c.id.as_str().to_owned()).unwrap_or_default())
         .bind(i64::try_from(limit + 1).unwrap_or(i64::MAX))
+        .bind(query.environment.map(Environment::as_str))
         .fetch_all(&self.pool)
         .await
         .map_err(store_error)?;

@@ -14,10 +14,18 @@
 //! | `DELETE /v1/api-keys/{id}` | admin | details of the revoked key |
 //! | `POST /v1/api-keys/{id}/rotate` | admin | 201, the new key; the old one works for `grace_period_seconds` |
 //!
-//! An admin key manages the keys of its own workspace only: another workspace's key id is
-//! answered 404. Bodies are JSON objects; a malformed body, a value of the wrong type, an
-//! unknown field or scope, an `expires_at` in the past or a name over 200 characters is a 400
-//! in the preset's error style, naming the field.
+//! The caller is the admin key itself ([`Caller::of`]), under the rules of [`crate::caller`]:
+//! it mints and sets only scopes it holds (403 `scope_not_held`), a test key manages test keys
+//! only (403 `environment_not_allowed`; a live key is 404 to it), a user's key manages that
+//! user's keys only, another workspace's key id is 404, `rate_plan` is the operator's
+//! (403 `field_not_allowed`), a workspace holds a capped number of keys (409
+//! `key_limit_reached`), a revoked key is 404, an expired key cannot be changed (409
+//! `key_expired`) and a disabled one cannot be rotated (409 `key_disabled`).
+//!
+//! Bodies are JSON objects read by serde types: a malformed body, a value of the wrong type,
+//! an unknown or repeated field, an unknown scope, an `expires_at` in the past, a name over 200
+//! characters or a control character in a name or description is a 400 in the preset's error
+//! style, naming the field. Answers that carry a full key have `Cache-Control: no-store`.
 //!
 //! ```
 //! use keygate::{Keygate, Peer, api::ApiRequest, preset::Preset};
@@ -35,10 +43,10 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
 use serde::ser::SerializeMap;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::caller::{Caller, CallerKeys};
 use crate::clock::Timestamp;
 use crate::credential::Headers;
 use crate::format::{Environment, KeyId};
@@ -85,8 +93,9 @@ impl CappedBody {
     }
 }
 
-/// One request to the management API, as the adapter received it.
-#[derive(Debug, Clone, Copy)]
+/// One request to the management API, as the adapter received it. Its `Debug` shows neither
+/// the headers (they carry the credential) nor the body (it may carry anything).
+#[derive(Clone, Copy)]
 pub struct ApiRequest<'a, H: ?Sized> {
     /// `GET`, `POST`, `PATCH`, `DELETE`…
     pub method: &'a str,
@@ -100,6 +109,19 @@ pub struct ApiRequest<'a, H: ?Sized> {
     pub body: &'a [u8],
     /// The connection.
     pub peer: Peer,
+}
+
+impl<H: ?Sized> std::fmt::Debug for ApiRequest<'_, H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("headers", &format_args!("[REDACTED]"))
+            .field("body", &format_args!("[{} bytes]", self.body.len()))
+            .field("peer", &self.peer)
+            .finish()
+    }
 }
 
 impl<'a, H: ?Sized> ApiRequest<'a, H> {
@@ -172,7 +194,24 @@ pub fn is_api_path(path: &str) -> bool {
     route(path).is_some()
 }
 
-type Outcome = Result<(u16, String), RequestProblem>;
+/// A successful answer: status, JSON body, and whether the body carries a full key.
+struct Answer {
+    status: u16,
+    body: String,
+    carries_key: bool,
+}
+
+impl Answer {
+    fn ok(body: String) -> Self {
+        Answer { status: 200, body, carries_key: false }
+    }
+
+    fn key(body: String) -> Self {
+        Answer { status: 201, body, carries_key: true }
+    }
+}
+
+type Outcome = Result<Answer, RequestProblem>;
 
 impl Keygate {
     /// Answers one management-API request: routing, authentication (unless `authenticated`
@@ -203,12 +242,11 @@ impl Keygate {
             return problem(RequestProblem::not_found("No such route."));
         };
         if !route.allows().contains(&req.method) {
-            let mut response = problem(RequestProblem {
-                status: 405,
-                code: "method_not_allowed",
-                message: format!("Use {}.", route.allows().join(", ")),
-                field: None,
-            });
+            let mut response = problem(RequestProblem::new(
+                405,
+                "method_not_allowed",
+                format!("Use {}.", route.allows().join(", ")),
+            ));
             response.headers.push(("allow", route.allows().join(", ")));
             return response;
         }
@@ -221,8 +259,8 @@ impl Keygate {
         };
         let rate = auth.rate_limit;
         let outcome = match route {
-            Route::Me => Ok((200, self.me(&auth))),
-            Route::RateLimit => Ok((200, rate_limit_body(&auth))),
+            Route::Me => Ok(Answer::ok(self.me(&auth))),
+            Route::RateLimit => Ok(Answer::ok(rate_limit_body(&auth))),
             _ => {
                 let admin = Requirement::all_of([self.inner.preset.admin_scope.as_str()]);
                 match admin.map(|r| self.authorize(&auth.principal, &r)) {
@@ -233,8 +271,12 @@ impl Keygate {
             }
         };
         let response = match outcome {
-            Ok((status, body)) => {
-                Response { status, content_type: "application/json", headers: Vec::new(), body }
+            Ok(Answer { status, body, carries_key }) => {
+                let mut headers = Vec::new();
+                if carries_key {
+                    headers.push(("cache-control", "no-store".to_owned()));
+                }
+                Response { status, content_type: "application/json", headers, body }
             }
             Err(p) => problem(p),
         };
@@ -248,41 +290,42 @@ impl Keygate {
         auth: &Authenticated,
     ) -> Outcome {
         if req.body.len() > MAX_BODY_LEN {
-            return Err(RequestProblem {
-                status: 413,
-                code: "payload_too_large",
-                message: format!("The body is over {MAX_BODY_LEN} bytes."),
-                field: None,
-            });
+            return Err(RequestProblem::new(
+                413,
+                "payload_too_large",
+                format!("The body is over {MAX_BODY_LEN} bytes."),
+            ));
         }
-        let workspace = auth.principal.workspace_id();
+        let caller = Caller::of(&auth.principal);
+        let keys = self.acting_for(&caller);
+        let fail = |e| self.problem_of(e);
         match (route, req.method) {
-            (Route::Keys, "GET") => self.list_route(workspace, req.query).await,
+            (Route::Keys, "GET") => self.list_route(keys, req.query).await,
             (Route::Keys, _) => {
-                let new = self.new_key_from(object(req.body, false)?, auth)?;
-                let minted = self.mint(new).await.map_err(|e| self.problem_of(e))?;
-                Ok((201, self.minted_json(&minted, None)))
+                let new = self.new_key_from(body(req.body, self.scopes_field())?, &caller)?;
+                let minted = keys.mint(new).await.map_err(fail)?;
+                Ok(Answer::key(self.minted_json(&minted, None)))
             }
-            (Route::Key(id) | Route::Rotate(id), method) => {
-                let info = self.own_key(id, workspace).await?;
-                let id = info.id;
+            (Route::Key(KeyIdText(id)) | Route::Rotate(KeyIdText(id)), method) => {
+                let id = id.ok_or_else(|| RequestProblem::not_found("No such key."))?;
                 match (route, method) {
-                    (Route::Key(_), "GET") => Ok((200, to_json(&self.key_json(&info)))),
+                    (Route::Key(_), "GET") => {
+                        let info = keys.get(&id).await.map_err(fail)?;
+                        Ok(Answer::ok(to_json(&self.key_json(&info))))
+                    }
                     (Route::Key(_), "PATCH") => {
-                        let changes = self.changes_from(object(req.body, false)?)?;
-                        let info =
-                            self.update_key(&id, changes).await.map_err(|e| self.problem_of(e))?;
-                        Ok((200, to_json(&self.key_json(&info))))
+                        let changes = self.changes_from(body(req.body, self.scopes_field())?)?;
+                        let info = keys.update(&id, changes).await.map_err(fail)?;
+                        Ok(Answer::ok(to_json(&self.key_json(&info))))
                     }
                     (Route::Key(_), _) => {
-                        let info = self.revoke_key(&id).await.map_err(|e| self.problem_of(e))?;
-                        Ok((200, to_json(&self.key_json(&info))))
+                        let info = keys.revoke(&id).await.map_err(fail)?;
+                        Ok(Answer::ok(to_json(&self.key_json(&info))))
                     }
                     _ => {
-                        let grace = grace_from(object(req.body, true)?)?;
-                        let minted =
-                            self.rotate_key(&id, grace).await.map_err(|e| self.problem_of(e))?;
-                        Ok((201, self.minted_json(&minted, Some(id))))
+                        let grace = grace_from(body_or_empty(req.body, self.scopes_field())?)?;
+                        let minted = keys.rotate(&id, grace).await.map_err(fail)?;
+                        Ok(Answer::key(self.minted_json(&minted, Some(id))))
                     }
                 }
             }
@@ -290,18 +333,11 @@ impl Keygate {
         }
     }
 
-    /// The key the path names, if it is one of `workspace`'s; 404 otherwise.
-    async fn own_key(&self, id: KeyIdText, workspace: &str) -> Result<KeyInfo, RequestProblem> {
-        let not_found = || RequestProblem::not_found("No such key.");
-        let id = id.0.ok_or_else(not_found)?;
-        match self.get_key(&id).await {
-            Ok(info) if info.workspace_id == workspace => Ok(info),
-            Ok(_) | Err(ManageError::NotFound(_)) => Err(not_found()),
-            Err(e) => Err(self.problem_of(e)),
-        }
+    fn scopes_field(&self) -> &'static str {
+        self.inner.preset.scopes_field
     }
 
-    async fn list_route(&self, workspace: &str, query: Option<&str>) -> Outcome {
+    async fn list_route(&self, keys: CallerKeys<'_>, query: Option<&str>) -> Outcome {
         let mut limit = MAX_LIST_LIMIT;
         let mut after = None;
         for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
@@ -335,11 +371,10 @@ impl Keygate {
             data: Vec<KeyJson<'a>>,
             next: Option<String>,
         }
-        let page =
-            self.list_keys(workspace, None, after, limit).await.map_err(|e| self.problem_of(e))?;
+        let page = keys.list(after, limit).await.map_err(|e| self.problem_of(e))?;
         let next = page.next.map(|c| format!("{}.{}", c.created_at.unix_millis(), c.id));
         let list = List { data: page.keys.iter().map(|k| self.key_json(k)).collect(), next };
-        Ok((200, to_json(&list)))
+        Ok(Answer::ok(to_json(&list)))
     }
 
     fn me(&self, auth: &Authenticated) -> String {
@@ -365,74 +400,63 @@ impl Keygate {
         })
     }
 
-    fn new_key_from(
-        &self,
-        mut body: Map<String, Value>,
-        auth: &Authenticated,
-    ) -> Result<NewKey, RequestProblem> {
-        let scopes_field = self.inner.preset.scopes_field;
-        let name = take_string(&mut body, "name")?
-            .ok_or_else(|| RequestProblem::invalid("name", "name is required."))?;
-        let scopes = take_scopes(&mut body, scopes_field)?.unwrap_or_default();
-        let description = take_string(&mut body, "description")?;
-        let expires_at = take_time(&mut body, "expires_at")?;
-        let environment = take_parsed::<Environment>(
-            &mut body,
-            "environment",
-            "environment must be `live` or `test`.",
-        )?;
-        let kind = take_parsed::<KeyKind>(&mut body, "kind", "kind must be `user` or `service`.")?;
-        let rate_plan = take_string(&mut body, "rate_plan")?;
-        no_more(body)?;
-        let p = &auth.principal;
+    fn new_key_from(&self, body: MintBody, caller: &Caller) -> Result<NewKey, RequestProblem> {
+        let field = self.scopes_field();
+        let name = body.name.ok_or_else(|| RequestProblem::invalid("name", "name is required."))?;
+        let scopes = body.scopes.map(|s| scope_set(field, &s)).transpose()?.unwrap_or_default();
         let owner = Owner {
-            workspace_id: p.workspace_id().to_owned(),
-            user_id: p.user_id().map(str::to_owned),
+            workspace_id: caller.workspace_id().to_owned(),
+            user_id: caller.user_id().map(str::to_owned),
         };
         let mut new = NewKey::new(owner, name).scope_set(scopes);
-        if let Some(d) = description {
+        if let Some(d) = body.description {
             new = new.description(d);
         }
-        if let Some(t) = expires_at {
-            new = new.expires_at(t);
+        if let Some(t) = body.expires_at.as_deref().map(|t| time_field("expires_at", t)) {
+            new = new.expires_at(t?);
         }
-        if let Some(env) = environment {
-            new = new.environment(env);
+        if let Some(env) = body.environment {
+            new = new.environment(parsed(
+                "environment",
+                &env,
+                "environment must be `live` or `test`.",
+            )?);
         }
-        if let Some(kind) = kind {
-            new = new.kind(kind);
+        if let Some(kind) = body.kind {
+            new = new.kind(parsed("kind", &kind, "kind must be `user` or `service`.")?);
         }
-        if let Some(plan) = rate_plan {
+        if let Some(plan) = body.rate_plan {
             new = new.rate_plan(plan);
         }
         Ok(new)
     }
 
-    fn changes_from(&self, mut body: Map<String, Value>) -> Result<KeyChanges, RequestProblem> {
-        let mut changes = KeyChanges::default();
-        if body.contains_key("name") {
-            changes.name = Some(
-                take_string(&mut body, "name")?
-                    .ok_or_else(|| RequestProblem::invalid("name", "name must be a string."))?,
-            );
-        }
-        if body.contains_key("description") {
-            changes.description = Some(take_string(&mut body, "description")?);
-        }
-        changes.scopes = take_scopes(&mut body, self.inner.preset.scopes_field)?;
-        if body.contains_key("expires_at") {
-            changes.expires_at = Some(take_time(&mut body, "expires_at")?);
-        }
-        if let Some(v) = body.remove("disabled") {
-            changes.disabled = Some(v.as_bool().ok_or_else(|| {
-                RequestProblem::invalid("disabled", "disabled must be true or false.")
-            })?);
-        }
-        if body.contains_key("rate_plan") {
-            changes.rate_plan = Some(take_string(&mut body, "rate_plan")?);
-        }
-        no_more(body)?;
-        Ok(changes)
+    fn changes_from(&self, body: PatchBody) -> Result<KeyChanges, RequestProblem> {
+        let field = self.scopes_field();
+        let name = body
+            .name
+            .map(|n| n.ok_or_else(|| RequestProblem::invalid("name", "name must be a string.")))
+            .transpose()?;
+        let expires_at = body
+            .expires_at
+            .map(|t| t.map(|t| time_field("expires_at", &t)).transpose())
+            .transpose()?;
+        let disabled = body
+            .disabled
+            .map(|d| {
+                d.ok_or_else(|| {
+                    RequestProblem::invalid("disabled", "disabled must be true or false.")
+                })
+            })
+            .transpose()?;
+        Ok(KeyChanges {
+            name,
+            description: body.description,
+            scopes: body.scopes.map(|s| scope_set(field, &s)).transpose()?,
+            expires_at,
+            disabled,
+            rate_plan: body.rate_plan,
+        })
     }
 
     fn key_json<'a>(&self, k: &'a KeyInfo) -> KeyJson<'a> {
@@ -540,6 +564,10 @@ fn problem_in(e: ManageError, scopes_field: &str) -> RequestProblem {
         ManageError::Description => {
             RequestProblem::invalid("description", "description must be at most 2000 characters.")
         }
+        ManageError::ControlCharacter(field) => RequestProblem::invalid(
+            field,
+            format!("{field} must not contain control or bidirectional formatting characters."),
+        ),
         ManageError::ExpiryInPast => {
             RequestProblem::invalid("expires_at", "expires_at must be in the future.")
         }
@@ -549,14 +577,52 @@ fn problem_in(e: ManageError, scopes_field: &str) -> RequestProblem {
         ManageError::Environment(env) => {
             RequestProblem::invalid("environment", format!("This deployment has no {env} keys."))
         }
+        ManageError::ScopeNotHeld(not_held) => {
+            let list = not_held.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ");
+            let mut p = RequestProblem::new(
+                403,
+                "scope_not_held",
+                format!("A key can only grant scopes it holds itself; it does not hold {list}."),
+            );
+            p.not_held = not_held;
+            p
+        }
+        ManageError::EnvironmentNotAllowed => RequestProblem::new(
+            403,
+            "environment_not_allowed",
+            "A test key can only mint and manage test keys.",
+        ),
+        ManageError::FieldNotAllowed(field) => {
+            let message = match field {
+                "kind" => "A user's key can only mint user keys.".to_owned(),
+                _ => format!("`{field}` can only be set by the operator."),
+            };
+            let mut p = RequestProblem::new(403, "field_not_allowed", message);
+            p.field = Some(field.to_owned());
+            p
+        }
+        ManageError::KeyLimitReached(limit) => RequestProblem::new(
+            409,
+            "key_limit_reached",
+            format!("This workspace already holds {limit} keys. Revoke one to mint another."),
+        ),
+        ManageError::KeyExpired(_) => RequestProblem::new(
+            409,
+            "key_expired",
+            "The key has expired and cannot be changed or rotated. Mint a new key.",
+        ),
+        ManageError::KeyDisabled(_) => RequestProblem::new(
+            409,
+            "key_disabled",
+            "The key is disabled. Enable it before rotating it.",
+        ),
         other => {
             tracing::warn!(error = %other, "management request failed");
-            RequestProblem {
-                status: 503,
-                code: "unavailable",
-                message: "The key store is temporarily unavailable. Retry shortly.".into(),
-                field: None,
-            }
+            RequestProblem::new(
+                503,
+                "unavailable",
+                "The key store is temporarily unavailable. Retry shortly.",
+            )
         }
     }
 }
@@ -575,108 +641,152 @@ fn sentence(e: &dyn std::fmt::Display) -> String {
     format!("{first}{}.", chars.as_str())
 }
 
-/// The body as a JSON object; an empty body is `{}` where `empty_ok`.
-fn object(body: &[u8], empty_ok: bool) -> Result<Map<String, Value>, RequestProblem> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return if empty_ok {
-            Ok(Map::new())
-        } else {
-            Err(RequestProblem::bad_body("The body must be a JSON object."))
+/// `POST /v1/api-keys`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MintBody {
+    name: Option<String>,
+    #[serde(alias = "permissions")]
+    scopes: Option<Vec<String>>,
+    description: Option<String>,
+    expires_at: Option<String>,
+    environment: Option<String>,
+    kind: Option<String>,
+    rate_plan: Option<String>,
+}
+
+/// `PATCH /v1/api-keys/{id}`: an absent field is left as it is, `null` clears it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchBody {
+    #[serde(default, deserialize_with = "present")]
+    name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    description: Option<Option<String>>,
+    #[serde(alias = "permissions")]
+    scopes: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    expires_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    disabled: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "present")]
+    rate_plan: Option<Option<String>>,
+}
+
+/// `POST /v1/api-keys/{id}/rotate`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RotateBody {
+    grace_period_seconds: Option<u64>,
+}
+
+/// A field that is present, `null` or not: `Some(None)` for `null`.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// What a field of the wrong type is told.
+fn expected(field: &str, scopes_field: &str) -> String {
+    match field {
+        "scopes" | "permissions" => format!("{field} must be a list of strings."),
+        "disabled" => "disabled must be true or false.".into(),
+        "grace_period_seconds" => GRACE_RANGE.into(),
+        "expires_at" => EXPIRES_AT_FORMAT.into(),
+        f if f == scopes_field => format!("{f} must be a list of strings."),
+        f => format!("{f} must be a string."),
+    }
+}
+
+const GRACE_RANGE: &str =
+    "grace_period_seconds must be a whole number from 0 to 2592000 (30 days).";
+const EXPIRES_AT_FORMAT: &str = "expires_at must be an RFC 3339 time such as 2026-10-14T00:00:00Z.";
+
+/// The body read as `T`; a 400 naming the field at fault otherwise.
+fn body<'de, T: Deserialize<'de>>(
+    bytes: &'de [u8],
+    scopes_field: &str,
+) -> Result<T, RequestProblem> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(RequestProblem::bad_body("The body must be a JSON object."));
+    }
+    let not_json = |e: serde_json::Error| {
+        RequestProblem::bad_body(format!("The body is not valid JSON: {e}."))
+    };
+    let mut json = serde_json::Deserializer::from_slice(bytes);
+    let value: Result<T, _> = serde_path_to_error::deserialize(&mut json);
+    if value.is_ok() {
+        json.end().map_err(not_json)?;
+    }
+    value.map_err(|e| {
+        let field = match e.path().iter().next() {
+            Some(serde_path_to_error::Segment::Map { key }) => Some(key.clone()),
+            _ => None,
         };
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(RequestProblem::bad_body("The body must be a JSON object.")),
-        Err(e) => Err(RequestProblem::bad_body(format!("The body is not valid JSON: {e}."))),
-    }
-}
-
-fn no_more(body: Map<String, Value>) -> Result<(), RequestProblem> {
-    match body.keys().next() {
-        None => Ok(()),
-        Some(k) => {
-            let shown: String = k.chars().take(64).collect();
-            Err(RequestProblem::invalid(&shown, format!("Unknown field `{shown}`.")))
+        let inner = e.into_inner();
+        if !inner.is_data() {
+            return not_json(inner);
         }
+        let text = inner.to_string();
+        // serde's own wording: "unknown field `x`, expected …", "duplicate field `x`".
+        let quoted = text.split('`').nth(1).map(|f| f.chars().take(64).collect::<String>());
+        if text.starts_with("unknown field")
+            && let Some(f) = quoted
+        {
+            return RequestProblem::invalid(&f, format!("Unknown field `{f}`."));
+        }
+        if text.starts_with("duplicate field")
+            && let Some(f) = quoted
+        {
+            let f = if f == "scopes" { scopes_field.to_owned() } else { f };
+            return RequestProblem::invalid(&f, format!("The field `{f}` appears more than once."));
+        }
+        match field {
+            Some(f) => {
+                let f: String = f.chars().take(64).collect();
+                let message = expected(&f, scopes_field);
+                RequestProblem::invalid(&f, message)
+            }
+            None => RequestProblem::bad_body("The body must be a JSON object."),
+        }
+    })
+}
+
+/// [`body`], with an empty body read as `{}`.
+fn body_or_empty<'de, T: Deserialize<'de> + Default>(
+    bytes: &'de [u8],
+    scopes_field: &str,
+) -> Result<T, RequestProblem> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
     }
+    body(bytes, scopes_field)
 }
 
-/// A string field, `None` when absent or null.
-fn take_string(
-    body: &mut Map<String, Value>,
-    field: &str,
-) -> Result<Option<String>, RequestProblem> {
-    match body.remove(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(RequestProblem::invalid(field, format!("{field} must be a string."))),
-    }
+fn time_field(field: &str, text: &str) -> Result<Timestamp, RequestProblem> {
+    Timestamp::parse_rfc3339(text).map_err(|_| RequestProblem::invalid(field, EXPIRES_AT_FORMAT))
 }
 
-fn take_time(
-    body: &mut Map<String, Value>,
+fn parsed<T: std::str::FromStr>(
     field: &str,
-) -> Result<Option<Timestamp>, RequestProblem> {
-    take_string(body, field)?
-        .map(|s| {
-            Timestamp::parse_rfc3339(&s).map_err(|_| {
-                RequestProblem::invalid(
-                    field,
-                    format!("{field} must be an RFC 3339 time such as 2026-10-14T00:00:00Z."),
-                )
-            })
-        })
-        .transpose()
-}
-
-fn take_parsed<T: std::str::FromStr>(
-    body: &mut Map<String, Value>,
-    field: &str,
+    text: &str,
     message: &str,
-) -> Result<Option<T>, RequestProblem> {
-    take_string(body, field)?
-        .map(|s| s.parse().map_err(|_| RequestProblem::invalid(field, message)))
-        .transpose()
+) -> Result<T, RequestProblem> {
+    text.parse().map_err(|_| RequestProblem::invalid(field, message))
 }
 
-/// The scope list, under `scopes` or `permissions` (not both).
-fn take_scopes(
-    body: &mut Map<String, Value>,
-    preferred: &str,
-) -> Result<Option<ScopeSet>, RequestProblem> {
-    let (scopes, permissions) = (body.remove("scopes"), body.remove("permissions"));
-    let (field, value) = match (scopes, permissions) {
-        (Some(_), Some(_)) => {
-            return Err(RequestProblem::invalid(
-                preferred,
-                "Send `scopes` or `permissions`, not both.",
-            ));
-        }
-        (Some(v), None) => ("scopes", v),
-        (None, Some(v)) => ("permissions", v),
-        (None, None) => return Ok(None),
-    };
-    let wrong = || RequestProblem::invalid(field, format!("{field} must be a list of strings."));
-    let Value::Array(items) = value else { return Err(wrong()) };
-    let texts =
-        items.iter().map(|v| v.as_str().ok_or_else(wrong)).collect::<Result<Vec<_>, _>>()?;
-    ScopeSet::parse(texts).map(Some).map_err(|e| RequestProblem::invalid(field, sentence(&e)))
+fn scope_set(field: &str, texts: &[String]) -> Result<ScopeSet, RequestProblem> {
+    ScopeSet::parse(texts).map_err(|e| RequestProblem::invalid(field, sentence(&e)))
 }
 
-fn grace_from(mut body: Map<String, Value>) -> Result<Duration, RequestProblem> {
-    let field = "grace_period_seconds";
-    let grace = match body.remove(field) {
-        None | Some(Value::Null) => Duration::ZERO,
-        Some(v) => {
-            v.as_u64().map(Duration::from_secs).filter(|g| *g <= MAX_GRACE).ok_or_else(|| {
-                RequestProblem::invalid(
-                    field,
-                    "grace_period_seconds must be a whole number from 0 to 2592000 (30 days).",
-                )
-            })?
-        }
-    };
-    no_more(body)?;
+fn grace_from(body: RotateBody) -> Result<Duration, RequestProblem> {
+    let grace = Duration::from_secs(body.grace_period_seconds.unwrap_or(0));
+    if grace > MAX_GRACE {
+        return Err(RequestProblem::invalid("grace_period_seconds", GRACE_RANGE));
+    }
     Ok(grace)
 }
 

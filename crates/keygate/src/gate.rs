@@ -29,6 +29,10 @@ use crate::usage::UsageRecorder;
 /// The failed-authentication budget per client address unless told otherwise: 100 a minute.
 pub const DEFAULT_FAILURE_BUDGET: Window = Window::new(100, Duration::from_secs(60));
 
+/// How many keys in force (neither revoked nor expired) a workspace may hold unless told
+/// otherwise, when tenants mint them: 1,000.
+pub const DEFAULT_MAX_KEYS: u64 = 1_000;
+
 /// The keygate handle: verifies requests and manages keys. Cloning is cheap (one `Arc`).
 #[derive(Clone)]
 pub struct Keygate {
@@ -49,6 +53,8 @@ pub(crate) struct Inner {
     pub(crate) usage: UsageRecorder,
     pub(crate) https: Option<crate::verify::HttpsPolicy>,
     pub(crate) limiter_failure: LimiterFailure,
+    pub(crate) max_keys: u64,
+    pub(crate) tenant_rate_plans: bool,
 }
 
 /// What to do with a request when the rate limiter cannot decide (its backend is down).
@@ -99,6 +105,8 @@ pub struct KeygateBuilder {
     events: Option<Arc<dyn EventSink>>,
     https: Option<crate::verify::HttpsPolicy>,
     limiter_failure: LimiterFailure,
+    max_keys: u64,
+    tenant_rate_plans: bool,
 }
 
 impl fmt::Debug for KeygateBuilder {
@@ -171,6 +179,23 @@ impl KeygateBuilder {
         self
     }
 
+    /// How many keys in force (of either environment, neither revoked nor expired) one
+    /// workspace may hold when a tenant mints ([`Keygate::acting_for`]); past it, a mint is
+    /// refused with 409 `key_limit_reached`. The operator's [`Keygate::mint`] is not capped.
+    /// Default [`DEFAULT_MAX_KEYS`].
+    pub fn max_keys_per_workspace(mut self, max: u64) -> Self {
+        self.max_keys = max;
+        self
+    }
+
+    /// Lets tenants set a key's rate plan (`rate_plan` in management requests). Off by default:
+    /// the plan is the operator's to set, and a tenant that sends it gets 403
+    /// `field_not_allowed`.
+    pub fn tenant_rate_plans(mut self, allowed: bool) -> Self {
+        self.tenant_rate_plans = allowed;
+        self
+    }
+
     /// Refuses requests that did not come over HTTPS with 403 `forbidden` (seed 003: plain
     /// HTTP requests are rejected). With `trust_forwarded_proto`, `X-Forwarded-Proto: https`
     /// set by a proxy in front counts as HTTPS; set it only behind a proxy that overwrites it.
@@ -215,6 +240,8 @@ impl KeygateBuilder {
                 usage: UsageRecorder::new(),
                 https: self.https,
                 limiter_failure: self.limiter_failure,
+                max_keys: self.max_keys,
+                tenant_rate_plans: self.tenant_rate_plans,
             }),
         })
     }
@@ -236,6 +263,8 @@ impl Keygate {
             events: None,
             https: None,
             limiter_failure: LimiterFailure::Closed,
+            max_keys: DEFAULT_MAX_KEYS,
+            tenant_rate_plans: false,
         }
     }
 

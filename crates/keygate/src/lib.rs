@@ -3,6 +3,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod api;
+pub mod caller;
 pub mod clock;
 pub mod credential;
 pub mod error;
@@ -26,7 +27,9 @@ pub mod usage;
 pub mod verify;
 
 pub use error::AuthError;
-pub use gate::{BuildError, DEFAULT_FAILURE_BUDGET, Keygate, KeygateBuilder, LimiterFailure};
+pub use gate::{
+    BuildError, DEFAULT_FAILURE_BUDGET, DEFAULT_MAX_KEYS, Keygate, KeygateBuilder, LimiterFailure,
+};
 pub use request::Verified;
 pub use secret::Secret;
 pub use verify::{Authenticated, HttpsPolicy, Peer, Principal};

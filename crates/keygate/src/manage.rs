@@ -14,6 +14,11 @@
 //! | rotate with a grace period | [`Keygate::rotate_key`] |
 //! | keys expiring soon | [`Keygate::expiring_soon`] |
 //!
+//! These methods are the operator's: they act on any key of any workspace. To act for a
+//! tenant (an API key, a logged-in user), go through [`Keygate::acting_for`], which applies the
+//! authorization rules of [`crate::caller`]. The lifecycle rules hold for everyone: a revoked
+//! key is final, an expired key cannot be brought back, a disabled key cannot be rotated.
+//!
 //! ```
 //! use keygate::{Keygate, manage::NewKey, preset::Preset, store::Owner, format::Environment};
 //!
@@ -42,9 +47,11 @@ use crate::clock::Timestamp;
 use crate::event::Event;
 use crate::format::{Environment, KeyId, RandomError};
 use crate::gate::Keygate;
-use crate::scope::{ScopeError, ScopeSet};
+use crate::scope::{Scope, ScopeError, ScopeSet};
 use crate::secret::Secret;
-use crate::store::{Cursor, KeyKind, KeyRecord, KeyUpdate, ListQuery, Owner, StoreError, Usage};
+use crate::store::{
+    Cursor, KeyKind, KeyRecord, KeyUpdate, ListQuery, Owner, Rotation, StoreError, Usage,
+};
 
 /// Longest key name.
 pub const MAX_NAME_LEN: usize = 200;
@@ -60,13 +67,14 @@ pub struct NewKey {
     description: Option<String>,
     scopes: ScopeSet,
     kind: KeyKind,
-    environment: Environment,
+    environment: Option<Environment>,
     expires_at: Option<Timestamp>,
     rate_plan: Option<String>,
 }
 
 impl NewKey {
-    /// A live user key for `owner` called `name`, with no scopes, no expiry and the default plan.
+    /// A user key for `owner` called `name`, with no scopes, no expiry and the default plan; live
+    /// when the operator mints it, in the caller's environment when a caller does.
     pub fn new(owner: Owner, name: impl Into<String>) -> Self {
         NewKey {
             owner,
@@ -74,7 +82,7 @@ impl NewKey {
             description: None,
             scopes: ScopeSet::new(),
             kind: KeyKind::User,
-            environment: Environment::Live,
+            environment: None,
             expires_at: None,
             rate_plan: None,
         }
@@ -111,9 +119,9 @@ impl NewKey {
         self
     }
 
-    /// Live (default) or test.
+    /// Live or test.
     pub fn environment(mut self, environment: Environment) -> Self {
-        self.environment = environment;
+        self.environment = Some(environment);
         self
     }
 
@@ -126,6 +134,31 @@ impl NewKey {
     /// A rate plan by name, instead of the default for the key's kind.
     pub fn rate_plan(mut self, plan: impl Into<String>) -> Self {
         self.rate_plan = Some(plan.into());
+        self
+    }
+
+    pub(crate) fn owner(&self) -> &Owner {
+        &self.owner
+    }
+
+    pub(crate) fn scope_list(&self) -> &ScopeSet {
+        &self.scopes
+    }
+
+    pub(crate) fn key_kind(&self) -> KeyKind {
+        self.kind
+    }
+
+    pub(crate) fn environment_or(&self, default: Environment) -> Environment {
+        self.environment.unwrap_or(default)
+    }
+
+    pub(crate) fn has_rate_plan(&self) -> bool {
+        self.rate_plan.is_some()
+    }
+
+    pub(crate) fn with_environment_default(mut self, default: Environment) -> Self {
+        self.environment.get_or_insert(default);
         self
     }
 }
@@ -149,6 +182,10 @@ pub enum ManageError {
     /// The name is empty or longer than [`MAX_NAME_LEN`] characters.
     #[error("name must be 1 to 200 characters")]
     Name,
+    /// A name or description holds a control character (C0, C1, DEL) or a bidirectional
+    /// control, which could hide or reorder text where people read it.
+    #[error("{0} must not hold control or bidirectional formatting characters")]
+    ControlCharacter(&'static str),
     /// The description is longer than [`MAX_DESCRIPTION_LEN`] characters.
     #[error("description must be at most 2000 characters")]
     Description,
@@ -161,9 +198,29 @@ pub enum ManageError {
     /// The key format has no prefix for this environment.
     #[error("this key format has no {0} keys")]
     Environment(Environment),
-    /// No key has this id (or, for a rotation, it is already revoked or rotated).
+    /// No key has this id, or none the caller may see, or it is revoked (a revoked key is
+    /// final; a rotated key cannot be rotated again).
     #[error("no such key: {0}")]
     NotFound(KeyId),
+    /// The key is expired: it cannot be changed (only revoked) or rotated.
+    #[error("key {0} is expired")]
+    KeyExpired(KeyId),
+    /// The key is disabled: it cannot be rotated.
+    #[error("key {0} is disabled")]
+    KeyDisabled(KeyId),
+    /// The caller asked for scopes it does not hold itself.
+    #[error("scopes not held by the caller: {}", list(.0))]
+    ScopeNotHeld(Vec<Scope>),
+    /// A test caller asked for a live key.
+    #[error("a test key cannot mint or manage live keys")]
+    EnvironmentNotAllowed,
+    /// The caller set a field that only the operator may set (`rate_plan`), or one its kind of
+    /// key may not (`kind` from a user's key).
+    #[error("the field `{0}` cannot be set by this caller")]
+    FieldNotAllowed(&'static str),
+    /// The workspace holds as many keys in force as the deployment allows.
+    #[error("the workspace already holds {0} keys in force")]
+    KeyLimitReached(u64),
     /// The OS random number generator failed.
     #[error(transparent)]
     Random(#[from] RandomError),
@@ -176,9 +233,16 @@ impl From<StoreError> for ManageError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(id) => ManageError::NotFound(id),
+            StoreError::Expired(id) => ManageError::KeyExpired(id),
+            StoreError::Disabled(id) => ManageError::KeyDisabled(id),
+            StoreError::LimitReached { limit } => ManageError::KeyLimitReached(limit),
             other => ManageError::Store(other),
         }
     }
+}
+
+fn list(scopes: &[Scope]) -> String {
+    scopes.iter().map(Scope::as_str).collect::<Vec<_>>().join(", ")
 }
 
 /// What a listing or a lookup shows of a key: never the key, never its hash.
@@ -261,14 +325,26 @@ const MINT_ATTEMPTS: usize = 3;
 impl Keygate {
     /// Mints a key: checks the settings, stores the record and returns the full key once.
     ///
+    /// The operator's mint: any owner, scopes and plan, and no cap on the workspace's keys.
+    /// A tenant mints through [`acting_for`](Self::acting_for).
+    ///
     /// # Errors
     /// A [`ManageError`] naming the setting that is wrong, or the store's failure.
     pub async fn mint(&self, new: NewKey) -> Result<MintedKey, ManageError> {
+        self.mint_within(new, None).await
+    }
+
+    /// [`mint`](Self::mint), refused at `cap` keys in force in the workspace.
+    pub(crate) async fn mint_within(
+        &self,
+        new: NewKey,
+        cap: Option<u64>,
+    ) -> Result<MintedKey, ManageError> {
         let preset = &self.inner.preset;
         let now = self.inner.clock.now();
         check_name(&new.name)?;
-        if new.description.as_ref().is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_LEN) {
-            return Err(ManageError::Description);
+        if let Some(d) = &new.description {
+            check_description(d)?;
         }
         preset.policy.validate(&new.scopes)?;
         if new.expires_at.is_some_and(|t| t <= now) {
@@ -279,14 +355,19 @@ impl Keygate {
         {
             return Err(ManageError::UnknownPlan(plan.clone()));
         }
-        if new.environment == Environment::Test && !preset.format.has_environments() {
+        let environment = new.environment_or(Environment::Live);
+        if environment == Environment::Test && !preset.format.has_environments() {
             return Err(ManageError::Environment(Environment::Test));
         }
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (key, record) = self.new_record(&new, now)?;
-            match self.inner.store.insert(record.clone()).await {
+            let (key, record) = self.new_record(&new, environment, now)?;
+            let stored = match cap {
+                None => self.inner.store.insert(record.clone()).await,
+                Some(cap) => self.inner.store.insert_within(record.clone(), cap).await,
+            };
+            match stored {
                 Ok(()) => {
                     tracing::info!(key_id = %record.id, workspace_id = %record.owner.workspace_id, "key minted");
                     self.emit(Event::Minted {
@@ -303,23 +384,37 @@ impl Keygate {
 }
 
 impl Keygate {
-    /// A fresh key and its record, with the settings of `new`, minted at `now`.
-    fn new_record(&self, new: &NewKey, now: Timestamp) -> Result<(Secret, KeyRecord), ManageError> {
+    /// A fresh key of `environment`: the key, its id, hash and preview.
+    fn fresh_key(&self, environment: Environment) -> Result<(Secret, FreshKey), ManageError> {
         let format = &self.inner.preset.format;
-        let key = format.generate(new.environment)?;
-        let parsed = match format.parse(key.expose_secret()) {
-            Ok(p) => p,
+        let key = format.generate(environment)?;
+        let fresh = match format.parse(key.expose_secret()) {
+            Ok(parsed) => {
+                let (pepper_version, hash) = self.inner.hasher.hash(parsed.secret());
+                let preview = format.preview_of(environment, &parsed.id());
+                FreshKey { id: parsed.id(), hash, pepper_version, preview }
+            }
             Err(e) => unreachable!("a generated key parses: {e}"),
         };
-        let (pepper_version, hash) = self.inner.hasher.hash(parsed.secret());
+        Ok((key, fresh))
+    }
+
+    /// A fresh key and its record, with the settings of `new`, minted at `now`.
+    fn new_record(
+        &self,
+        new: &NewKey,
+        environment: Environment,
+        now: Timestamp,
+    ) -> Result<(Secret, KeyRecord), ManageError> {
+        let (key, fresh) = self.fresh_key(environment)?;
         let record = KeyRecord {
-            id: parsed.id(),
-            hash,
-            pepper_version,
-            preview: format.preview_of(new.environment, &parsed.id()),
+            id: fresh.id,
+            hash: fresh.hash,
+            pepper_version: fresh.pepper_version,
+            preview: fresh.preview,
             owner: new.owner.clone(),
             kind: new.kind,
-            environment: new.environment,
+            environment,
             scopes: new.scopes.clone(),
             name: new.name.clone(),
             description: new.description.clone(),
@@ -335,10 +430,35 @@ impl Keygate {
     }
 }
 
+/// What a fresh key contributes to its record.
+struct FreshKey {
+    id: KeyId,
+    hash: crate::hash::KeyHash,
+    pepper_version: crate::hash::PepperVersion,
+    preview: String,
+}
+
 fn check_name(name: &str) -> Result<(), ManageError> {
     let len = name.chars().count();
     if len == 0 || len > MAX_NAME_LEN || name.trim().is_empty() {
         return Err(ManageError::Name);
+    }
+    check_text("name", name)
+}
+
+fn check_description(description: &str) -> Result<(), ManageError> {
+    if description.chars().count() > MAX_DESCRIPTION_LEN {
+        return Err(ManageError::Description);
+    }
+    check_text("description", description)
+}
+
+/// Refuses control characters (C0, DEL, C1) and the Unicode bidirectional controls
+/// (Trojan Source, CVE-2021-42574), which would hide or reorder text where people read it.
+fn check_text(field: &'static str, text: &str) -> Result<(), ManageError> {
+    let bidi = |c: char| matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if text.chars().any(|c| c.is_control() || bidi(c)) {
+        return Err(ManageError::ControlCharacter(field));
     }
     Ok(())
 }
@@ -389,10 +509,15 @@ impl Keygate {
         let query = ListQuery {
             workspace_id: workspace_id.to_owned(),
             user_id: user_id.map(str::to_owned),
+            environment: None,
             after,
             limit,
         };
-        let page = self.inner.store.list(&query).await?;
+        self.list_page(&query).await
+    }
+
+    pub(crate) async fn list_page(&self, query: &ListQuery) -> Result<KeyPage, ManageError> {
+        let page = self.inner.store.list(query).await?;
         let now = self.inner.clock.now();
         Ok(KeyPage {
             keys: page.records.iter().map(|r| self.info(r, now)).collect(),
@@ -413,7 +538,8 @@ impl Keygate {
     /// on the next verify.
     ///
     /// # Errors
-    /// As [`mint`](Self::mint) for bad values; [`ManageError::NotFound`] for an unknown id.
+    /// As [`mint`](Self::mint) for bad values; [`ManageError::NotFound`] for an unknown or
+    /// revoked key; [`ManageError::KeyExpired`] for an expired one.
     pub async fn update_key(
         &self,
         id: &KeyId,
@@ -424,10 +550,8 @@ impl Keygate {
         if let Some(name) = &changes.name {
             check_name(name)?;
         }
-        if let Some(Some(d)) = &changes.description
-            && d.chars().count() > MAX_DESCRIPTION_LEN
-        {
-            return Err(ManageError::Description);
+        if let Some(Some(d)) = &changes.description {
+            check_description(d)?;
         }
         if let Some(scopes) = &changes.scopes {
             preset.policy.validate(scopes)?;
@@ -450,19 +574,21 @@ impl Keygate {
             disabled: changes.disabled,
             revoke_at: None,
             rate_plan: changes.rate_plan,
+            at: Some(now),
         };
         let record = self.inner.store.update(id, &update).await?;
         tracing::info!(key_id = %id, "key updated");
         Ok(self.info(&record, now))
     }
 
-    /// Revokes a key now: its next verify fails.
+    /// Revokes a key now: its next verify fails. A key in a rotation's grace period stops at
+    /// once.
     ///
     /// # Errors
-    /// [`ManageError::NotFound`] for an unknown id; the store's failure.
+    /// [`ManageError::NotFound`] for an unknown or already revoked key; the store's failure.
     pub async fn revoke_key(&self, id: &KeyId) -> Result<KeyInfo, ManageError> {
         let now = self.inner.clock.now();
-        let update = KeyUpdate { revoke_at: Some(now), ..KeyUpdate::default() };
+        let update = KeyUpdate { revoke_at: Some(now), at: Some(now), ..KeyUpdate::default() };
         let record = self.inner.store.update(id, &update).await?;
         tracing::info!(key_id = %id, "key revoked");
         self.emit(Event::Revoked { key_id: *id });
@@ -486,44 +612,59 @@ impl Keygate {
     }
 
     /// Replaces a key with a new one of the same settings. The old key keeps working for
-    /// `grace`, then fails (with a zero grace, at once). Atomic: there is no moment at which
-    /// neither key works, and a key can be rotated only once.
+    /// `grace`, then fails (with a zero grace, at once). Atomic: the settings are copied in the
+    /// same store step that retires the old key, there is no moment at which neither key
+    /// works, and a key can be rotated only once.
     ///
     /// # Errors
-    /// [`ManageError::NotFound`] for an unknown, revoked or already rotated key; the store's
-    /// failure; [`ManageError::Random`] if the OS random number generator fails.
+    /// [`ManageError::NotFound`] for an unknown, revoked or already rotated key;
+    /// [`ManageError::KeyDisabled`] / [`ManageError::KeyExpired`] for a disabled or expired one;
+    /// the store's failure; [`ManageError::Random`] if the OS random number generator fails.
     pub async fn rotate_key(&self, id: &KeyId, grace: Duration) -> Result<MintedKey, ManageError> {
-        let now = self.inner.clock.now();
-        let old = self.inner.store.find(id).await?.ok_or(ManageError::NotFound(*id))?;
-        if old.revoked_at.is_some() {
-            return Err(ManageError::NotFound(*id));
-        }
-        let revoke_at = now.saturating_add(grace);
-        let same = NewKey {
-            owner: old.owner.clone(),
-            name: old.name.clone(),
-            description: old.description.clone(),
-            scopes: old.scopes.clone(),
-            kind: old.kind,
-            environment: old.environment,
-            expires_at: old.expires_at,
-            rate_plan: old.rate_plan.clone(),
-        };
+        self.rotate_checked(id, grace, |_| Ok(())).await
+    }
+
+    /// [`rotate_key`](Self::rotate_key), after `allow` accepts the key as it is read; the
+    /// store refuses the rotation if the key's scopes change between that read and the
+    /// rotation, and the read and `allow` are tried again.
+    pub(crate) async fn rotate_checked(
+        &self,
+        id: &KeyId,
+        grace: Duration,
+        allow: impl Fn(&KeyRecord) -> Result<(), ManageError>,
+    ) -> Result<MintedKey, ManageError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (key, record) = self.new_record(&same, now)?;
-            match self.inner.store.rotate(id, revoke_at, record.clone()).await {
-                Ok(_) => {
-                    tracing::info!(old = %id, new = %record.id, grace_secs = grace.as_secs(), "key rotated");
+            let old = self.inner.store.find(id).await?.ok_or(ManageError::NotFound(*id))?;
+            allow(&old)?;
+            let now = self.inner.clock.now();
+            let (key, fresh) = self.fresh_key(old.environment)?;
+            let rotation = Rotation {
+                id: fresh.id,
+                hash: fresh.hash,
+                pepper_version: fresh.pepper_version,
+                preview: fresh.preview,
+                environment: old.environment,
+                at: now,
+                old_revoke_at: now.saturating_add(grace),
+                expect_scopes: Some(old.scopes.clone()),
+            };
+            match self.inner.store.rotate(id, &rotation).await {
+                Ok(rotated) => {
+                    tracing::info!(old = %id, new = %rotation.id, grace_secs = grace.as_secs(), "key rotated");
                     self.emit(Event::Rotated {
                         old: *id,
-                        new: record.id,
-                        old_revoked_at: revoke_at,
+                        new: rotation.id,
+                        old_revoked_at: rotation.old_revoke_at,
                     });
-                    return Ok(MintedKey { key, record: Arc::new(record) });
+                    return Ok(MintedKey { key, record: rotated.new });
                 }
-                Err(StoreError::Conflict(_)) if attempt < MINT_ATTEMPTS => continue,
+                Err(StoreError::Conflict(_) | StoreError::Changed(_))
+                    if attempt < MINT_ATTEMPTS =>
+                {
+                    continue;
+                }
                 Err(e) => return Err(e.into()),
             }
         }

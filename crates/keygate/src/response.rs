@@ -42,8 +42,9 @@ pub enum ErrorStyle {
     Problem,
 }
 
-/// A rendered error: what the adapter sends.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A rendered answer: what the adapter sends. Its `Debug` hides the body of an answer marked
+/// `Cache-Control: no-store` (one that carries a full key).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Response {
     /// HTTP status code.
     pub status: u16,
@@ -53,6 +54,21 @@ pub struct Response {
     pub headers: Vec<(&'static str, String)>,
     /// The JSON body.
     pub body: String,
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("Response");
+        d.field("status", &self.status)
+            .field("content_type", &self.content_type)
+            .field("headers", &self.headers);
+        if self.header("cache-control").is_some_and(|v| v.contains("no-store")) {
+            d.field("body", &format_args!("[REDACTED]"));
+        } else {
+            d.field("body", &self.body);
+        }
+        d.finish()
+    }
 }
 
 impl Response {
@@ -165,7 +181,11 @@ impl Renderer {
     /// Renders a failure of a request that is not about its credential (a management-API
     /// validation error, an unknown key id, a body too large) in the same style.
     pub fn render_problem(&self, problem: &RequestProblem, request_id: Option<&str>) -> Response {
-        let details = Details { field: problem.field.as_deref(), ..Details::default() };
+        let details = Details {
+            field: problem.field.as_deref(),
+            not_held: (!problem.not_held.is_empty()).then_some(problem.not_held.as_slice()),
+            ..Details::default()
+        };
         let parts = Parts {
             status: problem.status,
             code: problem.code,
@@ -286,32 +306,33 @@ pub struct RequestProblem {
     pub message: String,
     /// The request field at fault, if one is.
     pub field: Option<String>,
+    /// The scopes a management request asked for that its caller does not hold
+    /// (`scope_not_held`); shown as `details.not_held` when not empty.
+    pub not_held: Vec<Scope>,
 }
 
 impl RequestProblem {
+    /// A problem with this status, code and message, about no field in particular.
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        RequestProblem { status, code, message: message.into(), field: None, not_held: Vec::new() }
+    }
+
     /// 400 `invalid_request` about `field`.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         RequestProblem {
-            status: 400,
-            code: "invalid_request",
-            message: message.into(),
             field: Some(field.to_owned()),
+            ..Self::new(400, "invalid_request", message)
         }
     }
 
     /// 400 `invalid_request` about the body as a whole.
     pub fn bad_body(message: impl Into<String>) -> Self {
-        RequestProblem {
-            status: 400,
-            code: "invalid_request",
-            message: message.into(),
-            field: None,
-        }
+        Self::new(400, "invalid_request", message)
     }
 
     /// 404 `not_found`.
     pub fn not_found(message: impl Into<String>) -> Self {
-        RequestProblem { status: 404, code: "not_found", message: message.into(), field: None }
+        Self::new(404, "not_found", message)
     }
 }
 
@@ -393,6 +414,8 @@ struct Details<'a> {
     retry_after: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_held: Option<&'a [Scope]>,
 }
 
 impl<'a> Details<'a> {

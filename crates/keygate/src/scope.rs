@@ -496,6 +496,33 @@ impl ScopePolicy {
         })
     }
 
+    /// The scopes of `requested` that a holder of `granted` may not hand out: a scope may be
+    /// handed out when `granted` grants it and everything it implies, so a wildcard only by a
+    /// holder of a wildcard that covers it. Empty when all of `requested` may be.
+    ///
+    /// ```
+    /// use keygate::scope::{ScopePolicy, ScopeSet};
+    ///
+    /// let policy = ScopePolicy::builder().implies("admin", ["*:read"]).build()?;
+    /// let held = ScopeSet::parse(["tasks:read", "tasks:write", "admin"])?;
+    /// assert!(policy.not_held(&held, &ScopeSet::parse(["tasks:read", "users:read"])?).is_empty());
+    /// let beyond = policy.not_held(&held, &ScopeSet::parse(["tasks:*", "users:write"])?);
+    /// assert_eq!(beyond.iter().map(|s| s.as_str()).collect::<Vec<_>>(), ["tasks:*", "users:write"]);
+    /// # Ok::<(), keygate::scope::ScopeError>(())
+    /// ```
+    pub fn not_held(&self, granted: &ScopeSet, requested: &ScopeSet) -> Vec<Scope> {
+        let implied = |s: &Scope| -> &[Scope] {
+            self.0.implications.iter().find(|(from, _)| from == s).map_or(&[], |(_, to)| to)
+        };
+        requested
+            .iter()
+            .filter(|r| {
+                !self.grants(granted, r) || implied(r).iter().any(|i| !self.grants(granted, i))
+            })
+            .cloned()
+            .collect()
+    }
+
     /// Checks `granted` against a requirement. Allocates only when the check fails.
     ///
     /// # Errors

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use keygate::clock::{ManualClock, Timestamp};
+use keygate::clock::{Clock, ManualClock, Timestamp};
 use keygate::event::{Event, EventSink};
 use keygate::format::KeyId;
 use keygate::manage::{KeyChanges, ManageError, NewKey};
@@ -205,20 +205,36 @@ async fn updates_take_effect_at_once() {
     let p = s.gate.verify_key(key).await.unwrap();
     assert!(s.gate.authorize(&p, &write).is_ok(), "new scopes work on the next request");
 
-    // Shorten the expiry, then extend it.
+    // Shorten the expiry, then extend it while the key is still valid.
     let soon = start().saturating_add(Duration::from_secs(60));
     s.gate
         .update_key(&id, KeyChanges { expires_at: Some(Some(soon)), ..Default::default() })
         .await
         .unwrap();
-    s.clock.advance(Duration::from_secs(60));
-    assert!(matches!(s.gate.verify_key(key).await, Err(AuthError::Expired)));
+    s.clock.advance(Duration::from_secs(30));
     let later = start().saturating_add(Duration::from_secs(3600));
     s.gate
         .update_key(&id, KeyChanges { expires_at: Some(Some(later)), ..Default::default() })
         .await
         .unwrap();
-    assert!(s.gate.verify_key(key).await.is_ok(), "extended");
+    s.clock.advance(Duration::from_secs(60));
+    assert!(s.gate.verify_key(key).await.is_ok(), "extended past the shorter expiry");
+
+    // Once expired, a key cannot be brought back, by a new expiry or by removing it.
+    let short = s
+        .gate
+        .mint(new_key("short").expires_at(s.clock.now().saturating_add(Duration::from_secs(10))))
+        .await
+        .unwrap();
+    s.clock.advance(Duration::from_secs(10));
+    for revive in [Some(later), None] {
+        let change = KeyChanges { expires_at: Some(revive), ..Default::default() };
+        assert!(matches!(
+            s.gate.update_key(&short.record.id, change).await,
+            Err(ManageError::KeyExpired(_))
+        ));
+    }
+    assert!(matches!(s.gate.verify_key(short.key.expose_secret()).await, Err(AuthError::Expired)));
 
     let disable = KeyChanges { disabled: Some(true), ..Default::default() };
     assert!(!s.gate.update_key(&id, disable).await.unwrap().is_active);

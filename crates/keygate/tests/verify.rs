@@ -7,14 +7,13 @@ use std::time::Duration;
 
 use keygate::clock::{Clock, ManualClock, Timestamp};
 use keygate::error::{Forbidden, InvalidKey, InvalidRequest, Malformed};
-use keygate::format::{Environment, KeyId, ParseError};
+use keygate::format::{Environment, ParseError};
 use keygate::hash::Pepper;
 use keygate::manage::{ManageError, MintedKey, NewKey};
 use keygate::preset::Preset;
 use keygate::scope::{Requirement, ScopeError};
-use keygate::store::{
-    KeyRecord, KeyStore, KeyUpdate, ListQuery, MemoryStore, Owner, Page, StoreError, UsageDelta,
-};
+use keygate::store::suite::Switchable;
+use keygate::store::{KeyStore, KeyUpdate, MemoryStore, Owner};
 use keygate::{AuthError, Keygate};
 
 fn start() -> Timestamp {
@@ -234,58 +233,14 @@ async fn minting_checks_its_input() {
     assert!(matches!(gate.mint(plan).await, Err(ManageError::UnknownPlan(_))));
 }
 
-/// A store whose backend is down: every call fails as unreachable.
-struct DownStore;
-
-fn down() -> StoreError {
-    StoreError::Unavailable("connection refused".into())
-}
-
-#[async_trait::async_trait]
-impl KeyStore for DownStore {
-    async fn find(&self, _: &KeyId) -> Result<Option<Arc<KeyRecord>>, StoreError> {
-        Err(down())
-    }
-    async fn insert(&self, _: KeyRecord) -> Result<(), StoreError> {
-        Err(down())
-    }
-    async fn update(&self, _: &KeyId, _: &KeyUpdate) -> Result<Arc<KeyRecord>, StoreError> {
-        Err(down())
-    }
-    async fn rotate(
-        &self,
-        _: &KeyId,
-        _: Timestamp,
-        _: KeyRecord,
-    ) -> Result<Arc<KeyRecord>, StoreError> {
-        Err(down())
-    }
-    async fn list(&self, _: &ListQuery) -> Result<Page, StoreError> {
-        Err(down())
-    }
-    async fn revoke_all(&self, _: &str, _: Option<&str>, _: Timestamp) -> Result<u64, StoreError> {
-        Err(down())
-    }
-    async fn expiring(
-        &self,
-        _: Timestamp,
-        _: Timestamp,
-        _: usize,
-    ) -> Result<Vec<Arc<KeyRecord>>, StoreError> {
-        Err(down())
-    }
-    async fn record_usage(&self, _: &[UsageDelta]) -> Result<(), StoreError> {
-        Err(down())
-    }
-}
-
 #[tokio::test]
 async fn an_unreachable_store_fails_closed() {
     for preset in [Preset::productlane(), Preset::plane(), Preset::livetest(), Preset::workspace()]
     {
         let format = preset.format.clone();
-        let gate =
-            Keygate::builder(preset).random_pepper().store(Arc::new(DownStore)).build().unwrap();
+        let store = Switchable::new(MemoryStore::new());
+        store.set_down(true);
+        let gate = Keygate::builder(preset).random_pepper().store(Arc::new(store)).build().unwrap();
         let key = format.generate(Environment::Live).unwrap();
         let err = gate.verify_key(key.expose_secret()).await.unwrap_err();
         assert!(matches!(err, AuthError::Unavailable(_)));
@@ -407,7 +362,7 @@ async fn bad_inputs_get_their_documented_errors() {
     assert!(matches!(err, AuthError::InvalidRequest(InvalidRequest::MultipleCredentials)));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_store_passes_the_store_suite() {
     keygate::store::suite::run(Arc::new(MemoryStore::new())).await;
 }

@@ -8,7 +8,10 @@ use crate::clock::Timestamp;
 use crate::format::KeyId;
 use crate::map::{Map, new_map};
 
-use super::{KeyRecord, KeyStore, KeyUpdate, ListQuery, Page, Peek, StoreError, UsageDelta};
+use super::{
+    KeyRecord, KeyStore, KeyUpdate, ListQuery, Page, Peek, Rotated, Rotation, StoreError,
+    UsageDelta,
+};
 
 /// How long cached answers live, and how many unknown ids are remembered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,22 +175,23 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         result
     }
 
+    async fn insert_within(&self, record: KeyRecord, limit: u64) -> Result<(), StoreError> {
+        let id = record.id;
+        let result = self.inner.insert_within(record, limit).await;
+        self.invalidate(&id);
+        result
+    }
+
     async fn update(&self, id: &KeyId, update: &KeyUpdate) -> Result<Arc<KeyRecord>, StoreError> {
         let result = self.inner.update(id, update).await;
         self.invalidate(id);
         result
     }
 
-    async fn rotate(
-        &self,
-        old: &KeyId,
-        old_revoke_at: Timestamp,
-        new: KeyRecord,
-    ) -> Result<Arc<KeyRecord>, StoreError> {
-        let new_id = new.id;
-        let result = self.inner.rotate(old, old_revoke_at, new).await;
+    async fn rotate(&self, old: &KeyId, rotation: &Rotation) -> Result<Rotated, StoreError> {
+        let result = self.inner.rotate(old, rotation).await;
         self.invalidate(old);
-        self.invalidate(&new_id);
+        self.invalidate(&rotation.id);
         result
     }
 
@@ -289,7 +293,7 @@ mod tests {
         assert!(matches!(cache.peek(&first), Peek::Absent));
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn memory_behind_a_cache_passes_the_suite() {
         crate::store::suite::run(Arc::new(CachedStore::new(
             MemoryStore::new(),

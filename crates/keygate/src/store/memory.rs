@@ -4,7 +4,8 @@ use crate::clock::Timestamp;
 use crate::format::KeyId;
 
 use super::{
-    Cursor, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE, Page, Peek, StoreError, UsageDelta,
+    Cursor, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE, Page, Peek, Rotated, Rotation,
+    StoreError, UsageDelta,
 };
 
 type Map = crate::map::Map<KeyId, Arc<KeyRecord>>;
@@ -81,36 +82,47 @@ impl KeyStore for MemoryStore {
         Ok(())
     }
 
+    async fn insert_within(&self, record: KeyRecord, limit: u64) -> Result<(), StoreError> {
+        let _w = self.write_lock();
+        let map = self.map.pin();
+        if map.contains_key(&record.id) {
+            return Err(StoreError::Conflict(record.id));
+        }
+        let workspace = &record.owner.workspace_id;
+        let in_force = map
+            .values()
+            .filter(|r| r.owner.workspace_id == *workspace && r.is_in_force_at(record.created_at))
+            .count();
+        if in_force as u64 >= limit {
+            return Err(StoreError::LimitReached { limit });
+        }
+        map.insert(record.id, Arc::new(record));
+        Ok(())
+    }
+
     async fn update(&self, id: &KeyId, update: &KeyUpdate) -> Result<Arc<KeyRecord>, StoreError> {
         let _w = self.write_lock();
         let map = self.map.pin();
         let mut record = KeyRecord::clone(map.get(id).ok_or(StoreError::NotFound(*id))?);
-        update.apply(&mut record);
+        update.apply(&mut record)?;
         let record = Arc::new(record);
         map.insert(*id, record.clone());
         Ok(record)
     }
 
-    async fn rotate(
-        &self,
-        old: &KeyId,
-        old_revoke_at: Timestamp,
-        new: KeyRecord,
-    ) -> Result<Arc<KeyRecord>, StoreError> {
+    async fn rotate(&self, old: &KeyId, rotation: &Rotation) -> Result<Rotated, StoreError> {
         let _w = self.write_lock();
         let map = self.map.pin();
-        let current =
-            map.get(old).filter(|r| r.revoked_at.is_none()).ok_or(StoreError::NotFound(*old))?;
+        let mut changed = KeyRecord::clone(map.get(old).ok_or(StoreError::NotFound(*old))?);
+        let new = rotation.apply(&mut changed)?;
         if map.contains_key(&new.id) {
             return Err(StoreError::Conflict(new.id));
         }
-        let mut changed = KeyRecord::clone(current);
-        changed.revoked_at = Some(old_revoke_at);
-        let changed = Arc::new(changed);
+        let (old_record, new_record) = (Arc::new(changed), Arc::new(new));
         // The new key first: a reader between the two writes sees both keys working, never none.
-        map.insert(new.id, Arc::new(new));
-        map.insert(*old, changed.clone());
-        Ok(changed)
+        map.insert(new_record.id, new_record.clone());
+        map.insert(*old, old_record.clone());
+        Ok(Rotated { old: old_record, new: new_record })
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
@@ -121,6 +133,7 @@ impl KeyStore for MemoryStore {
             .values()
             .filter(|r| r.owner.workspace_id == query.workspace_id)
             .filter(|r| query.user_id.is_none() || r.owner.user_id == query.user_id)
+            .filter(|r| query.environment.is_none_or(|env| r.environment == env))
             .filter(|r| query.after.is_none_or(|after| Cursor::after(r) > after))
             .cloned()
             .collect();

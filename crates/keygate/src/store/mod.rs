@@ -246,6 +246,12 @@ impl KeyRecord {
     pub fn is_expired_at(&self, now: Timestamp) -> bool {
         self.expires_at.is_some_and(|t| t <= now)
     }
+
+    /// Whether the key counts against its workspace's cap at `now`: neither revoked nor
+    /// expired (a disabled key still counts; it can be turned back on).
+    pub fn is_in_force_at(&self, now: Timestamp) -> bool {
+        !self.is_revoked_at(now) && !self.is_expired_at(now)
+    }
 }
 
 /// A change to a record; `None` fields are left as they are. Build it with
@@ -267,11 +273,30 @@ pub struct KeyUpdate {
     pub revoke_at: Option<Timestamp>,
     /// New rate plan (`Some(None)` returns to the default).
     pub rate_plan: Option<Option<String>>,
+    /// The time of the change, for the lifecycle rules: when set, a record revoked by then is
+    /// refused as [`StoreError::NotFound`] (a revoked key is final), and a record expired by
+    /// then accepts nothing but a revocation ([`StoreError::Expired`]: it cannot be brought
+    /// back). `None` applies the change whatever the record's state.
+    pub at: Option<Timestamp>,
 }
 
 impl KeyUpdate {
-    /// Applies the change to `record`: the one definition every store follows.
-    pub fn apply(&self, record: &mut KeyRecord) {
+    /// Checks the lifecycle rules against `record` and applies the change: the one definition
+    /// every store follows, inside the same atomic step that reads the record.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for a record revoked at [`at`](Self::at);
+    /// [`StoreError::Expired`] for a change other than a revocation to a record expired at
+    /// [`at`](Self::at). `record` is left as it was.
+    pub fn apply(&self, record: &mut KeyRecord) -> Result<(), StoreError> {
+        if let Some(now) = self.at {
+            if record.is_revoked_at(now) {
+                return Err(StoreError::NotFound(record.id));
+            }
+            if record.is_expired_at(now) && !self.only_revokes() {
+                return Err(StoreError::Expired(record.id));
+            }
+        }
         if let Some(name) = &self.name {
             record.name.clone_from(name);
         }
@@ -293,6 +318,84 @@ impl KeyUpdate {
         if let Some(p) = &self.rate_plan {
             record.rate_plan.clone_from(p);
         }
+        Ok(())
+    }
+
+    fn only_revokes(&self) -> bool {
+        *self == KeyUpdate { revoke_at: self.revoke_at, at: self.at, ..KeyUpdate::default() }
+    }
+}
+
+/// A rotation: the new key's secret-derived fields, and when the old key stops working. The
+/// store copies every setting of the old key onto the new one inside the same atomic step
+/// that retires the old key ([`Rotation::apply`]), so a change committed just before is never
+/// lost on the new key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    /// The new key's id.
+    pub id: KeyId,
+    /// `HMAC-SHA256(pepper, new secret)`.
+    pub hash: KeyHash,
+    /// Which pepper made [`hash`](Self::hash).
+    pub pepper_version: PepperVersion,
+    /// The new key's preview.
+    pub preview: String,
+    /// The environment the new key was made for: the old key's, which never changes.
+    pub environment: Environment,
+    /// When the rotation happens: the new key's `created_at`, and the time of the checks.
+    pub at: Timestamp,
+    /// When the old key stops working (the end of the grace period).
+    pub old_revoke_at: Timestamp,
+    /// When set, the old key's scopes must still be exactly these (what the caller was
+    /// authorized to receive); otherwise the rotation is refused with
+    /// [`StoreError::Changed`] and nothing changes.
+    pub expect_scopes: Option<ScopeSet>,
+}
+
+/// The two records of a rotation, as stored.
+#[derive(Debug, Clone)]
+pub struct Rotated {
+    /// The old key, with its `revoked_at` set to the end of the grace period.
+    pub old: Arc<KeyRecord>,
+    /// The new key.
+    pub new: Arc<KeyRecord>,
+}
+
+impl Rotation {
+    /// Checks `old` and returns its successor, marking `old` as rotated: the one definition
+    /// every store follows, inside the atomic step that reads `old`.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when `old` is revoked or already rotated (or of another
+    /// environment); [`StoreError::Disabled`] or [`StoreError::Expired`] when it is disabled
+    /// or expired; [`StoreError::Changed`] when its scopes are not
+    /// [`expect_scopes`](Self::expect_scopes). `old` is left as it was.
+    pub fn apply(&self, old: &mut KeyRecord) -> Result<KeyRecord, StoreError> {
+        if old.revoked_at.is_some() || old.environment != self.environment {
+            return Err(StoreError::NotFound(old.id));
+        }
+        if old.disabled {
+            return Err(StoreError::Disabled(old.id));
+        }
+        if old.is_expired_at(self.at) {
+            return Err(StoreError::Expired(old.id));
+        }
+        if self.expect_scopes.as_ref().is_some_and(|s| *s != old.scopes) {
+            return Err(StoreError::Changed(old.id));
+        }
+        let new = KeyRecord {
+            id: self.id,
+            hash: self.hash,
+            pepper_version: self.pepper_version,
+            preview: self.preview.clone(),
+            created_at: self.at,
+            revoked_at: None,
+            last_used: None,
+            usage: Usage::default(),
+            ..old.clone()
+        };
+        old.revoked_at = Some(self.old_revoke_at);
+        Ok(new)
     }
 }
 
@@ -319,6 +422,8 @@ pub struct ListQuery {
     pub workspace_id: String,
     /// Only this user's keys, if set.
     pub user_id: Option<String>,
+    /// Only keys of this environment, if set.
+    pub environment: Option<Environment>,
     /// Resume after this record.
     pub after: Option<Cursor>,
     /// At most this many records (a store may cap it at [`MAX_PAGE`]).
@@ -347,6 +452,21 @@ pub enum StoreError {
     /// No record has this id (or, for a rotation, it is already revoked or rotated).
     #[error("no usable key with id {0}")]
     NotFound(KeyId),
+    /// The key is expired: it accepts no change but a revocation, and cannot be rotated.
+    #[error("key {0} is expired")]
+    Expired(KeyId),
+    /// The key is disabled: it cannot be rotated.
+    #[error("key {0} is disabled")]
+    Disabled(KeyId),
+    /// The key changed since it was read (a rotation's [`Rotation::expect_scopes`]).
+    #[error("key {0} changed meanwhile")]
+    Changed(KeyId),
+    /// The workspace already holds as many keys in force as it may.
+    #[error("workspace already holds {limit} keys")]
+    LimitReached {
+        /// The cap.
+        limit: u64,
+    },
     /// The store could not be reached or did not answer in time.
     #[error("key store unreachable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -388,27 +508,33 @@ pub trait KeyStore: Send + Sync + 'static {
     /// [`StoreError::Conflict`] when its id is taken.
     async fn insert(&self, record: KeyRecord) -> Result<(), StoreError>;
 
+    /// Adds a new record unless its workspace already holds `limit` keys in force at its
+    /// `created_at` (of either environment, neither revoked nor expired by then), in one atomic
+    /// step: concurrent inserts never take a workspace past `limit`.
+    ///
+    /// # Errors
+    /// [`StoreError::LimitReached`] at the cap; [`StoreError::Conflict`] when its id is taken.
+    async fn insert_within(&self, record: KeyRecord, limit: u64) -> Result<(), StoreError>;
+
     /// Changes a record atomically ([`KeyUpdate::apply`]) and returns it as changed.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] when no record has `id`.
+    /// [`StoreError::NotFound`] when no record has `id`; what [`KeyUpdate::apply`] refuses.
+    /// Nothing changes on error.
     async fn update(&self, id: &KeyId, update: &KeyUpdate) -> Result<Arc<KeyRecord>, StoreError>;
 
-    /// In one atomic step: adds `new`, and sets the `revoked_at` of key `old` to `old_revoke_at`
-    /// (the end of the grace period). At no moment does neither key work, and the old key can be
-    /// rotated only once. Returns the old record as changed.
+    /// In one atomic step: reads key `old`, builds its successor with [`Rotation::apply`]
+    /// (which copies its settings and sets its `revoked_at` to the end of the grace period) and
+    /// stores both. At no moment does neither key work, and the old key can be rotated only
+    /// once.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] when `old` does not exist or already has a `revoked_at`;
-    /// [`StoreError::Conflict`] when `new`'s id is taken. Nothing changes on error.
-    async fn rotate(
-        &self,
-        old: &KeyId,
-        old_revoke_at: Timestamp,
-        new: KeyRecord,
-    ) -> Result<Arc<KeyRecord>, StoreError>;
+    /// [`StoreError::NotFound`] when `old` does not exist; what [`Rotation::apply`] refuses;
+    /// [`StoreError::Conflict`] when the new id is taken. Nothing changes on error.
+    async fn rotate(&self, old: &KeyId, rotation: &Rotation) -> Result<Rotated, StoreError>;
 
-    /// A page of a workspace's records, oldest first.
+    /// A page of a workspace's records, oldest first, of one user and one environment where
+    /// the query says so.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the store cannot answer.

@@ -13,25 +13,39 @@ use crate::format::{Environment, KeyFormat, KeyId};
 use crate::hash::{KeyHasher, Pepper};
 use crate::scope::ScopeSet;
 use crate::store::{
-    KeyKind, KeyRecord, KeyStore, KeyUpdate, ListQuery, Owner, Peek, StoreError, Usage, UsageDelta,
+    KeyKind, KeyRecord, KeyStore, KeyUpdate, ListQuery, Owner, Peek, Rotated, Rotation, StoreError,
+    Usage, UsageDelta,
 };
 
-/// Runs every check against `store`.
+/// Runs every check against `store`. Call it on a multi-thread tokio runtime
+/// (`#[tokio::test(flavor = "multi_thread")]`): the concurrency checks race real threads.
 ///
 /// # Panics
-/// On the first check the store fails, with a message naming it.
+/// On the first check the store fails, with a message naming it; at once on a current-thread
+/// runtime.
 pub async fn run(store: Arc<dyn KeyStore>) {
+    assert_eq!(
+        tokio::runtime::Handle::current().runtime_flavor(),
+        tokio::runtime::RuntimeFlavor::MultiThread,
+        "run the store suite on a multi-thread runtime, so that its races are real"
+    );
     let kit = Kit::new();
     insert_and_find(&*store, &kit).await;
     insert_conflict(&*store, &kit).await;
     update(&*store, &kit).await;
+    lifecycle(&*store, &kit).await;
     rotate(&*store, &kit).await;
+    rotation_checks(&*store, &kit).await;
     list(&*store, &kit).await;
+    list_environment(&*store).await;
+    insert_within(&*store).await;
     usage(&*store, &kit).await;
     expiring(&*store, &kit).await;
     revoke_all(&*store).await;
     concurrent_insert(store.clone(), &kit).await;
-    concurrent_rotate(store, &kit).await;
+    concurrent_insert_within(store.clone()).await;
+    concurrent_rotate(store.clone(), &kit).await;
+    concurrent_rotate_and_update(store, &kit).await;
 }
 
 struct Kit {
@@ -71,6 +85,21 @@ impl Kit {
             last_used: None,
             rate_plan: None,
             usage: Usage::default(),
+        }
+    }
+
+    /// A rotation onto a fresh live key at `at`, the old key working until `old_revoke_at`.
+    fn rotation(&self, at: Timestamp, old_revoke_at: Timestamp) -> Rotation {
+        let fresh = self.record(None, at);
+        Rotation {
+            id: fresh.id,
+            hash: fresh.hash,
+            pepper_version: fresh.pepper_version,
+            preview: fresh.preview,
+            environment: Environment::Live,
+            at,
+            old_revoke_at,
+            expect_scopes: None,
         }
     }
 }
@@ -123,7 +152,7 @@ async fn update(store: &dyn KeyStore, kit: &Kit) {
     };
     let changed = store.update(&record.id, &change).await.expect("update");
     let mut expected = record.clone();
-    change.apply(&mut expected);
+    change.apply(&mut expected).expect("apply");
     assert_eq!(*changed, expected, "update returns the changed record");
     assert_eq!(*found(store, &record.id).await, expected, "update is stored");
     assert_eq!(changed.name, "renamed");
@@ -144,18 +173,79 @@ async fn update(store: &dyn KeyStore, kit: &Kit) {
     );
 }
 
+async fn lifecycle(store: &dyn KeyStore, kit: &Kit) {
+    let rename =
+        |at| KeyUpdate { name: Some("renamed".into()), at: Some(at), ..KeyUpdate::default() };
+    let revoke = |at| KeyUpdate { revoke_at: Some(at), at: Some(at), ..KeyUpdate::default() };
+
+    // A revoked key is final: no change, not even another revocation.
+    let revoked = kit.record(None, t(10));
+    store.insert(revoked.clone()).await.expect("insert");
+    store.update(&revoked.id, &revoke(t(11))).await.expect("revoke");
+    let before = found(store, &revoked.id).await;
+    for change in [rename(t(12)), revoke(t(12))] {
+        assert!(
+            matches!(store.update(&revoked.id, &change).await, Err(StoreError::NotFound(_))),
+            "a change to a revoked key is NotFound: {change:?}"
+        );
+    }
+    assert_eq!(found(store, &revoked.id).await, before, "a refused change changes nothing");
+
+    // A key in a rotation's grace period still takes changes, and an earlier revocation.
+    let grace = kit.record(None, t(10));
+    store.insert(grace.clone()).await.expect("insert");
+    store.rotate(&grace.id, &kit.rotation(t(11), t(100))).await.expect("rotate");
+    store.update(&grace.id, &rename(t(12))).await.expect("a key in its grace period changes");
+    let sooner = store.update(&grace.id, &revoke(t(13))).await.expect("revoke in grace");
+    assert_eq!(sooner.revoked_at, Some(t(13)), "a revocation shortens the grace period");
+
+    // An expired key cannot be brought back, but can be revoked.
+    let expired = kit.record(None, t(10));
+    store.insert(expired.clone()).await.expect("insert");
+    let after_expiry = t(10 + 86_400);
+    let revive =
+        KeyUpdate { expires_at: Some(None), at: Some(after_expiry), ..KeyUpdate::default() };
+    for change in [revive, rename(after_expiry)] {
+        assert!(
+            matches!(store.update(&expired.id, &change).await, Err(StoreError::Expired(id)) if id == expired.id),
+            "a change to an expired key is Expired: {change:?}"
+        );
+    }
+    assert_eq!(*found(store, &expired.id).await, expired, "a refused change changes nothing");
+    let gone = store.update(&expired.id, &revoke(after_expiry)).await.expect("revoke expired");
+    assert_eq!(gone.revoked_at, Some(after_expiry));
+
+    // Without a time, a change is applied whatever the state (the operator's repair tool).
+    let mut forced = KeyUpdate { name: Some("forced".into()), ..KeyUpdate::default() };
+    assert_eq!(store.update(&revoked.id, &forced).await.expect("forced").name, "forced");
+    forced.at = Some(after_expiry);
+    assert!(store.update(&revoked.id, &forced).await.is_err());
+}
+
 async fn rotate(store: &dyn KeyStore, kit: &Kit) {
     let old = kit.record(None, t(4));
     store.insert(old.clone()).await.expect("insert");
-    let new = kit.record(None, t(5));
-    let changed = store.rotate(&old.id, t(65), new.clone()).await.expect("rotate");
+    let rotation = kit.rotation(t(5), t(65));
+    let Rotated { old: changed, new } = store.rotate(&old.id, &rotation).await.expect("rotate");
     assert_eq!(changed.revoked_at, Some(t(65)), "the old key is revoked at the end of grace");
-    assert_eq!(*found(store, &new.id).await, new, "the new key is stored");
+    let mut expected = old.clone();
+    let successor = rotation.apply(&mut expected).expect("apply");
+    assert_eq!(*changed, expected, "rotate returns the old record as changed");
+    assert_eq!(*new, successor, "rotate returns the new record");
+    assert_eq!(new.id, rotation.id);
+    assert_eq!((new.hash, new.created_at), (rotation.hash, t(5)));
+    assert_eq!(
+        (&new.owner, new.kind, new.environment, &new.scopes, &new.name, &new.description),
+        (&old.owner, old.kind, old.environment, &old.scopes, &old.name, &old.description),
+        "the new key has the old key's settings"
+    );
+    assert_eq!((new.expires_at, new.revoked_at, new.disabled), (old.expires_at, None, false));
+    assert_eq!(*found(store, &new.id).await, *new, "the new key is stored");
     assert_eq!(found(store, &old.id).await.revoked_at, Some(t(65)));
 
-    let third = kit.record(None, t(6));
+    let third = kit.rotation(t(6), t(70));
     assert!(
-        matches!(store.rotate(&old.id, t(70), third.clone()).await, Err(StoreError::NotFound(_))),
+        matches!(store.rotate(&old.id, &third).await, Err(StoreError::NotFound(_))),
         "a rotated key cannot be rotated again"
     );
     assert!(store.find(&third.id).await.expect("find").is_none(), "a failed rotate adds nothing");
@@ -163,22 +253,78 @@ async fn rotate(store: &dyn KeyStore, kit: &Kit) {
     // A taken id for the new key: nothing changes.
     let other = kit.record(None, t(7));
     store.insert(other.clone()).await.expect("insert");
-    let mut clash = kit.record(None, t(8));
+    let mut clash = kit.rotation(t(8), t(70));
     clash.id = new.id;
     assert!(
-        matches!(store.rotate(&other.id, t(70), clash).await, Err(StoreError::Conflict(_))),
+        matches!(store.rotate(&other.id, &clash).await, Err(StoreError::Conflict(_))),
         "rotating onto a taken id is a Conflict"
     );
-    assert_eq!(found(store, &other.id).await.revoked_at, None, "a failed rotate revokes nothing");
+    assert_eq!(*found(store, &other.id).await, other, "a failed rotate changes nothing");
 
     let missing = kit.record(None, t(0));
     assert!(
         matches!(
-            store.rotate(&missing.id, t(70), kit.record(None, t(9))).await,
+            store.rotate(&missing.id, &kit.rotation(t(9), t(70))).await,
             Err(StoreError::NotFound(_))
         ),
         "rotating an unknown id is NotFound"
     );
+}
+
+/// Rotation reads the old key inside its atomic step: a change made just before is copied, and
+/// a disabled, expired or changed key is refused.
+async fn rotation_checks(store: &dyn KeyStore, kit: &Kit) {
+    let key = kit.record(None, t(20));
+    store.insert(key.clone()).await.expect("insert");
+    let narrow = ScopeSet::parse(["tasks:read"]).expect("scopes");
+    let change = KeyUpdate {
+        name: Some("patched".into()),
+        scopes: Some(narrow.clone()),
+        rate_plan: Some(Some("pro".into())),
+        ..KeyUpdate::default()
+    };
+    store.update(&key.id, &change).await.expect("update");
+    let rotated = store.rotate(&key.id, &kit.rotation(t(21), t(21))).await.expect("rotate");
+    assert_eq!(
+        (rotated.new.name.as_str(), &rotated.new.scopes, rotated.new.rate_plan.as_deref()),
+        ("patched", &narrow, Some("pro")),
+        "the new key has the settings as they are when it is rotated"
+    );
+
+    let disabled = kit.record(None, t(20));
+    store.insert(disabled.clone()).await.expect("insert");
+    store
+        .update(&disabled.id, &KeyUpdate { disabled: Some(true), ..KeyUpdate::default() })
+        .await
+        .expect("disable");
+    let r = kit.rotation(t(21), t(21));
+    assert!(
+        matches!(store.rotate(&disabled.id, &r).await, Err(StoreError::Disabled(id)) if id == disabled.id),
+        "a disabled key cannot be rotated"
+    );
+    assert!(store.find(&r.id).await.expect("find").is_none());
+    assert_eq!(found(store, &disabled.id).await.revoked_at, None);
+
+    let expired = kit.record(None, t(20));
+    store.insert(expired.clone()).await.expect("insert");
+    let r = kit.rotation(t(20 + 86_400), t(20 + 86_400));
+    assert!(
+        matches!(store.rotate(&expired.id, &r).await, Err(StoreError::Expired(_))),
+        "an expired key cannot be rotated"
+    );
+    assert_eq!(*found(store, &expired.id).await, expired);
+
+    let changed = kit.record(None, t(20));
+    store.insert(changed.clone()).await.expect("insert");
+    let mut r = kit.rotation(t(21), t(21));
+    r.expect_scopes = Some(narrow.clone());
+    assert!(
+        matches!(store.rotate(&changed.id, &r).await, Err(StoreError::Changed(_))),
+        "scopes other than the expected ones refuse the rotation"
+    );
+    assert_eq!(*found(store, &changed.id).await, changed);
+    r.expect_scopes = Some(changed.scopes.clone());
+    store.rotate(&changed.id, &r).await.expect("the expected scopes rotate");
 }
 
 async fn list(store: &dyn KeyStore, kit: &Kit) {
@@ -194,6 +340,7 @@ async fn list(store: &dyn KeyStore, kit: &Kit) {
             .list(&ListQuery {
                 workspace_id: kit.workspace.clone(),
                 user_id: None,
+                environment: None,
                 after,
                 limit: 3,
             })
@@ -220,6 +367,7 @@ async fn list(store: &dyn KeyStore, kit: &Kit) {
         .list(&ListQuery {
             workspace_id: kit.workspace.clone(),
             user_id: Some("usr_list".into()),
+            environment: None,
             after: None,
             limit: 100,
         })
@@ -233,6 +381,7 @@ async fn list(store: &dyn KeyStore, kit: &Kit) {
         .list(&ListQuery {
             workspace_id: format!("{}_other", kit.workspace),
             user_id: None,
+            environment: None,
             after: None,
             limit: 100,
         })
@@ -241,14 +390,87 @@ async fn list(store: &dyn KeyStore, kit: &Kit) {
     assert!(nobody.records.is_empty(), "another workspace sees nothing");
 }
 
+async fn list_environment(store: &dyn KeyStore) {
+    let kit = Kit::new();
+    let live = kit.record(None, t(1100));
+    let mut test = kit.record(Some("usr_t"), t(1101));
+    test.environment = Environment::Test;
+    test.kind = KeyKind::Service;
+    for r in [&live, &test] {
+        store.insert(r.clone()).await.expect("insert");
+    }
+    assert_eq!(*found(store, &test.id).await, test, "test and service keys read back as written");
+    let query = |environment| ListQuery {
+        workspace_id: kit.workspace.clone(),
+        user_id: None,
+        environment,
+        after: None,
+        limit: 10,
+    };
+    let ids = |page: crate::store::Page| page.records.iter().map(|r| r.id).collect::<Vec<_>>();
+    let tests = store.list(&query(Some(Environment::Test))).await.expect("list");
+    assert_eq!(ids(tests), vec![test.id], "only test keys");
+    let lives = store.list(&query(Some(Environment::Live))).await.expect("list");
+    assert_eq!(ids(lives), vec![live.id], "only live keys");
+    let all = store.list(&query(None)).await.expect("list");
+    assert_eq!(ids(all), vec![live.id, test.id], "both");
+}
+
+async fn insert_within(store: &dyn KeyStore) {
+    let kit = Kit::new();
+    let now = t(1200);
+    let mut revoked = kit.record(None, t(1190));
+    revoked.revoked_at = Some(t(1195));
+    let mut expired = kit.record(None, t(1190));
+    expired.expires_at = Some(t(1199));
+    let mut in_grace = kit.record(None, t(1190));
+    in_grace.revoked_at = Some(t(1300));
+    let mut test = kit.record(None, t(1190));
+    test.environment = Environment::Test;
+    for r in [&revoked, &expired, &in_grace, &test] {
+        store.insert(r.clone()).await.expect("insert");
+    }
+    // Another workspace's keys do not count.
+    let other = Kit::new();
+    store.insert(other.record(None, now)).await.expect("insert");
+
+    // In force: `in_grace` and `test`. A cap of 3 takes one more, then refuses.
+    let third = kit.record(None, now);
+    store.insert_within(third.clone(), 3).await.expect("under the cap");
+    assert_eq!(*found(store, &third.id).await, third);
+    let fourth = kit.record(None, now);
+    assert!(
+        matches!(
+            store.insert_within(fourth.clone(), 3).await,
+            Err(StoreError::LimitReached { limit: 3 })
+        ),
+        "at the cap, an insert is refused"
+    );
+    assert!(store.find(&fourth.id).await.expect("find").is_none(), "a refused insert adds nothing");
+    let mut twin = kit.record(None, now);
+    twin.id = third.id;
+    assert!(
+        matches!(store.insert_within(twin, 10).await, Err(StoreError::Conflict(_))),
+        "a taken id is a Conflict"
+    );
+    // Once a key's grace period is over, it no longer counts.
+    let mut later = kit.record(None, t(1301));
+    later.name = "after the grace period".into();
+    store.insert_within(later, 3).await.expect("the rotated key no longer counts");
+}
+
 async fn concurrent_insert(store: Arc<dyn KeyStore>, kit: &Kit) {
     let base = kit.record(None, t(2000));
+    let barrier = Arc::new(tokio::sync::Barrier::new(16));
     let tasks: Vec<_> = (0..16)
         .map(|i| {
-            let store = store.clone();
+            let (store, barrier) = (store.clone(), barrier.clone());
             let mut r = base.clone();
             r.name = format!("racer {i}");
-            tokio::spawn(async move { store.insert(r).await })
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.insert(r).await
+            })
         })
         .collect();
     let mut ok = 0;
@@ -265,12 +487,16 @@ async fn concurrent_insert(store: Arc<dyn KeyStore>, kit: &Kit) {
 async fn concurrent_rotate(store: Arc<dyn KeyStore>, kit: &Kit) {
     let old = kit.record(None, t(3000));
     store.insert(old.clone()).await.expect("insert");
+    let barrier = Arc::new(tokio::sync::Barrier::new(8));
     let tasks: Vec<_> = (0..8)
         .map(|i| {
-            let store = store.clone();
-            let new = kit.record(None, t(3001 + i));
-            let id = new.id;
-            tokio::spawn(async move { (id, store.rotate(&old.id, t(3100), new).await) })
+            let (store, barrier) = (store.clone(), barrier.clone());
+            let rotation = kit.rotation(t(3001 + i), t(3100));
+            let id = rotation.id;
+            tokio::spawn(async move {
+                barrier.wait().await;
+                (id, store.rotate(&old.id, &rotation).await)
+            })
         })
         .collect();
     let mut winners = Vec::new();
@@ -286,6 +512,87 @@ async fn concurrent_rotate(store: Arc<dyn KeyStore>, kit: &Kit) {
     for id in losers {
         assert!(store.find(&id).await.expect("find").is_none(), "a losing rotation adds no key");
     }
+}
+
+async fn concurrent_insert_within(store: Arc<dyn KeyStore>) {
+    let kit = Kit::new();
+    let barrier = Arc::new(tokio::sync::Barrier::new(16));
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (store, barrier, record) =
+                (store.clone(), barrier.clone(), kit.record(None, t(2500)));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.insert_within(record, 5).await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(()) => ok += 1,
+            Err(StoreError::LimitReached { limit: 5 }) => {}
+            Err(e) => panic!("concurrent capped insert failed: {e:?}"),
+        }
+    }
+    assert_eq!(ok, 5, "16 concurrent inserts under a cap of 5: exactly 5 succeed");
+}
+
+/// A rotation and a change racing: the new key never has settings older than a change that
+/// committed first. With no grace period, a change that loses the race finds the old key
+/// revoked, so the outcome of the change says which came first.
+async fn concurrent_rotate_and_update(store: Arc<dyn KeyStore>, kit: &Kit) {
+    let narrow = ScopeSet::parse(["tasks:read"]).expect("scopes");
+    let (mut patch_first, mut rotate_first) = (0, 0);
+    for i in 0..40 {
+        let at = t(9000 + i);
+        let key = kit.record(None, at);
+        store.insert(key.clone()).await.expect("insert");
+        let barrier = Arc::new(tokio::sync::Barrier::new(2));
+        let change = KeyUpdate {
+            name: Some("patched".into()),
+            scopes: Some(narrow.clone()),
+            at: Some(at),
+            ..KeyUpdate::default()
+        };
+        let patch = {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.update(&key.id, &change).await
+            })
+        };
+        let rotation = kit.rotation(at, at);
+        let rotate = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.rotate(&key.id, &rotation).await
+            })
+        };
+        let patched = patch.await.expect("task");
+        let rotated = rotate.await.expect("task").expect("the rotation succeeds either way");
+        match patched {
+            Ok(_) => {
+                patch_first += 1;
+                assert_eq!(
+                    (rotated.new.name.as_str(), &rotated.new.scopes),
+                    ("patched", &narrow),
+                    "the change committed first, so the new key has it"
+                );
+            }
+            Err(StoreError::NotFound(_)) => {
+                rotate_first += 1;
+                assert_eq!(
+                    (rotated.new.name.as_str(), &rotated.new.scopes),
+                    (key.name.as_str(), &key.scopes),
+                    "the rotation committed first: the change was refused and the new key is as the old was"
+                );
+            }
+            Err(e) => panic!("concurrent update failed: {e:?}"),
+        }
+    }
+    assert_eq!(patch_first + rotate_first, 40);
 }
 
 async fn usage(store: &dyn KeyStore, kit: &Kit) {
@@ -412,18 +719,17 @@ impl<S: KeyStore> KeyStore for Switchable<S> {
         self.check()?;
         self.inner.insert(record).await
     }
+    async fn insert_within(&self, record: KeyRecord, limit: u64) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_within(record, limit).await
+    }
     async fn update(&self, id: &KeyId, update: &KeyUpdate) -> Result<Arc<KeyRecord>, StoreError> {
         self.check()?;
         self.inner.update(id, update).await
     }
-    async fn rotate(
-        &self,
-        old: &KeyId,
-        old_revoke_at: Timestamp,
-        new: KeyRecord,
-    ) -> Result<Arc<KeyRecord>, StoreError> {
+    async fn rotate(&self, old: &KeyId, rotation: &Rotation) -> Result<Rotated, StoreError> {
         self.check()?;
-        self.inner.rotate(old, old_revoke_at, new).await
+        self.inner.rotate(old, rotation).await
     }
     async fn list(&self, query: &ListQuery) -> Result<crate::store::Page, StoreError> {
         self.check()?;
