@@ -1,0 +1,174 @@
+//! Key management acting for a caller, through the library and the framework-neutral
+//! management API: the workspace cap, the tenant plan switch, and what `Debug` shows.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use keygate::api::ApiRequest;
+use keygate::caller::Caller;
+use keygate::clock::{ManualClock, Timestamp};
+use keygate::format::Environment;
+use keygate::manage::{ManageError, NewKey};
+use keygate::preset::Preset;
+use keygate::response::Response;
+use keygate::scope::ScopeSet;
+use keygate::store::{KeyKind, Owner};
+use keygate::{Keygate, KeygateBuilder};
+
+fn gate_builder() -> (KeygateBuilder, ManualClock) {
+    let clock = ManualClock::new(Timestamp::parse_rfc3339("2026-10-14T12:00:00Z").unwrap());
+    let builder =
+        Keygate::builder(Preset::livetest()).random_pepper().clock(Arc::new(clock.clone()));
+    (builder, clock)
+}
+
+async fn admin(gate: &Keygate) -> String {
+    let new = NewKey::new(Owner::workspace("wks_1"), "admin").scopes(["admin:*"]).unwrap();
+    gate.mint(new).await.unwrap().key.expose_secret().to_owned()
+}
+
+async fn call(gate: &Keygate, key: &str, method: &str, path: &str, body: &str) -> Response {
+    let auth = format!("Bearer {key}");
+    let headers = [("authorization", auth.as_str()), ("x-request-id", "req_1")];
+    gate.handle_api(ApiRequest::new(method, path, &headers[..]).body(body.as_bytes()), None).await
+}
+
+fn json(r: &Response) -> serde_json::Value {
+    serde_json::from_str(&r.body).unwrap()
+}
+
+#[tokio::test]
+async fn a_workspace_holds_at_most_its_cap_of_keys_in_force() {
+    let (builder, clock) = gate_builder();
+    let gate = builder.max_keys_per_workspace(3).build().unwrap();
+    let key = admin(&gate).await;
+    let mint = r#"{"name":"k","permissions":["tasks:read"]}"#;
+    let first = call(&gate, &key, "POST", "/v1/api-keys", mint).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let expiring =
+        r#"{"name":"k","permissions":["tasks:read"],"expires_at":"2026-10-14T12:00:10Z"}"#;
+    assert_eq!(call(&gate, &key, "POST", "/v1/api-keys", expiring).await.status, 201);
+
+    // The admin key and two more: the cap. The next is refused and nothing is added.
+    let refused = call(&gate, &key, "POST", "/v1/api-keys", mint).await;
+    assert_eq!(refused.status, 409);
+    assert_eq!(
+        refused.body,
+        r#"{"error":{"code":"key_limit_reached","message":"This workspace already holds 3 keys. Revoke one to mint another.","details":{},"request_id":"req_1"}}"#
+    );
+    let listed = call(&gate, &key, "GET", "/v1/api-keys", "").await;
+    assert_eq!(json(&listed)["data"].as_array().unwrap().len(), 3);
+
+    // An expired key no longer counts; a revoked one neither.
+    clock.advance(Duration::from_secs(10));
+    assert_eq!(call(&gate, &key, "POST", "/v1/api-keys", mint).await.status, 201);
+    assert_eq!(call(&gate, &key, "POST", "/v1/api-keys", mint).await.status, 409);
+    let id = json(&first)["id"].as_str().unwrap().to_owned();
+    assert_eq!(call(&gate, &key, "DELETE", &format!("/v1/api-keys/{id}"), "").await.status, 200);
+    assert_eq!(call(&gate, &key, "POST", "/v1/api-keys", mint).await.status, 201);
+
+    // Another workspace has a cap of its own; the operator is not capped.
+    let other = Caller::new("wks_2", Environment::Live, ScopeSet::parse(["admin:*"]).unwrap());
+    let new = NewKey::new(Owner::workspace("wks_2"), "k");
+    gate.acting_for(&other).mint(new).await.unwrap();
+    gate.mint(NewKey::new(Owner::workspace("wks_1"), "operator's")).await.unwrap();
+    let capped = Caller::new("wks_1", Environment::Live, ScopeSet::parse(["admin:*"]).unwrap());
+    let new = NewKey::new(Owner::workspace("wks_1"), "k");
+    assert!(matches!(
+        gate.acting_for(&capped).mint(new).await,
+        Err(ManageError::KeyLimitReached(3))
+    ));
+}
+
+#[tokio::test]
+async fn rate_plans_are_the_operators_unless_the_deployment_opts_in() {
+    let (builder, _) = gate_builder();
+    let gate = builder.build().unwrap();
+    let key = admin(&gate).await;
+    let body = r#"{"name":"k","rate_plan":"professional"}"#;
+    let r = call(&gate, &key, "POST", "/v1/api-keys", body).await;
+    assert_eq!((r.status, json(&r)["error"]["code"].as_str()), (403, Some("field_not_allowed")));
+    // The operator sets it through the library.
+    let minted = gate
+        .mint(NewKey::new(Owner::workspace("wks_1"), "pro").rate_plan("professional"))
+        .await
+        .unwrap();
+    assert_eq!(minted.record.rate_plan.as_deref(), Some("professional"));
+
+    let (builder, _) = gate_builder();
+    let gate = builder.tenant_rate_plans(true).build().unwrap();
+    let key = admin(&gate).await;
+    let r = call(&gate, &key, "POST", "/v1/api-keys", body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(json(&r)["rate_plan"], "professional");
+    let id = json(&r)["id"].as_str().unwrap().to_owned();
+    let r =
+        call(&gate, &key, "PATCH", &format!("/v1/api-keys/{id}"), r#"{"rate_plan":null}"#).await;
+    assert_eq!((r.status, json(&r)["rate_plan"].is_null()), (200, true));
+    let r =
+        call(&gate, &key, "PATCH", &format!("/v1/api-keys/{id}"), r#"{"rate_plan":"gold"}"#).await;
+    assert_eq!(r.status, 400, "an unknown plan is still refused: {}", r.body);
+}
+
+#[tokio::test]
+async fn a_caller_mints_only_for_itself() {
+    let (builder, _) = gate_builder();
+    let gate = builder.build().unwrap();
+    let admin = ScopeSet::parse(["admin:*"]).unwrap();
+    let user = Caller::new("wks_1", Environment::Live, admin.clone()).user("usr_1");
+    let keys = gate.acting_for(&user);
+    for owner in
+        [Owner::workspace("wks_1"), Owner::user("wks_1", "usr_2"), Owner::user("wks_2", "usr_1")]
+    {
+        let refused = keys.mint(NewKey::new(owner.clone(), "k")).await;
+        assert!(matches!(refused, Err(ManageError::FieldNotAllowed("owner"))), "{owner:?}");
+    }
+    let mine = keys.mint(NewKey::new(Owner::user("wks_1", "usr_1"), "k")).await.unwrap();
+    assert_eq!(mine.record.owner, Owner::user("wks_1", "usr_1"));
+    let service = NewKey::new(Owner::user("wks_1", "usr_1"), "k").kind(KeyKind::Service);
+    assert!(matches!(keys.mint(service).await, Err(ManageError::FieldNotAllowed("kind"))));
+    let page = keys.list(None, 100).await.unwrap();
+    assert_eq!(page.keys.iter().map(|k| k.id).collect::<Vec<_>>(), vec![mine.record.id]);
+
+    // A workspace caller mints for anyone in its workspace, in its own environment by default.
+    let test = Caller::new("wks_1", Environment::Test, admin);
+    let minted =
+        gate.acting_for(&test).mint(NewKey::new(Owner::user("wks_1", "usr_9"), "k")).await.unwrap();
+    assert_eq!(minted.record.environment, Environment::Test);
+    assert!(minted.key.expose_secret().starts_with("sk_test_"));
+}
+
+#[tokio::test]
+async fn debug_never_shows_a_credential_or_a_key_in_an_answer() {
+    let (builder, clock) = gate_builder();
+    let gate = builder.build().unwrap();
+    let key = admin(&gate).await;
+    let auth = format!("Bearer {key}");
+    let headers = [("authorization", auth.as_str())];
+    let body = br#"{"name":"k","permissions":["tasks:read"]}"#;
+    let request = ApiRequest::new("POST", "/v1/api-keys", &headers[..]).body(body);
+    let shown = format!("{request:?}");
+    assert!(!shown.contains(&key[8..]), "{shown}");
+    assert!(!shown.contains("tasks:read"), "the body is not shown: {shown}");
+
+    let minted = gate.handle_api(request, None).await;
+    assert_eq!(minted.status, 201);
+    assert_eq!(minted.header("cache-control"), Some("no-store"));
+    let new_key = json(&minted)["key"].as_str().unwrap().to_owned();
+    let shown = format!("{minted:?}");
+    assert!(!shown.contains(&new_key[8..]), "{shown}");
+
+    let id = json(&minted)["id"].as_str().unwrap().to_owned();
+    clock.advance(Duration::from_secs(1));
+    let rotated = call(&gate, &key, "POST", &format!("/v1/api-keys/{id}/rotate"), "").await;
+    assert_eq!((rotated.status, rotated.header("cache-control")), (201, Some("no-store")));
+    let rotated_key = json(&rotated)["key"].as_str().unwrap().to_owned();
+    assert!(!format!("{rotated:?}").contains(&rotated_key[8..]));
+
+    // Answers without a key are shown in full, and are not marked.
+    let listed = call(&gate, &key, "GET", "/v1/api-keys", "").await;
+    assert_eq!(listed.header("cache-control"), None);
+    assert!(format!("{listed:?}").contains(&id));
+}
