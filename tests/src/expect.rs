@@ -1,4 +1,4 @@
-//! The error bodies of each style, written out from the spec (DESIGN's catalog and the seeds),
+//! The error bodies of each style, written out from the spec (the error catalog and the APIs the presets reproduce),
 //! not from keygate's renderer.
 
 use keygate::preset::Preset;

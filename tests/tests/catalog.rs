@@ -1,4 +1,4 @@
-//! Every row of DESIGN's error catalog, in every preset, on every framework: status, headers
+//! Every row of the error catalog, in every preset, on every framework: status, headers
 //! and the exact body.
 
 #![allow(clippy::unwrap_used)]

@@ -491,7 +491,7 @@ impl Keygate {
     }
 }
 
-/// A key in management-API bodies: seed 002's fields first.
+/// A key in management-API bodies: the live/test key API's fields first.
 #[derive(Serialize)]
 struct KeyJson<'a> {
     id: KeyId,

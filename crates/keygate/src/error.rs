@@ -139,7 +139,7 @@ pub enum InvalidRequest {
 }
 
 impl AuthError {
-    /// The envelope `code` of this failure (DESIGN's error catalog).
+    /// The envelope `code` of this failure (the error catalog).
     pub fn code(&self) -> &'static str {
         match self {
             AuthError::Missing

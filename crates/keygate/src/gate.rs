@@ -196,7 +196,7 @@ impl KeygateBuilder {
         self
     }
 
-    /// Refuses requests that did not come over HTTPS with 403 `forbidden` (seed 003: plain
+    /// Refuses requests that did not come over HTTPS with 403 `forbidden` (the workspace API: plain
     /// HTTP requests are rejected). With `trust_forwarded_proto`, `X-Forwarded-Proto: https`
     /// set by a proxy in front counts as HTTPS; set it only behind a proxy that overwrites it.
     pub fn require_https(mut self, trust_forwarded_proto: bool) -> Self {

@@ -284,7 +284,7 @@ pub struct KeyInfo {
     pub usage: UsageInfo,
 }
 
-/// Request counts of a key (seed 002's `usage`).
+/// Request counts of a key (the live/test key API's `usage`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct UsageInfo {
     /// Requests on the current UTC day.

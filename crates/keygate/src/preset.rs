@@ -1,11 +1,11 @@
-//! The four compatibility presets: each reproduces the API-key auth one seed document promises.
+//! The four compatibility presets: each reproduces the API-key auth that one real API documents.
 //!
-//! | preset | seed | keys | credential | errors | scopes | rate plans |
+//! | preset | API | keys | credential | errors | scopes | rate plans |
 //! | --- | --- | --- | --- | --- | --- | --- |
-//! | [`Preset::productlane`] | 000 | `pl_v2_`, `pl_v1_` answered 410 | Bearer | envelope | Productlane's list, `admin` one among them | none |
-//! | [`Preset::plane`] | 004 | `pk_` | `X-Api-Key` | `{"detail"}` | tasks + `admin` | user keys 60/min, service tokens 300/min |
-//! | [`Preset::livetest`] | 002 | `sk_live_` / `sk_test_` | Bearer | envelope | `tasks:*`, `projects:*`, `users:*`, `admin:*` = everything | Free 100/min + 1,000/h (default), Professional 500/min + 10,000/h |
-//! | [`Preset::workspace`] | 003 | `ws_` | Bearer | RFC 9457 problem | `read:all`, `write:all`, `admin` (implies both) | none |
+//! | [`Preset::productlane`] | Productlane v2 | `pl_v2_`, `pl_v1_` answered 410 | Bearer | envelope | Productlane's list, `admin` one among them | none |
+//! | [`Preset::plane`] | Plane | `pk_` | `X-Api-Key` | `{"detail"}` | tasks + `admin` | user keys 60/min, service tokens 300/min |
+//! | [`Preset::livetest`] | a live/test key API | `sk_live_` / `sk_test_` | Bearer | envelope | `tasks:*`, `projects:*`, `users:*`, `admin:*` = everything | Free 100/min + 1,000/h (default), Professional 500/min + 10,000/h |
+//! | [`Preset::workspace`] | a workspace API | `ws_` | Bearer | RFC 9457 problem | `read:all`, `write:all`, `admin` (implies both) | none |
 //!
 //! Every preset also knows the scopes `tasks:read`, `tasks:write` and `tasks:delete`, and names an
 //! admin scope that key management requires. A preset is a plain value: change any field.
@@ -47,7 +47,7 @@ pub struct Preset {
     /// Rate plans and the default per kind of key.
     pub plans: RatePlans,
     /// The name of the scope list in management-API bodies: `scopes`, or `permissions` as
-    /// seed 002 writes it. Requests may use either.
+    /// the live/test key API writes it. Requests may use either.
     pub scopes_field: &'static str,
 }
 
@@ -83,7 +83,7 @@ impl Preset {
         }
     }
 
-    /// Seed 000 (Productlane v2): `pl_v2_` Bearer keys, `pl_v1_` keys answered
+    /// Productlane v2: `pl_v2_` Bearer keys, `pl_v1_` keys answered
     /// `410 unsupported_key_version`, the envelope style and Productlane's scope list.
     pub fn productlane() -> Self {
         let format = built(KeyFormat::builder("pl").version("v2").retired_versions(["v1"]).build());
@@ -114,7 +114,7 @@ impl Preset {
         }
     }
 
-    /// Seed 004 (Plane): `X-Api-Key` header, `{"detail": "..."}` errors, 60 requests a minute
+    /// Plane: `X-Api-Key` header, `{"detail": "..."}` errors, 60 requests a minute
     /// for user keys and 300 for service tokens.
     pub fn plane() -> Self {
         let format = built(KeyFormat::builder("pk").build());
@@ -129,7 +129,7 @@ impl Preset {
         }
     }
 
-    /// Seed 002: `sk_live_` / `sk_test_` Bearer keys, the envelope style, `admin:*` as full
+    /// A live/test key API: `sk_live_` / `sk_test_` Bearer keys, the envelope style, `admin:*` as full
     /// access, and the Free (default) and Professional plans, each per minute and per hour.
     pub fn livetest() -> Self {
         let format = built(KeyFormat::builder("sk").environments("live", "test").build());
@@ -156,7 +156,7 @@ impl Preset {
         }
     }
 
-    /// Seed 003: Bearer keys, RFC 9457 problem details, `read:all` and `write:all` over every
+    /// A workspace API: Bearer keys, RFC 9457 problem details, `read:all` and `write:all` over every
     /// resource, and `admin` implying both (and everything else).
     pub fn workspace() -> Self {
         let format = built(KeyFormat::builder("ws").build());

@@ -1,10 +1,10 @@
 //! Framework-neutral error responses: status, headers and a JSON body in one of three styles.
 //!
-//! | style | body | seed |
+//! | style | body | used by |
 //! | --- | --- | --- |
-//! | [`ErrorStyle::Envelope`] | `{"error":{"code","message","details","request_id"}}` | 000 (Productlane) |
-//! | [`ErrorStyle::Detail`] | `{"detail":"..."}` | 004 (Plane) |
-//! | [`ErrorStyle::Problem`] | RFC 9457 `application/problem+json`, with `code` as an extension member | 003 |
+//! | [`ErrorStyle::Envelope`] | `{"error":{"code","message","details","request_id"}}` | Productlane |
+//! | [`ErrorStyle::Detail`] | `{"detail":"..."}` | Plane |
+//! | [`ErrorStyle::Problem`] | RFC 9457 `application/problem+json`, with `code` as an extension member | the workspace preset |
 //!
 //! Every 401 carries a `WWW-Authenticate: Bearer realm="…"` challenge (RFC 6750 §3), with
 //! `error="invalid_token"` when a credential was sent; a 403 for a missing scope carries
@@ -34,9 +34,9 @@ use crate::scope::Scope;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorStyle {
-    /// `{"error":{"code","message","details","request_id"}}` (seed 000).
+    /// `{"error":{"code","message","details","request_id"}}` (Productlane v2).
     Envelope,
-    /// `{"detail":"..."}` (seed 004).
+    /// `{"detail":"..."}` (Plane).
     Detail,
     /// RFC 9457 problem details, `application/problem+json`.
     Problem,
@@ -124,7 +124,7 @@ impl Renderer {
         Ok(self)
     }
 
-    /// The status for a retired key version: 410 Gone (seed 000) or 401.
+    /// The status for a retired key version: 410 Gone (Productlane v2) or 401.
     pub fn unsupported_version_status(mut self, status: u16) -> Self {
         self.unsupported_version_status = status;
         self
@@ -274,10 +274,10 @@ impl Renderer {
         }
     }
 
-    /// The text of the `detail` style: seed 004's exact strings where it gives them.
+    /// The text of the `detail` style: Plane's exact strings where it gives them.
     fn detail_message(&self, err: &AuthError) -> String {
         match err {
-            // The exact strings of seed 004 (and of Django REST framework, which it uses).
+            // The exact strings of Plane (and of Django REST framework, which it uses).
             AuthError::Missing => "Authentication credentials were not provided.".into(),
             AuthError::Malformed(_)
             | AuthError::Invalid(_)

@@ -8,7 +8,7 @@
 //! ```
 //! use keygate::scope::{Requirement, ScopePolicy, ScopeSet};
 //!
-//! // Seed 003: `admin` implies `read:all` and `write:all`, which reach every resource.
+//! // A workspace API: `admin` implies `read:all` and `write:all`, which reach every resource.
 //! let policy = ScopePolicy::builder()
 //!     .known(["read:all", "write:all", "admin", "tasks:read", "tasks:write"])
 //!     .implies("read:all", ["*:read"])

@@ -56,7 +56,7 @@ fn catalog() -> Vec<(AuthError, &'static str, u16)> {
 }
 
 #[test]
-fn seed_000_scope_required_body_word_for_word() {
+fn productlane_scope_required_body_word_for_word() {
     let r = Preset::productlane().renderer.render(&scope_denied(), Some("req_abc"));
     assert_eq!(r.status, 403);
     assert_eq!(r.content_type, "application/json");
@@ -81,7 +81,7 @@ fn envelope_style_every_row() {
         assert_eq!(body["error"]["request_id"], "req_1");
         assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
         assert!(body["error"]["details"].is_object());
-        // Field order as seed 000 shows it.
+        // Field order as Productlane v2 shows it.
         assert!(r.body.starts_with(r#"{"error":{"code":"#), "{}", r.body);
     }
     let r = renderer.render(&AuthError::Missing, Some("req_1"));
@@ -103,7 +103,7 @@ fn envelope_style_every_row() {
 }
 
 #[test]
-fn detail_style_uses_seed_004_strings() {
+fn detail_style_uses_planes_strings() {
     let renderer = Preset::plane().renderer;
     let missing = renderer.render(&AuthError::Missing, None);
     assert_eq!(missing.status, 401);

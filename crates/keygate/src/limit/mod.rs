@@ -1,8 +1,8 @@
 //! Rate plans, rate limiters and the failed-authentication throttle.
 //!
-//! A [`RatePlan`] holds one or more windows that all apply at once (seed 002: 100 a minute and
+//! A [`RatePlan`] holds one or more windows that all apply at once (the live/test key API: 100 a minute and
 //! 1,000 an hour). [`RatePlans`] names the plans of a deployment and which one each kind of key
-//! gets by default (seed 004: 60 a minute for user keys, 300 for service tokens); a key can
+//! gets by default (Plane: 60 a minute for user keys, 300 for service tokens); a key can
 //! name its own plan instead.
 //!
 //! Windows are fixed and aligned to the epoch: a per-minute window runs from one minute to the

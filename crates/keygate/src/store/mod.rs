@@ -35,7 +35,7 @@ use crate::format::{Environment, KeyId};
 use crate::hash::{KeyHash, PepperVersion};
 use crate::scope::ScopeSet;
 
-/// What a key is for (seed 004): a user's key or a workspace's service token.
+/// What a key is for (Plane): a user's key or a workspace's service token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyKind {
