@@ -13,8 +13,8 @@ use crate::format::{Environment, KeyFormat, KeyId};
 use crate::hash::{KeyHasher, Pepper};
 use crate::scope::ScopeSet;
 use crate::store::{
-    KeyKind, KeyRecord, KeyStore, KeyUpdate, ListQuery, Owner, Peek, Rotated, Rotation, StoreError,
-    Usage, UsageDelta,
+    Cursor, KeyKind, KeyRecord, KeyStore, KeyUpdate, ListQuery, Owner, Page, Peek, Rotated,
+    Rotation, StoreError, Usage, UsageDelta,
 };
 
 /// Runs every check against `store`. Call it on a multi-thread tokio runtime
@@ -37,10 +37,13 @@ pub async fn run(store: Arc<dyn KeyStore>) {
     rotate(&*store, &kit).await;
     rotation_checks(&*store, &kit).await;
     list(&*store, &kit).await;
+    list_pages(&*store).await;
+    round_trip(&*store).await;
     list_environment(&*store).await;
     insert_within(&*store).await;
     usage(&*store, &kit).await;
     expiring(&*store, &kit).await;
+    expiring_bounds(&*store).await;
     revoke_all(&*store).await;
     concurrent_insert(store.clone(), &kit).await;
     concurrent_insert_within(store.clone()).await;
@@ -52,6 +55,8 @@ struct Kit {
     format: KeyFormat,
     hasher: KeyHasher,
     workspace: String,
+    /// A time range of this kit's own (seconds from [`t`]), for queries that span workspaces.
+    epoch: i64,
 }
 
 impl Kit {
@@ -59,8 +64,11 @@ impl Kit {
         let format = KeyFormat::builder("suite").build().expect("format");
         let hasher = KeyHasher::new(1, Pepper::new([7u8; 32]).expect("pepper"));
         let tag = format.generate(Environment::Live).expect("random");
-        let workspace = format!("wks_suite_{}", &tag.expose_secret()["suite_".len()..][..12]);
-        Kit { format, hasher, workspace }
+        let id = &tag.expose_secret()["suite_".len()..][..12];
+        let workspace = format!("wks_suite_{id}");
+        let epoch =
+            10_000_000 + id.bytes().fold(0i64, |n, b| (n * 61 + i64::from(b)) % 1_000_000) * 1000;
+        Kit { format, hasher, workspace, epoch }
     }
 
     fn record(&self, user: Option<&str>, created_at: Timestamp) -> KeyRecord {
@@ -390,6 +398,123 @@ async fn list(store: &dyn KeyStore, kit: &Kit) {
     assert!(nobody.records.is_empty(), "another workspace sees nothing");
 }
 
+fn ms(secs: i64, millis: i64) -> Timestamp {
+    Timestamp::from_unix_millis(t(secs).unix_millis() + millis)
+}
+
+async fn page(store: &dyn KeyStore, kit: &Kit, after: Option<Cursor>, limit: usize) -> Page {
+    let query = ListQuery {
+        workspace_id: kit.workspace.clone(),
+        user_id: None,
+        environment: None,
+        after,
+        limit,
+    };
+    store.list(&query).await.expect("list")
+}
+
+/// Paging is exact: full pages, ties on `created_at` broken by id, a cursor that holds while
+/// keys are added, and a clamped limit.
+async fn list_pages(store: &dyn KeyStore) {
+    let kit = Kit::new();
+    // Three keys minted in the same millisecond, and others a millisecond apart.
+    let mut records: Vec<KeyRecord> = (0..3).map(|_| kit.record(None, ms(1500, 7))).collect();
+    records.extend((0..4).map(|i| kit.record(None, ms(1500, 8 + i))));
+    for r in &records {
+        store.insert(r.clone()).await.expect("insert");
+    }
+    let mut expected: Vec<_> = records.iter().map(|r| (r.created_at, r.id)).collect();
+    expected.sort();
+
+    let first = page(store, &kit, None, 3).await;
+    let ids = |p: &Page| p.records.iter().map(|r| (r.created_at, r.id)).collect::<Vec<_>>();
+    assert_eq!(ids(&first), expected[..3], "a full first page, ties broken by id");
+    let cursor = first.next.expect("more pages");
+    assert_eq!(cursor, Cursor::after(&first.records[2]), "the cursor is the last record");
+
+    // Added between pages: one older than the cursor (never shown), one newer (shown once).
+    let older = kit.record(None, ms(1500, 0));
+    let newer = kit.record(None, ms(1600, 0));
+    for r in [&older, &newer] {
+        store.insert(r.clone()).await.expect("insert");
+    }
+    expected.push((newer.created_at, newer.id));
+    let second = page(store, &kit, Some(cursor), 3).await;
+    assert_eq!(ids(&second), expected[3..6], "a full second page");
+    let third = page(store, &kit, second.next, 3).await;
+    assert_eq!(ids(&third), expected[6..], "the rest, the newer key once");
+    assert!(third.next.is_none(), "the last page says so");
+
+    let one = page(store, &kit, None, 0).await;
+    assert_eq!(one.records.len(), 1, "a limit of 0 is read as 1");
+    assert!(one.next.is_some());
+    let all = page(store, &kit, None, usize::MAX).await;
+    assert_eq!(all.records.len(), 9, "a huge limit is capped, not an error");
+    assert!(all.next.is_none());
+}
+
+/// Every field reads back as written: a test service token with no user, millisecond times, a
+/// plan, usage and a grace period.
+async fn round_trip(store: &dyn KeyStore) {
+    let kit = Kit::new();
+    let mut r = kit.record(None, ms(1700, 123));
+    r.kind = KeyKind::Service;
+    r.environment = Environment::Test;
+    r.preview = kit.format.preview_of(Environment::Test, &r.id);
+    r.description = None;
+    r.expires_at = Some(ms(90_000, 999));
+    r.revoked_at = Some(ms(80_000, 1));
+    r.disabled = true;
+    r.last_used = Some(ms(1750, 5));
+    r.rate_plan = Some("professional".into());
+    r.usage = Usage {
+        day: Usage::day_of(ms(1750, 5)),
+        today: 3,
+        month: Usage::month_of(ms(1750, 5)),
+        this_month: 9,
+    };
+    r.scopes = ScopeSet::parse(["*", "tasks:*", "admin"]).expect("scopes");
+    store.insert(r.clone()).await.expect("insert");
+    assert_eq!(*found(store, &r.id).await, r, "find");
+    let listed = page(store, &kit, None, 10).await;
+    assert_eq!(listed.records.len(), 1);
+    assert_eq!(*listed.records[0], r, "list");
+}
+
+/// `expiring` takes `(after, until]`, leaves out keys revoked by `after`, orders ties by id and
+/// stops at `limit`.
+async fn expiring_bounds(store: &dyn KeyStore) {
+    let kit = Kit::new();
+    let base = kit.epoch;
+    let at = |expires: i64, revoked: Option<i64>| {
+        let mut r = kit.record(None, t(base - 10));
+        r.expires_at = Some(t(base + expires));
+        r.revoked_at = revoked.map(|v| t(base + v));
+        r
+    };
+    let at_after = at(0, None);
+    let at_until = at(100, None);
+    let past_until = at(101, None);
+    let revoked_at_after = at(50, Some(0));
+    let revoked_later = at(50, Some(1));
+    let ties: Vec<KeyRecord> = (0..3).map(|_| at(10, None)).collect();
+    for r in [&at_after, &at_until, &past_until, &revoked_at_after, &revoked_later]
+        .into_iter()
+        .chain(&ties)
+    {
+        store.insert(r.clone()).await.expect("insert");
+    }
+    let ids = |records: Vec<Arc<KeyRecord>>| records.iter().map(|r| r.id).collect::<Vec<_>>();
+    let mut tie_ids: Vec<KeyId> = ties.iter().map(|r| r.id).collect();
+    tie_ids.sort();
+    let mut expected = tie_ids.clone();
+    expected.extend([revoked_later.id, at_until.id]);
+    let all = store.expiring(t(base), t(base + 100), 100).await.expect("expiring");
+    assert_eq!(ids(all), expected, "(after, until], ties by id, not revoked by `after`");
+    let two = store.expiring(t(base), t(base + 100), 2).await.expect("expiring");
+    assert_eq!(ids(two), tie_ids[..2], "at most `limit`, soonest first");
+}
+
 async fn list_environment(store: &dyn KeyStore) {
     let kit = Kit::new();
     let live = kit.record(None, t(1100));
@@ -667,6 +792,15 @@ async fn revoke_all(store: &dyn KeyStore) {
     assert_eq!(found(store, &a.id).await.revoked_at, Some(t(7000)), "never postponed");
     assert_eq!(found(store, &b.id).await.revoked_at, Some(t(8000)));
     assert_eq!(found(store, &other.id).await.revoked_at, None, "another workspace is untouched");
+
+    // A key in a rotation's grace period stops at the revocation, not at the end of its grace.
+    let kit = Kit::new();
+    let mut in_grace = kit.record(None, t(6000));
+    in_grace.revoked_at = Some(t(9000));
+    store.insert(in_grace.clone()).await.expect("insert");
+    let n = store.revoke_all(&kit.workspace, None, t(8000)).await.expect("revoke_all");
+    assert_eq!(n, 1, "a grace period is shortened");
+    assert_eq!(found(store, &in_grace.id).await.revoked_at, Some(t(8000)));
 }
 
 /// A store that forwards to another and can be taken down: while down, every call fails with
