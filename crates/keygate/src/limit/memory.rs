@@ -6,7 +6,16 @@ use crate::format::KeyId;
 use super::window::{Counters, Decision};
 use super::{LimiterError, RateLimiter, RatePlan};
 
-type Map = crate::map::Map<KeyId, Arc<Mutex<Counters>>>;
+type Map = crate::map::Map<KeyId, Arc<Mutex<Entry>>>;
+
+/// One key's counters. `swept` is set, under the lock, when [`InProcessLimiter::sweep`] drops
+/// the entry from the map: a request that found the entry just before then counts in the map's
+/// next entry instead of in one nobody reads again.
+#[derive(Default)]
+struct Entry {
+    counters: Counters,
+    swept: bool,
+}
 
 /// A [`RateLimiter`] in process memory: exact for one process, decided without I/O.
 ///
@@ -45,20 +54,27 @@ impl InProcessLimiter {
         consume: bool,
     ) -> Option<Decision> {
         let keys = self.keys.pin();
-        let counters = match keys.get(key) {
-            Some(c) => c,
-            None if !consume => return Counters::default().decide(plan.windows(), now, false),
-            None => keys.get_or_insert_with(*key, Default::default),
-        };
-        let mut counters = counters.lock().unwrap_or_else(PoisonError::into_inner);
-        counters.decide(plan.windows(), now, consume)
+        loop {
+            let entry = match keys.get(key) {
+                Some(e) => e,
+                None if !consume => return Counters::default().decide(plan.windows(), now, false),
+                None => keys.get_or_insert_with(*key, Default::default),
+            };
+            let mut entry = entry.lock().unwrap_or_else(PoisonError::into_inner);
+            if !entry.swept {
+                return entry.counters.decide(plan.windows(), now, consume);
+            }
+            // Swept since it was looked up: look again.
+        }
     }
 
     /// Drops the counters of keys whose windows have all ended by `now`.
     pub fn sweep(&self, now: Timestamp) {
-        self.keys
-            .pin()
-            .retain(|_, c| !c.lock().unwrap_or_else(PoisonError::into_inner).is_stale(now));
+        self.keys.pin().retain(|_, entry| {
+            let mut entry = entry.lock().unwrap_or_else(PoisonError::into_inner);
+            entry.swept = entry.counters.is_stale(now);
+            !entry.swept
+        });
     }
 
     /// How many keys have counters.
@@ -100,5 +116,54 @@ impl RateLimiter for InProcessLimiter {
         now: Timestamp,
     ) -> Result<Option<Decision>, LimiterError> {
         Ok(self.decide(key, plan, now, false))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Requests racing a sweep at the start of a new window never pass more than the limit: a
+    /// request that found the old counters just before they were swept counts in the new ones.
+    #[test]
+    fn a_sweep_racing_requests_loses_no_count() {
+        let limiter = Arc::new(InProcessLimiter::new());
+        let plan = RatePlan::new("p").window(4, Duration::from_secs(1));
+        let key = KeyId::from_raw("sweeprace000").unwrap();
+        for round in 1..=2000_i64 {
+            let now = Timestamp::from_unix_millis(round * 1000);
+            // The previous window's counters, stale at `now`.
+            limiter.decide(&key, &plan, Timestamp::from_unix_millis(round * 1000 - 1), true);
+            let allowed = Arc::new(AtomicU64::new(0));
+            let barrier = Arc::new(std::sync::Barrier::new(4));
+            let threads: Vec<_> = (0..4)
+                .map(|i| {
+                    let (limiter, plan, allowed, barrier) =
+                        (limiter.clone(), plan.clone(), allowed.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        for _ in 0..3 {
+                            if i == 0 {
+                                limiter.sweep(now);
+                            }
+                            if limiter.decide(&key, &plan, now, true).is_some_and(|d| d.allowed) {
+                                allowed.fetch_add(1, Ordering::SeqCst);
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap();
+            }
+            assert!(
+                allowed.load(Ordering::SeqCst) <= 4,
+                "round {round}: {} requests passed a limit of 4",
+                allowed.load(Ordering::SeqCst)
+            );
+        }
     }
 }
