@@ -293,6 +293,46 @@ mod tests {
         assert!(matches!(cache.peek(&first), Peek::Absent));
     }
 
+    #[tokio::test]
+    async fn unknown_ids_are_forgotten_after_the_negative_ttl() {
+        let config =
+            CacheConfig { negative_ttl: Duration::from_millis(30), ..CacheConfig::default() };
+        let cache = CachedStore::new(MemoryStore::new(), config);
+        let r = record("bornlater001");
+        assert!(cache.find(&r.id).await.unwrap().is_none());
+        assert!(matches!(cache.peek(&r.id), Peek::Absent), "remembered as unknown");
+        // Minted by another replica meanwhile: found once the negative entry has lapsed.
+        cache.inner().insert(r.clone()).await.unwrap();
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(matches!(cache.peek(&r.id), Peek::Unknown), "the negative entry lapsed");
+        assert!(cache.find(&r.id).await.unwrap().is_some());
+        assert!(matches!(cache.peek(&r.id), Peek::Found(_)));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_that_raced_an_invalidation_is_not_cached() {
+        use crate::store::suite::Switchable;
+        let cache =
+            Arc::new(CachedStore::new(Switchable::new(MemoryStore::new()), CacheConfig::default()));
+        let r = record("racedread001");
+        cache.inner().insert(r.clone()).await.unwrap();
+        let hold = cache.inner().hold_finds().await;
+        let reader = {
+            let (cache, id) = (cache.clone(), r.id);
+            tokio::spawn(async move { cache.find(&id).await })
+        };
+        while cache.inner().finds_started() == 0 {
+            tokio::task::yield_now().await;
+        }
+        // A change lands while the read is in flight: what the read returns may be stale.
+        cache.invalidate(&r.id);
+        drop(hold);
+        assert!(reader.await.unwrap().unwrap().is_some());
+        assert!(matches!(cache.peek(&r.id), Peek::Unknown), "the raced read is not cached");
+        cache.find(&r.id).await.unwrap();
+        assert!(matches!(cache.peek(&r.id), Peek::Found(_)), "a read that raced nothing is");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn memory_behind_a_cache_passes_the_suite() {
         crate::store::suite::run(Arc::new(CachedStore::new(

@@ -805,16 +805,34 @@ async fn revoke_all(store: &dyn KeyStore) {
 
 /// A store that forwards to another and can be taken down: while down, every call fails with
 /// [`StoreError::Unavailable`], as a database outage would. For testing how a service behaves
-/// when its store is unreachable.
+/// when its store is unreachable, and (with [`hold_finds`](Self::hold_finds)) what happens to a
+/// read that is in flight while something changes.
 pub struct Switchable<S> {
     inner: S,
     down: std::sync::atomic::AtomicBool,
+    finds: tokio::sync::RwLock<()>,
+    finds_started: std::sync::atomic::AtomicUsize,
 }
 
 impl<S: KeyStore> Switchable<S> {
     /// `inner`, up.
     pub fn new(inner: S) -> Self {
-        Switchable { inner, down: std::sync::atomic::AtomicBool::new(false) }
+        Switchable {
+            inner,
+            down: std::sync::atomic::AtomicBool::new(false),
+            finds: tokio::sync::RwLock::new(()),
+            finds_started: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// Holds every [`find`](KeyStore::find) that starts from now until the guard is dropped.
+    pub async fn hold_finds(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+        self.finds.write().await
+    }
+
+    /// How many [`find`](KeyStore::find)s have started, held or not.
+    pub fn finds_started(&self) -> usize {
+        self.finds_started.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Takes the store down (`true`) or brings it back.
@@ -846,6 +864,8 @@ impl<S: KeyStore> KeyStore for Switchable<S> {
         }
     }
     async fn find(&self, id: &KeyId) -> Result<Option<Arc<KeyRecord>>, StoreError> {
+        self.finds_started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let _released = self.finds.read().await;
         self.check()?;
         self.inner.find(id).await
     }
