@@ -172,3 +172,44 @@ async fn debug_never_shows_a_credential_or_a_key_in_an_answer() {
     assert_eq!(listed.header("cache-control"), None);
     assert!(format!("{listed:?}").contains(&id));
 }
+
+#[tokio::test]
+async fn a_long_description_and_an_unreachable_store_are_told_apart() {
+    use keygate::store::suite::Switchable;
+    use keygate::store::{MemoryStore, StoreError};
+
+    let store = Arc::new(Switchable::new(MemoryStore::new()));
+    let (builder, _) = gate_builder();
+    let gate = builder.store(store.clone()).build().unwrap();
+    let key = admin(&gate).await;
+
+    let long = "d".repeat(2001);
+    let new = NewKey::new(Owner::workspace("wks_1"), "k").description(long.clone());
+    assert!(matches!(gate.mint(new).await, Err(ManageError::Description)));
+    let body = format!(r#"{{"name":"k","description":"{long}"}}"#);
+    let r = call(&gate, &key, "POST", "/v1/api-keys", &body).await;
+    assert_eq!(
+        r.body,
+        r#"{"error":{"code":"invalid_request","message":"description must be at most 2000 characters.","details":{"field":"description"},"request_id":"req_1"}}"#
+    );
+    let fine = "d".repeat(2000);
+    let new = NewKey::new(Owner::workspace("wks_1"), "k").description(fine);
+    let id = gate.mint(new).await.unwrap().record.id;
+    let changes =
+        keygate::manage::KeyChanges { description: Some(Some(long)), ..Default::default() };
+    assert!(matches!(gate.update_key(&id, changes).await, Err(ManageError::Description)));
+
+    // The store goes down after the key was verified once: every operation says so, as 503.
+    let verified = gate.verify_key(&key).await.unwrap();
+    store.set_down(true);
+    let new = NewKey::new(Owner::workspace("wks_1"), "k");
+    assert!(matches!(gate.mint(new).await, Err(ManageError::Store(StoreError::Unavailable(_)))));
+    let caller = Caller::of(&verified);
+    assert!(matches!(
+        gate.acting_for(&caller).get(&id).await,
+        Err(ManageError::Store(StoreError::Unavailable(_)))
+    ));
+    let r = call(&gate, &key, "GET", "/v1/api-keys", "").await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.body.contains(r#""code":"unavailable""#), "{}", r.body);
+}
