@@ -218,7 +218,8 @@ async fn a_test_key_on_a_live_deployment_is_forbidden() {
 async fn plain_http_is_forbidden_where_https_is_required() {
     for &framework in FRAMEWORKS {
         for preset in PRESETS {
-            let opts = ServerOptions { require_https: true, ..Default::default() };
+            let https = keygate::HttpsPolicy { trust_forwarded_proto: true };
+            let opts = ServerOptions { require_https: Some(https), ..Default::default() };
             let s = Server::start_with(framework, preset, opts).await;
             let ping = s.with_key(with_rid(Request::get("/v1/ping"), "h-1"), &s.admin_key);
             let r = s.send(ping.clone()).await;

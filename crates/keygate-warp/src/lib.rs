@@ -106,7 +106,15 @@ pub fn authenticated_with(
 pub fn scoped<R: ScopeRequirement>(
     gate: Keygate,
 ) -> impl Filter<Extract = (Verified,), Error = Rejection> + Clone {
-    authenticated(gate).and_then(|verified: Verified| async move {
+    scoped_with::<R>(gate, false)
+}
+
+/// [`scoped`] for a server that terminates TLS itself, as [`authenticated_with`].
+pub fn scoped_with<R: ScopeRequirement>(
+    gate: Keygate,
+    tls: bool,
+) -> impl Filter<Extract = (Verified,), Error = Rejection> + Clone {
+    authenticated_with(gate, tls).and_then(|verified: Verified| async move {
         verified.require(R::requirement()).map(|()| verified).map_err(reject)
     })
 }

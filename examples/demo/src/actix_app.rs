@@ -47,10 +47,11 @@ pub(crate) fn server(
     listener: TcpListener,
     gate: Keygate,
     tasks: Arc<Tasks>,
+    tls: bool,
 ) -> Result<Server, String> {
     let listener = listener.into_std().map_err(|e| e.to_string())?;
     let server = HttpServer::new(move || {
-        let auth = KeygateTransform::new(gate.clone());
+        let auth = KeygateTransform::new(gate.clone()).tls(tls);
         App::new()
             .app_data(Data::new(gate.clone()))
             .app_data(Data::new(tasks.clone()))

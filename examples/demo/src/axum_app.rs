@@ -21,13 +21,13 @@ struct AppState {
 }
 
 /// The whole app: `/healthz`, the protected demo routes and the management API.
-pub(crate) fn app(gate: Keygate, tasks: Arc<Tasks>) -> Router {
+pub(crate) fn app(gate: Keygate, tasks: Arc<Tasks>, tls: bool) -> Router {
     let state = AppState { gate: gate.clone(), tasks };
     let protected = Router::new()
         .route("/v1/ping", get(|Auth(_): Auth| async { "pong" }))
         .route("/v1/tasks", get(list).post(create))
         .route("/v1/tasks/{id}", delete(remove))
-        .layer(KeygateLayer::new(gate.clone()))
+        .layer(KeygateLayer::new(gate.clone()).tls(tls))
         .with_state(state);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -61,9 +61,10 @@ pub(crate) async fn serve(
     listener: TcpListener,
     gate: Keygate,
     tasks: Arc<Tasks>,
+    tls: bool,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
-    let app = app(gate, tasks).into_make_service_with_connect_info::<SocketAddr>();
+    let app = app(gate, tasks, tls).into_make_service_with_connect_info::<SocketAddr>();
     if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
         tracing::error!(error = %e, "server failed");
     }
