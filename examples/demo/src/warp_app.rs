@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use keygate::Keygate;
-use keygate_warp::{Verified, authenticated_with, management, recover, scoped_with};
+use keygate_warp::{Verified, authenticated_with, management, recover, require_plan, scoped_with};
 use tokio::net::TcpListener;
 use warp::Filter;
 use warp::reply::Response;
 
-use crate::tasks::{Tasks, TasksDelete, TasksRead, TasksWrite};
+use crate::tasks::{Professional, Tasks, TasksDelete, TasksRead, TasksWrite, reports_need_a_plan};
 
 fn reply(v: &Verified, response: keygate::response::Response) -> Response {
     keygate_warp::reply(v, response.into_http::<warp::hyper::body::Bytes>())
@@ -31,6 +31,14 @@ pub(crate) async fn serve(
         .and(warp::get())
         .and(scoped_with::<TasksRead>(gate.clone(), tls))
         .map(move |v: Verified| reply(&v, t.list(v.principal())));
+    let (t, gated) = (tasks.clone(), reports_need_a_plan(&gate));
+    let reports = warp::path!("v1" / "reports")
+        .and(warp::get())
+        .and(scoped_with::<TasksRead>(gate.clone(), tls))
+        .and_then(move |v: Verified| async move {
+            if gated { require_plan::<Professional>(v).await } else { Ok(v) }
+        })
+        .map(move |v: Verified| reply(&v, t.report(v.principal())));
     let (t, g) = (tasks.clone(), gate.clone());
     let create = warp::path!("v1" / "tasks")
         .and(warp::post())
@@ -51,6 +59,8 @@ pub(crate) async fn serve(
         .or(ping)
         .unify()
         .or(list)
+        .unify()
+        .or(reports)
         .unify()
         .or(create)
         .unify()
