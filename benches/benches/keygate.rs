@@ -8,9 +8,11 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use hmac::{Hmac, KeyInit, Mac};
-use keygate::format::Environment;
+use keygate::AuthError;
+use keygate::error::{InvalidKey, Malformed};
+use keygate::format::{Environment, ParseError};
 use keygate::preset::Preset;
-use keygate::store::{CacheConfig, KeyUpdate};
+use keygate::store::{CacheConfig, KeyStore, KeyUpdate, Peek};
 use keygate_benches::{memory_fixture, ready, unlimited_livetest};
 use sha2::{Digest, Sha256};
 
@@ -26,6 +28,12 @@ fn floor(c: &mut Criterion) {
     let secret = secret_of(&gate, &keys[0]);
     let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(b"benchmark pepper, 32 bytes long!")
         .expect("key");
+    // The floor computes what a verify compares: the stored hash of the key.
+    let mut m = mac.clone();
+    m.update(secret.as_bytes());
+    let id = gate.preset().format.parse(&keys[0]).expect("key").id();
+    let stored = ready(gate.store().find(&id)).expect("find").expect("record");
+    assert_eq!(&<[u8; 32]>::from(m.finalize().into_bytes()), stored.hash.as_bytes());
     let mut g = c.benchmark_group("floor");
     g.throughput(Throughput::Elements(1));
     g.bench_function("hmac_sha256_prekeyed", |b| {
@@ -46,6 +54,9 @@ fn verify(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
 
     let (gate, keys) = memory_fixture(unlimited_livetest(), HOT);
+    for key in &keys {
+        ready(gate.verify_key(key)).expect("valid_hot_1k verifies");
+    }
     let mut i = 0;
     g.bench_function("valid_hot_1k", |b| {
         b.iter(|| {
@@ -58,6 +69,11 @@ fn verify(c: &mut Criterion) {
     // limit (and usage counting).
     let headers: Vec<[(&str, String); 1]> =
         keys.iter().map(|k| [("authorization", format!("Bearer {k}"))]).collect();
+    for h in &headers {
+        ready(gate.verify(h)).expect("valid_hot_1k_headers verifies");
+        let passed = ready(gate.authenticate(h, None)).expect("authenticate passes");
+        assert!(passed.rate_limit.is_some(), "the rate limit is checked");
+    }
     g.bench_function("valid_hot_1k_headers", |b| {
         b.iter(|| {
             i = (i + 1) % HOT;
@@ -75,11 +91,19 @@ fn verify(c: &mut Criterion) {
     let mut bad_checksum = keys[0].clone();
     let last = bad_checksum.pop().expect("char");
     bad_checksum.push(if last == '0' { '1' } else { '0' });
+    assert!(matches!(
+        ready(gate.verify_key(&bad_checksum)),
+        Err(AuthError::Malformed(Malformed::Key(ParseError::BadChecksum)))
+    ));
     g.bench_function("reject_bad_checksum", |b| {
         b.iter(|| black_box(ready(gate.verify_key(black_box(&bad_checksum))).is_err()))
     });
     let unknown = gate.preset().format.generate(Environment::Live).expect("key");
     let unknown = unknown.expose_secret().to_owned();
+    assert!(matches!(
+        ready(gate.verify_key(&unknown)),
+        Err(AuthError::Invalid(InvalidKey::UnknownId))
+    ));
     g.bench_function("reject_unknown_id", |b| {
         b.iter(|| black_box(ready(gate.verify_key(black_box(&unknown))).is_err()))
     });
@@ -87,6 +111,10 @@ fn verify(c: &mut Criterion) {
     let body =
         format!("{}{}", &keys[1][..cut], if &keys[1][cut..cut + 1] == "a" { "b" } else { "a" });
     let wrong_secret = format!("{body}{}", keygate::format::checksum(&body));
+    assert!(matches!(
+        ready(gate.verify_key(&wrong_secret)),
+        Err(AuthError::Invalid(InvalidKey::WrongSecret))
+    ));
     g.bench_function("reject_wrong_secret", |b| {
         b.iter(|| black_box(ready(gate.verify_key(black_box(&wrong_secret))).is_err()))
     });
@@ -96,6 +124,7 @@ fn verify(c: &mut Criterion) {
         ..KeyUpdate::default()
     };
     ready(gate.store().update(&id, &expire)).expect("update");
+    assert!(matches!(ready(gate.verify_key(&keys[2])), Err(AuthError::Expired)));
     g.bench_function("reject_expired", |b| {
         b.iter(|| black_box(ready(gate.verify_key(black_box(&keys[2]))).is_err()))
     });
@@ -110,6 +139,9 @@ fn large_store(c: &mut Criterion) {
     let mut g = c.benchmark_group("verify");
     g.throughput(Throughput::Elements(1));
     // A stride through the keys, so that lookups miss the CPU caches as a big store would.
+    for key in keys.iter().step_by(7_919) {
+        ready(gate.verify_key(key)).expect("valid_1m_store verifies");
+    }
     let mut i = 0usize;
     g.bench_function("valid_1m_store", |b| {
         b.iter(|| {
@@ -123,6 +155,9 @@ fn large_store(c: &mut Criterion) {
 /// Verifications per second on 1 and 2 threads over the hot set.
 fn threads(c: &mut Criterion) {
     let (gate, keys) = memory_fixture(Preset::livetest(), HOT);
+    for key in &keys {
+        ready(gate.verify_key(key)).expect("threads/valid_hot_1k verifies");
+    }
     let keys = Arc::new(keys);
     let mut g = c.benchmark_group("threads");
     for n in [1usize, 2] {
@@ -167,6 +202,10 @@ fn peers(c: &mut Criterion) {
         table.insert(pak.short_token().to_owned(), hash);
         presented.push(pak.to_string());
     }
+    for text in &presented {
+        let pak = prefixed_api_key::PrefixedApiKey::from_string(text).expect("key");
+        assert!(controller.check_hash(&pak, &table[pak.short_token()]), "a presented key checks");
+    }
     let mut i = 0;
     g.bench_function("prefixed_api_key_check", |b| {
         b.iter(|| {
@@ -181,6 +220,7 @@ fn peers(c: &mut Criterion) {
     // Plain equality, as tower-http's deprecated bearer check did: one static token.
     let token = format!("Bearer {}", presented[0]);
     let header = token.clone();
+    assert!(header == token);
     g.bench_function("plain_eq", |b| b.iter(|| black_box(black_box(&header) == black_box(&token))));
     g.finish();
 
@@ -191,6 +231,9 @@ fn peers(c: &mut Criterion) {
     let secret = presented[0].as_bytes();
     let mut stored = [0u8; 32];
     argon.hash_password_into(secret, salt, &mut stored).expect("hash");
+    let mut again = [0u8; 32];
+    argon.hash_password_into(secret, salt, &mut again).expect("hash");
+    assert_eq!(again, stored, "argon2id_verify recomputes the stored hash");
     let mut g = c.benchmark_group("peers");
     g.throughput(Throughput::Elements(1));
     g.sample_size(10);
@@ -248,6 +291,12 @@ fn cached_postgres(c: &mut Criterion) {
         }
         (gate, keys)
     });
+    // Every key verifies, and from the cache, not PostgreSQL.
+    for key in &keys {
+        ready(gate.verify_key(key)).expect("valid_hot_1k_cached_postgres verifies from memory");
+        let id = gate.preset().format.parse(key).expect("key").id();
+        assert!(matches!(cached.peek(&id), Peek::Found(_)), "served from the cache");
+    }
     let mut g = c.benchmark_group("verify");
     g.throughput(Throughput::Elements(1));
     let mut i = 0;

@@ -21,7 +21,10 @@ pub type Outage = keygate::store::suite::Switchable<MemoryStore>;
 #[derive(Clone, Default)]
 pub struct ServerOptions {
     pub environment: Option<Environment>,
-    pub require_https: bool,
+    /// Require HTTPS, trusting `X-Forwarded-Proto` or not.
+    pub require_https: Option<keygate::HttpsPolicy>,
+    /// Tell the adapters the listener terminates TLS.
+    pub tls: bool,
     /// Share this store (and the pepper below) with other servers.
     pub store: Option<Arc<Outage>>,
     pub pepper: Option<[u8; 32]>,
@@ -63,6 +66,7 @@ impl Server {
             store: Some(store.clone()),
             environment: opts.environment,
             require_https: opts.require_https,
+            tls: opts.tls,
             pepper: opts.pepper.map(|p| keygate::hash::Pepper::new(p).unwrap()),
         };
         let demo = Demo::build(&options, overrides).await.unwrap();

@@ -218,7 +218,8 @@ async fn a_test_key_on_a_live_deployment_is_forbidden() {
 async fn plain_http_is_forbidden_where_https_is_required() {
     for &framework in FRAMEWORKS {
         for preset in PRESETS {
-            let opts = ServerOptions { require_https: true, ..Default::default() };
+            let https = keygate::HttpsPolicy { trust_forwarded_proto: true };
+            let opts = ServerOptions { require_https: Some(https), ..Default::default() };
             let s = Server::start_with(framework, preset, opts).await;
             let ping = s.with_key(with_rid(Request::get("/v1/ping"), "h-1"), &s.admin_key);
             let r = s.send(ping.clone()).await;
@@ -235,9 +236,37 @@ async fn plain_http_is_forbidden_where_https_is_required() {
     }
 }
 
-#[test]
-fn styles_follow_the_presets() {
-    use keygate::preset::Preset;
-    assert_eq!(expect::style(&Preset::plane()), expect::Style::Detail);
-    assert_eq!(expect::style(&Preset::workspace()), expect::Style::Problem);
+/// The style the harness expects of each preset is the one its server sends: read from the
+/// server's reply (content type and top-level members), not from the harness's table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn styles_follow_the_presets() {
+    for preset in PRESETS {
+        let s = Server::start(keygate_demo::Framework::Axum, preset).await;
+        let r = s.send(Request::get("/v1/ping")).await;
+        assert_eq!(r.status, 401, "{preset}");
+        let body = r.json();
+        let members: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+        let sent = match (r.header("content-type"), members.as_slice()) {
+            (Some("application/json"), ["error"]) => expect::Style::Envelope,
+            (Some("application/json"), ["detail"]) => expect::Style::Detail,
+            (Some("application/problem+json"), m)
+                if ["type", "title", "status", "detail"].iter().all(|k| m.contains(k)) =>
+            {
+                expect::Style::Problem
+            }
+            other => panic!("{preset}: no known style: {other:?}"),
+        };
+        assert_eq!(expect::style(&s.preset), sent, "{preset}");
+        s.stop().await;
+    }
+    let styles: Vec<_> = PRESETS
+        .iter()
+        .map(|p| expect::style(&keygate::preset::Preset::by_name(p).unwrap()))
+        .collect();
+    assert!(
+        [expect::Style::Envelope, expect::Style::Detail, expect::Style::Problem]
+            .iter()
+            .all(|style| styles.contains(style)),
+        "the presets cover every style"
+    );
 }

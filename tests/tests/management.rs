@@ -54,10 +54,12 @@ async fn lifecycle(s: Server) {
     let list = r.json();
     let item =
         list["data"].as_array().unwrap().iter().find(|k| k["id"] == id.as_str()).unwrap().clone();
-    assert_eq!(
-        item["prefix"].as_str().unwrap().len(),
-        key.find('_').map(|_| created["prefix"].as_str().unwrap().len()).unwrap()
-    );
+    // The listing shows the same preview as the mint: the key's prefix and first four
+    // characters of its id, and no more of it.
+    let preview = created["prefix"].as_str().unwrap();
+    assert_eq!(item["prefix"].as_str(), Some(preview), "{name}: the listed preview");
+    let id_start = key.len() - s.preset.format.body_len();
+    assert_eq!(preview, &key[..id_start + 4], "{name}: the preview is the prefix and 4 characters");
     assert!(item.get("key").is_none() && item.get("hash").is_none());
 
     // Details: usage and last_used.

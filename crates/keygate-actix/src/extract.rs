@@ -5,6 +5,7 @@ use std::marker::PhantomData;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use keygate::plan::RequirePlan;
 use keygate::scope::ScopeRequirement;
 use keygate::{Principal, Verified};
 
@@ -122,6 +123,46 @@ impl<R: ScopeRequirement> FromRequest for Scoped<R> {
         ready(match verified.require(R::requirement()) {
             Ok(()) => {
                 Ok(Scoped { principal: verified.principal().clone(), _requirement: PhantomData })
+            }
+            Err(refusal) => Err(Rejection { response: Some(refusal) }),
+        })
+    }
+}
+
+/// Extracts the [`Principal`] of a request whose key is on a plan `P` allows (declare `P` with
+/// [`plan_requirement!`](keygate::plan_requirement)), else refuses it with 403 `forbidden` in
+/// the preset's style. Put it after [`Scoped`] to check scopes first.
+///
+/// ```
+/// use keygate_actix::Planned;
+///
+/// keygate_actix::plan_requirement!(Professional = ["professional"]);
+///
+/// async fn reports(Planned { principal, .. }: Planned<Professional>) -> String {
+///     format!("reports for {}", principal.workspace_id())
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Planned<P> {
+    /// Who the request acts for.
+    pub principal: Principal,
+    _requirement: PhantomData<fn() -> P>,
+}
+
+impl<P: RequirePlan> FromRequest for Planned<P> {
+    type Error = Rejection;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let extensions = req.extensions();
+        let Some(verified) = extensions.get::<Verified>() else {
+            return ready(Err(Rejection::misconfigured(
+                "keygate: Planned used on a route without KeygateTransform",
+            )));
+        };
+        ready(match verified.require_plan(P::requirement()) {
+            Ok(()) => {
+                Ok(Planned { principal: verified.principal().clone(), _requirement: PhantomData })
             }
             Err(refusal) => Err(Rejection { response: Some(refusal) }),
         })

@@ -5,10 +5,11 @@ mod extract;
 mod management;
 mod middleware;
 
-pub use extract::{Auth, Rejection, RequestId, Scoped};
+pub use extract::{Auth, Planned, Rejection, RequestId, Scoped};
 pub use keygate;
-pub use keygate::requirement;
+pub use keygate::plan::RequirePlan;
 pub use keygate::scope::ScopeRequirement;
+pub use keygate::{plan_requirement, requirement};
 pub use management::management_services;
 pub use middleware::{KeygateMiddleware, KeygateTransform};
 

@@ -2,6 +2,7 @@ use std::marker::PhantomData;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use keygate::plan::RequirePlan;
 use keygate::scope::ScopeRequirement;
 use keygate::{Principal, Verified};
 
@@ -77,6 +78,44 @@ impl<S: Send + Sync, R: ScopeRequirement> FromRequestParts<S> for Scoped<R> {
         match verified.require(R::requirement()) {
             Ok(()) => {
                 Ok(Scoped { principal: verified.principal().clone(), _requirement: PhantomData })
+            }
+            Err(refusal) => Err(Rejection(refusal.into_http())),
+        }
+    }
+}
+
+/// Extracts the [`Principal`] of a request whose key is on a plan `P` allows (declare `P` with
+/// [`plan_requirement!`](keygate::plan_requirement)), else rejects it with 403 `forbidden` in
+/// the preset's style. Put it after [`Scoped`] to check scopes first.
+///
+/// ```
+/// use keygate_axum::Planned;
+///
+/// keygate_axum::plan_requirement!(Professional = ["professional"]);
+///
+/// async fn reports(Planned { principal, .. }: Planned<Professional>) -> String {
+///     format!("reports for {}", principal.workspace_id())
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Planned<P> {
+    /// Who the request acts for.
+    pub principal: Principal,
+    _requirement: PhantomData<fn() -> P>,
+}
+
+impl<S: Send + Sync, P: RequirePlan> FromRequestParts<S> for Planned<P> {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(verified) = parts.extensions.get::<Verified>() else {
+            return Err(Rejection::misconfigured(
+                "keygate: Planned used on a route without KeygateLayer",
+            ));
+        };
+        match verified.require_plan(P::requirement()) {
+            Ok(()) => {
+                Ok(Planned { principal: verified.principal().clone(), _requirement: PhantomData })
             }
             Err(refusal) => Err(Rejection(refusal.into_http())),
         }

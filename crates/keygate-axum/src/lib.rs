@@ -7,10 +7,11 @@ mod management;
 mod rejection;
 mod require;
 
-pub use extract::{Auth, RequestId, Scoped};
+pub use extract::{Auth, Planned, RequestId, Scoped};
 pub use keygate;
-pub use keygate::requirement;
+pub use keygate::plan::RequirePlan;
 pub use keygate::scope::ScopeRequirement;
+pub use keygate::{plan_requirement, requirement};
 pub use layer::{KeygateLayer, KeygateService};
 pub use management::management_router;
 pub use rejection::Rejection;

@@ -524,7 +524,8 @@ impl KeyStore for PgStore {
 
     async fn record_usage(&self, batch: &[UsageDelta]) -> Result<(), StoreError> {
         // One statement per round; a round holds at most one delta per key, since an UPDATE
-        // changes each row once.
+        // changes each row once. All rounds share one transaction: a batch that fails is kept
+        // and sent again whole, so none of it may have been written.
         let mut rounds: Vec<Vec<&UsageDelta>> = Vec::new();
         for delta in batch {
             match rounds.iter_mut().find(|r| r.iter().all(|d| d.id != delta.id)) {
@@ -532,6 +533,7 @@ impl KeyStore for PgStore {
                 None => rounds.push(vec![delta]),
             }
         }
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
         for round in rounds {
             let ids: Vec<&str> = round.iter().map(|d| d.id.as_str()).collect();
             let counts: Vec<i64> = round.iter().map(|d| count_to_db(d.count)).collect();
@@ -556,10 +558,10 @@ impl KeyStore for PgStore {
             .bind(&last)
             .bind(&days)
             .bind(&months)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(store_error)?;
         }
-        Ok(())
+        tx.commit().await.map_err(store_error)
     }
 }

@@ -1,5 +1,8 @@
 //! The store suite and change notifications against a real PostgreSQL
 //! (`KEYGATE_TEST_POSTGRES_URL`). Each test works in a schema of its own and drops it.
+//!
+//! Without a server these tests are ignored; `cargo test -- --include-ignored` runs them, and
+//! then a missing variable or a server that does not answer fails them.
 
 #![allow(clippy::unwrap_used)]
 
@@ -10,17 +13,15 @@ use keygate::clock::Timestamp;
 use keygate::format::{Environment, KeyFormat};
 use keygate::hash::{KeyHasher, Pepper};
 use keygate::scope::ScopeSet;
-use keygate::store::{CacheConfig, KeyKind, KeyRecord, KeyStore, KeyUpdate, Owner, Peek, Usage};
+use keygate::store::{
+    CacheConfig, KeyKind, KeyRecord, KeyStore, KeyUpdate, Owner, Peek, Usage, UsageDelta,
+};
 use keygate_postgres::PgStore;
 
-fn url() -> Option<String> {
-    match std::env::var("KEYGATE_TEST_POSTGRES_URL") {
-        Ok(url) => Some(url),
-        Err(_) => {
-            println!("skipped: KEYGATE_TEST_POSTGRES_URL is not set");
-            None
-        }
-    }
+/// The server to test against; a run that asked for these tests fails without one.
+fn url() -> String {
+    std::env::var("KEYGATE_TEST_POSTGRES_URL")
+        .expect("KEYGATE_TEST_POSTGRES_URL names the PostgreSQL server these tests need")
 }
 
 fn unique_schema(name: &str) -> String {
@@ -65,8 +66,9 @@ fn record(workspace: &str) -> KeyRecord {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs KEYGATE_TEST_POSTGRES_URL"]
 async fn postgres_passes_the_store_suite() {
-    let Some(url) = url() else { return };
+    let url = url();
     let schema = unique_schema("suite");
     let store = PgStore::builder(&url).schema(&schema).connect().await.unwrap();
     keygate::store::suite::run(Arc::new(store.clone())).await;
@@ -78,8 +80,9 @@ async fn postgres_passes_the_store_suite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs KEYGATE_TEST_POSTGRES_URL"]
 async fn a_change_on_one_replica_reaches_the_other_cache() {
-    let Some(url) = url() else { return };
+    let url = url();
     let schema = unique_schema("notify");
     let a = PgStore::builder(&url).schema(&schema).connect().await.unwrap();
     let b = PgStore::builder(&url).schema(&schema).connect().await.unwrap();
@@ -122,5 +125,71 @@ async fn a_change_on_one_replica_reaches_the_other_cache() {
 
     a.pool().close().await;
     b.pool().close().await;
+    drop_schema(&url, &schema).await;
+}
+
+/// A batch naming a key twice is written in two rounds. When the second round fails, the store
+/// reports an error and the caller sends the whole batch again (as `flush_usage` does): the
+/// first round must not have stayed written, or its counts land twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs KEYGATE_TEST_POSTGRES_URL"]
+async fn a_usage_batch_that_fails_midway_writes_nothing_and_its_retry_counts_once() {
+    let url = url();
+    let schema = unique_schema("usage");
+    let store = PgStore::builder(&url).schema(&schema).connect().await.unwrap();
+    let (twice, once) = (record("wks_usage"), record("wks_usage"));
+    store.insert(twice.clone()).await.unwrap();
+    store.insert(once.clone()).await.unwrap();
+
+    // A real failure in the second round: a trigger that refuses to update `twice` once it has
+    // been counted, which only the second round does.
+    sqlx::query(&format!(
+        r#"CREATE FUNCTION "{schema}".refuse_second_count() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN
+             IF OLD.usage_today > 0 THEN RAISE EXCEPTION 'refused by the test'; END IF;
+             RETURN NEW;
+           END $$"#
+    ))
+    .execute(store.pool())
+    .await
+    .unwrap();
+    sqlx::query(&format!(
+        r#"CREATE TRIGGER refuse_second_count BEFORE UPDATE ON "{schema}".keygate_keys
+           FOR EACH ROW WHEN (OLD.id = '{}') EXECUTE FUNCTION "{schema}".refuse_second_count()"#,
+        twice.id.as_str()
+    ))
+    .execute(store.pool())
+    .await
+    .unwrap();
+
+    let at = Timestamp::from_unix_seconds(1_800_000_100);
+    let batch = [
+        UsageDelta { id: twice.id, count: 1, last_used: at },
+        UsageDelta { id: once.id, count: 1, last_used: at },
+        UsageDelta { id: twice.id, count: 1, last_used: at },
+    ];
+    assert!(store.record_usage(&batch).await.is_err(), "the second round is refused");
+    for r in [&twice, &once] {
+        let stored = store.find(&r.id).await.unwrap().unwrap();
+        assert_eq!(stored.usage.today, 0, "a failed batch writes nothing");
+        assert_eq!(stored.last_used, None, "a failed batch writes nothing");
+    }
+
+    sqlx::query(&format!(r#"DROP TRIGGER refuse_second_count ON "{schema}".keygate_keys"#))
+        .execute(store.pool())
+        .await
+        .unwrap();
+    store.record_usage(&batch).await.unwrap();
+    let counted = |id| {
+        let store = store.clone();
+        async move {
+            let r = store.find(&id).await.unwrap().unwrap();
+            (r.usage.today, r.usage.this_month, r.last_used)
+        }
+    };
+    assert_eq!(counted(twice.id).await, (2, 2, Some(at)), "counted once per request");
+    assert_eq!(counted(once.id).await, (1, 1, Some(at)), "counted once per request");
+
+    store.pool().close().await;
     drop_schema(&url, &schema).await;
 }

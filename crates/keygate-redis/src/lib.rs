@@ -1,11 +1,13 @@
 //! A [`RateLimiter`] over Redis, shared by every replica of a service.
 //!
-//! Each decision is one `EVALSHA` of a Lua script that reads the server's `TIME`, finds the
-//! current fixed window of each of the plan's windows, refuses if any is full and otherwise
-//! counts the request in all of them. Redis runs a script atomically, so across any number of
-//! replicas a limit of L lets exactly L requests through per window. The counts expire by
-//! themselves a second after their window ends. The decision is then reported with keygate's
-//! own rule ([`Counters`]), so the figures match the in-process limiter's.
+//! Each decision is one `EVALSHA` of a Lua script that finds, at the time the caller passes
+//! (keygate's clock, as for the in-process limiter), the current fixed window of each of the
+//! plan's windows, refuses if any is full and otherwise counts the request in all of them. Redis
+//! runs a script atomically, so across any number of replicas a limit of L lets exactly L
+//! requests through per window; replicas whose clocks agree (NTP) agree on the windows. The
+//! counts expire by themselves a second after their window ends. The decision is then reported
+//! with keygate's own rule ([`Counters`]) at that same time, so the figures match the
+//! in-process limiter's and `X-RateLimit-Reset`.
 //!
 //! When Redis cannot be reached, a check fails with [`LimiterError::Unavailable`] after the
 //! configured timeout; the deployment decides what that means with
@@ -35,21 +37,20 @@ use keygate::limit::{Counters, Decision, LimiterError, RateLimiter, RatePlan};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 /// Checks every window of a plan and, if all have room and counting is asked, counts.
-/// KEYS[1]: the key's base name. ARGV: consume (0/1), window count, then limit and period (ms)
-/// of each window. Returns: allowed (0/1), the server's time in ms, then each window's count
-/// before this request.
+/// KEYS[1]: the key's base name. ARGV: the caller's time (ms since the epoch), consume (0/1),
+/// window count, then limit and period (ms) of each window. Returns: allowed (0/1), then each
+/// window's count before this request.
 const SCRIPT: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local consume = tonumber(ARGV[1])
-local n = tonumber(ARGV[2])
+local now = tonumber(ARGV[1])
+local consume = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
 local names = {}
 local ends = {}
 local counts = {}
 local allowed = 1
 for i = 1, n do
-  local limit = tonumber(ARGV[1 + 2 * i])
-  local period = tonumber(ARGV[2 + 2 * i])
+  local limit = tonumber(ARGV[2 + 2 * i])
+  local period = tonumber(ARGV[3 + 2 * i])
   local index = math.floor(now / period)
   names[i] = KEYS[1] .. ':' .. period .. ':' .. index
   ends[i] = (index + 1) * period
@@ -59,10 +60,10 @@ end
 if allowed == 1 and consume == 1 then
   for i = 1, n do
     redis.call('INCR', names[i])
-    redis.call('PEXPIREAT', names[i], ends[i] + 1000)
+    redis.call('PEXPIRE', names[i], ends[i] - now + 1000)
   end
 end
-local out = {allowed, now}
+local out = {allowed}
 for i = 1, n do out[#out + 1] = counts[i] end
 return out
 ";
@@ -129,6 +130,7 @@ impl RedisLimiter {
         &self,
         key: &KeyId,
         plan: &RatePlan,
+        now: Timestamp,
         consume: bool,
     ) -> Result<Option<Decision>, LimiterError> {
         let windows = plan.windows();
@@ -136,7 +138,7 @@ impl RedisLimiter {
             return Ok(None);
         }
         let mut invocation = self.script.key(format!("{}:rl:{}", self.prefix, key.as_str()));
-        invocation.arg(u8::from(consume)).arg(windows.len());
+        invocation.arg(now.unix_millis()).arg(u8::from(consume)).arg(windows.len());
         for w in windows {
             let period = u64::try_from(w.period().as_millis()).unwrap_or(u64::MAX).max(1);
             invocation.arg(w.limit()).arg(period);
@@ -146,12 +148,11 @@ impl RedisLimiter {
             .invoke_async(&mut connection)
             .await
             .map_err(|e| LimiterError::Unavailable(Box::new(e)))?;
-        let [_, now, counts @ ..] = reply.as_slice() else {
+        let [_, counts @ ..] = reply.as_slice() else {
             return Err(LimiterError::Unavailable(
                 "malformed reply from the rate-limit script".into(),
             ));
         };
-        let now = Timestamp::from_unix_millis(*now);
         let counts: Vec<u64> = counts.iter().map(|&c| u64::try_from(c).unwrap_or(0)).collect();
         Ok(Counters::at(windows, now, &counts).decide(windows, now, consume))
     }
@@ -163,17 +164,17 @@ impl RateLimiter for RedisLimiter {
         &self,
         key: &KeyId,
         plan: &RatePlan,
-        _now: Timestamp,
+        now: Timestamp,
     ) -> Result<Option<Decision>, LimiterError> {
-        self.run(key, plan, true).await
+        self.run(key, plan, now, true).await
     }
 
     async fn status(
         &self,
         key: &KeyId,
         plan: &RatePlan,
-        _now: Timestamp,
+        now: Timestamp,
     ) -> Result<Option<Decision>, LimiterError> {
-        self.run(key, plan, false).await
+        self.run(key, plan, now, false).await
     }
 }

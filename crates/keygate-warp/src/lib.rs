@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use bytes::Buf;
 use futures_util::StreamExt;
 use keygate::api::{ApiRequest, CappedBody};
+use keygate::plan::RequirePlan;
 use keygate::scope::ScopeRequirement;
 use keygate::{Keygate, Peer};
 use warp::http::HeaderMap;
@@ -14,7 +15,7 @@ use warp::{Filter, Rejection, Reply};
 
 pub use keygate;
 pub use keygate::Verified;
-pub use keygate::requirement;
+pub use keygate::{plan_requirement, requirement};
 
 /// A request keygate refused: its rendered response. [`recover`] sends it.
 #[derive(Debug)]
@@ -106,9 +107,45 @@ pub fn authenticated_with(
 pub fn scoped<R: ScopeRequirement>(
     gate: Keygate,
 ) -> impl Filter<Extract = (Verified,), Error = Rejection> + Clone {
-    authenticated(gate).and_then(|verified: Verified| async move {
+    scoped_with::<R>(gate, false)
+}
+
+/// [`scoped`] for a server that terminates TLS itself, as [`authenticated_with`].
+pub fn scoped_with<R: ScopeRequirement>(
+    gate: Keygate,
+    tls: bool,
+) -> impl Filter<Extract = (Verified,), Error = Rejection> + Clone {
+    authenticated_with(gate, tls).and_then(|verified: Verified| async move {
         verified.require(R::requirement()).map(|()| verified).map_err(reject)
     })
+}
+
+/// Lets through only a request whose key is on a plan `P` allows (declare `P` with
+/// [`plan_requirement!`]), rejecting with 403 `forbidden` in the preset's style. Chain it after
+/// [`authenticated`] or [`scoped`] with `and_then`.
+///
+/// ```
+/// use warp::Filter;
+/// use keygate_warp::{require_plan, scoped, keygate::{Keygate, preset::Preset}};
+///
+/// keygate_warp::requirement!(TasksRead = all_of["tasks:read"]);
+/// keygate_warp::plan_requirement!(Professional = ["professional"]);
+///
+/// # fn app() -> Result<(), Box<dyn std::error::Error>> {
+/// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+/// let reports = warp::path!("v1" / "reports")
+///     .and(scoped::<TasksRead>(gate))
+///     .and_then(require_plan::<Professional>)
+///     .map(|v: keygate_warp::Verified| keygate_warp::reply(&v, "[]"));
+/// # let _ = reports;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+/// The [`KeygateRejection`] that [`recover`] answers.
+pub async fn require_plan<P: RequirePlan>(verified: Verified) -> Result<Verified, Rejection> {
+    verified.require_plan(P::requirement()).map(|()| verified).map_err(reject)
 }
 
 /// Answers a [`KeygateRejection`] with keygate's response (status, `WWW-Authenticate`,

@@ -121,9 +121,9 @@ pub enum Forbidden {
     /// The request came over plain HTTP and the deployment requires HTTPS.
     #[error("HTTPS is required")]
     HttpsRequired,
-    /// The key's plan does not allow this request.
-    #[error("the key's plan does not allow this request")]
-    Plan,
+    /// The route requires another plan than the key's ([`Keygate::authorize_plan`](crate::Keygate::authorize_plan)).
+    #[error("the endpoint requires the {0} plan")]
+    Plan(crate::plan::PlanDenied),
 }
 
 /// Why a request is ambiguous.

@@ -16,6 +16,7 @@ pub mod http;
 pub mod limit;
 pub mod manage;
 mod map;
+pub mod plan;
 pub mod preset;
 pub mod request;
 pub mod request_id;

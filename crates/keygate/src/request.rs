@@ -18,6 +18,7 @@
 
 use crate::credential::Headers;
 use crate::gate::Keygate;
+use crate::plan::PlanRequirement;
 use crate::request_id::{new_request_id, sent_request_id};
 use crate::response::Response;
 use crate::scope::Requirement;
@@ -65,15 +66,27 @@ impl Verified {
     /// The rendered 403 `scope_required`, with the request's `X-RateLimit-*` and
     /// `X-Request-Id` headers, ready to send.
     pub fn require(&self, requirement: &Requirement) -> Result<(), Response> {
-        self.gate.authorize(&self.auth.principal, requirement).map_err(|err| {
-            let id = self.request_id();
-            let mut response = self.gate.render(&err, Some(&id));
-            if let Some(info) = &self.auth.rate_limit {
-                response.add_rate_limit_headers(info);
-            }
-            response.headers.push(("x-request-id", id));
-            response
-        })
+        self.gate.authorize(&self.auth.principal, requirement).map_err(|err| self.refuse(&err))
+    }
+
+    /// Checks that the key's plan is one `requirement` allows.
+    ///
+    /// # Errors
+    /// The rendered 403 `forbidden` ("This endpoint requires the professional plan."), with the
+    /// request's `X-RateLimit-*` and `X-Request-Id` headers, ready to send.
+    pub fn require_plan(&self, requirement: &PlanRequirement) -> Result<(), Response> {
+        self.gate.authorize_plan(&self.auth.principal, requirement).map_err(|err| self.refuse(&err))
+    }
+
+    /// `err` rendered for this request, with its rate-limit and request-id headers.
+    fn refuse(&self, err: &crate::AuthError) -> Response {
+        let id = self.request_id();
+        let mut response = self.gate.render(err, Some(&id));
+        if let Some(info) = &self.auth.rate_limit {
+            response.add_rate_limit_headers(info);
+        }
+        response.headers.push(("x-request-id", id));
+        response
     }
 
     /// The headers every response to this request carries: `X-RateLimit-*` when the key's plan

@@ -256,7 +256,7 @@ impl Renderer {
                     format!("{} keys cannot be used on this deployment.", capitalize(env.as_str()))
                 }
                 Forbidden::HttpsRequired => "Requests must use HTTPS.".into(),
-                Forbidden::Plan => "Your plan does not allow this request.".into(),
+                Forbidden::Plan(denied) => format!("This endpoint requires the {denied} plan."),
             },
             AuthError::InvalidRequest(InvalidRequest::MultipleCredentials) => {
                 "Send exactly one credential per request.".into()

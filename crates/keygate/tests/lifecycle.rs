@@ -240,19 +240,37 @@ async fn updates_take_effect_at_once() {
     assert!(!s.gate.update_key(&id, disable).await.unwrap().is_active);
     assert!(matches!(s.gate.verify_key(key).await, Err(AuthError::Disabled)));
 
-    // Bad values are refused and change nothing.
-    let bad = [
-        KeyChanges { name: Some(String::new()), ..Default::default() },
-        KeyChanges { name: Some("x".repeat(201)), ..Default::default() },
-        KeyChanges {
-            scopes: Some(ScopeSet::parse(["billing:read"]).unwrap()),
-            ..Default::default()
-        },
-        KeyChanges { expires_at: Some(Some(start())), ..Default::default() },
-        KeyChanges { rate_plan: Some(Some("gold".into())), ..Default::default() },
+    // Bad values are refused, each for its own reason, and change nothing in the record.
+    type Why = fn(&ManageError) -> bool;
+    let bad: [(KeyChanges, Why); 5] = [
+        (KeyChanges { name: Some(String::new()), ..Default::default() }, |e| {
+            matches!(e, ManageError::Name)
+        }),
+        (KeyChanges { name: Some("x".repeat(201)), ..Default::default() }, |e| {
+            matches!(e, ManageError::Name)
+        }),
+        (
+            KeyChanges {
+                scopes: Some(ScopeSet::parse(["billing:read"]).unwrap()),
+                ..Default::default()
+            },
+            |e| matches!(e, ManageError::Scope(_)),
+        ),
+        (KeyChanges { expires_at: Some(Some(start())), ..Default::default() }, |e| {
+            matches!(e, ManageError::ExpiryInPast)
+        }),
+        (
+            KeyChanges { rate_plan: Some(Some("gold".into())), ..Default::default() },
+            |e| matches!(e, ManageError::UnknownPlan(p) if p == "gold"),
+        ),
     ];
-    for changes in bad {
-        assert!(s.gate.update_key(&id, changes).await.is_err());
+    let before = s.gate.store().find(&id).await.unwrap().unwrap();
+    for (changes, why) in bad {
+        let asked = format!("{changes:?}");
+        let err = s.gate.update_key(&id, changes).await.unwrap_err();
+        assert!(why(&err), "{asked}: refused for another reason: {err}");
+        let after = s.gate.store().find(&id).await.unwrap().unwrap();
+        assert_eq!(after, before, "{asked} changed the record");
     }
     assert_eq!(s.gate.get_key(&id).await.unwrap().name, "renamed");
     let ghost: KeyId = "key_AAAAAAAAAAAA".parse().unwrap();

@@ -5,13 +5,17 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use keygate::Keygate;
-use keygate::clock::{ManualClock, Timestamp};
+use keygate::clock::{Clock, ManualClock, Timestamp};
+use keygate::error::Malformed;
+use keygate::format::ParseError;
 use keygate::hash::Pepper;
 use keygate::manage::NewKey;
 use keygate::preset::Preset;
 use keygate::scope::Requirement;
 use keygate::store::{KeyUpdate, Owner};
+use keygate::{AuthError, Keygate};
+
+const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -64,11 +68,42 @@ async fn secrets_never_appear_in_debug_errors_or_logs() {
     wrong.replace_range(30..31, if &key[30..31] == "a" { "b" } else { "a" });
     let cut = &wrong[..wrong.len() - 6];
     let wrong = format!("{cut}{}", keygate::format::checksum(cut));
-    for attempt in [wrong.clone(), format!("{key}x"), key[..key.len() - 1].to_owned()] {
+    // The real secret under a checksum that does not match it.
+    let mut bad_checksum = key.clone();
+    let last = bad_checksum.pop().unwrap();
+    bad_checksum.push(if last == 'A' { 'B' } else { 'A' });
+    let attempts = [
+        (wrong.clone(), "wrong secret"),
+        (bad_checksum, "bad checksum"),
+        (format!("{key}x"), "wrong length"),
+        (key[..key.len() - 1].to_owned(), "wrong length"),
+    ];
+    for (attempt, why) in attempts {
         let err = gate.verify(&[("Authorization", format!("Bearer {attempt}"))]).await.unwrap_err();
+        match why {
+            "wrong secret" => assert!(matches!(err, AuthError::Invalid(_)), "{why}: {err:?}"),
+            "bad checksum" => assert!(
+                matches!(err, AuthError::Malformed(Malformed::Key(ParseError::BadChecksum))),
+                "{why}: {err:?}"
+            ),
+            _ => assert!(matches!(err, AuthError::Malformed(_)), "{why}: {err:?}"),
+        }
         seen.push(format!("{err:?} {err}"));
         seen.push(format!("{:?}", gate.render(&err, Some("req"))));
     }
+    // Expired: a key of its own, past its expiry.
+    let expiring = gate
+        .mint(NewKey::new(Owner::workspace("w"), "e").expires_at(clock.now().saturating_add(HOUR)))
+        .await
+        .unwrap();
+    let expiring_key = expiring.key.expose_secret().to_owned();
+    let expiring_secret = gate.preset().format.parse(&expiring_key).unwrap().secret().to_owned();
+    clock.advance(HOUR);
+    let err = gate.verify_key(&expiring_key).await.unwrap_err();
+    assert!(matches!(err, AuthError::Expired), "{err:?}");
+    seen.push(format!("{err:?} {err}"));
+    seen.push(format!("{:?}", gate.render(&err, Some("req"))));
+    seen.push(format!("{expiring:?}"));
     gate.store()
         .update(
             &minted.record.id,
@@ -82,13 +117,17 @@ async fn secrets_never_appear_in_debug_errors_or_logs() {
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(
-        logs.contains("key minted") && logs.contains("wrong_secret") && logs.contains("revoked"),
+        logs.contains("key minted")
+            && logs.contains("wrong_secret")
+            && logs.contains("revoked")
+            && logs.contains("expired"),
         "{logs}"
     );
     seen.push(logs);
     let pepper_text = String::from_utf8_lossy(&pepper_bytes).into_owned();
     for text in &seen {
         assert!(!text.contains(&secret), "secret leaked in: {text}");
+        assert!(!text.contains(&expiring_secret), "expired key's secret leaked in: {text}");
         assert!(!text.contains(&wrong[20..60]), "attempted secret leaked in: {text}");
         assert!(!text.contains(&pepper_text), "pepper leaked in: {text}");
     }

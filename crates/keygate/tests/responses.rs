@@ -171,7 +171,7 @@ fn challenges_follow_rfc_6750() {
         Some(r#"Bearer realm="keygate", error="invalid_request""#)
     );
     assert_eq!(header(&limited()), None);
-    assert_eq!(header(&AuthError::Forbidden(Forbidden::Plan)), None);
+    assert_eq!(header(&AuthError::Forbidden(Forbidden::HttpsRequired)), None);
     assert!(Renderer::new(ErrorStyle::Envelope).realm("a\"b").is_err());
     assert!(Renderer::new(ErrorStyle::Envelope).realm("a\nb").is_err());
 }

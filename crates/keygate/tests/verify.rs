@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use hmac::{Hmac, KeyInit, Mac};
 use keygate::clock::{Clock, ManualClock, Timestamp};
 use keygate::error::{Forbidden, InvalidKey, InvalidRequest, Malformed};
 use keygate::format::{Environment, ParseError};
@@ -15,6 +16,7 @@ use keygate::scope::{Requirement, ScopeError};
 use keygate::store::suite::Switchable;
 use keygate::store::{KeyStore, KeyUpdate, MemoryStore, Owner};
 use keygate::{AuthError, Keygate};
+use sha2::Sha256;
 
 fn start() -> Timestamp {
     Timestamp::parse_rfc3339("2026-10-14T00:00:00Z").unwrap()
@@ -53,9 +55,19 @@ async fn a_minted_key_verifies_and_carries_its_record() {
     assert_eq!(p.name(), "test key");
     assert_eq!(p.environment(), Environment::Live);
     assert!(p.scopes().contains("tasks:read"));
-    // The store holds a hash, not the key.
+    // The store holds HMAC-SHA256(pepper, secret), computed here without keygate, and no
+    // text of the record holds the secret.
     let stored = gate.store().find(&minted.record.id).await.unwrap().unwrap();
-    assert!(!format!("{stored:?}").contains(minted.key.expose_secret()));
+    let key = minted.key.expose_secret();
+    let secret = gate.preset().format.parse(key).unwrap().secret().to_owned();
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&[42u8; 32]).unwrap();
+    mac.update(secret.as_bytes());
+    let expected: [u8; 32] = mac.finalize().into_bytes().into();
+    assert_eq!(stored.hash.as_bytes(), &expected, "the stored hash is the secret's HMAC");
+    assert_eq!(stored.pepper_version, 1);
+    let texts = [&stored.preview, &stored.name, &stored.owner.workspace_id];
+    assert!(texts.iter().all(|t| !t.contains(&secret)), "no text field holds the secret");
+    assert!(stored.description.is_none());
 }
 
 #[tokio::test]

@@ -6,10 +6,10 @@ use actix_web::dev::Server;
 use actix_web::web::{self, Bytes, Data};
 use actix_web::{App, HttpResponse, HttpServer};
 use keygate::Keygate;
-use keygate_actix::{Auth, KeygateTransform, RequestId, Scoped, management_services};
+use keygate_actix::{Auth, KeygateTransform, Planned, RequestId, Scoped, management_services};
 use tokio::net::TcpListener;
 
-use crate::tasks::{Tasks, TasksDelete, TasksRead, TasksWrite};
+use crate::tasks::{Professional, Tasks, TasksDelete, TasksRead, TasksWrite, reports_need_a_plan};
 
 fn reply(response: keygate::response::Response) -> HttpResponse {
     keygate_actix::into_response(&response)
@@ -20,6 +20,21 @@ async fn list(
     Scoped { principal, .. }: Scoped<TasksRead>,
 ) -> HttpResponse {
     reply(tasks.list(&principal))
+}
+
+async fn report(
+    tasks: Data<Arc<Tasks>>,
+    Scoped { principal, .. }: Scoped<TasksRead>,
+) -> HttpResponse {
+    reply(tasks.report(&principal))
+}
+
+async fn planned_report(
+    tasks: Data<Arc<Tasks>>,
+    _: Scoped<TasksRead>,
+    Planned { principal, .. }: Planned<Professional>,
+) -> HttpResponse {
+    reply(tasks.report(&principal))
 }
 
 async fn create(
@@ -47,10 +62,13 @@ pub(crate) fn server(
     listener: TcpListener,
     gate: Keygate,
     tasks: Arc<Tasks>,
+    tls: bool,
 ) -> Result<Server, String> {
     let listener = listener.into_std().map_err(|e| e.to_string())?;
+    let gated = reports_need_a_plan(&gate);
     let server = HttpServer::new(move || {
-        let auth = KeygateTransform::new(gate.clone());
+        let auth = KeygateTransform::new(gate.clone()).tls(tls);
+        let reports = if gated { web::get().to(planned_report) } else { web::get().to(report) };
         App::new()
             .app_data(Data::new(gate.clone()))
             .app_data(Data::new(tasks.clone()))
@@ -67,6 +85,7 @@ pub(crate) fn server(
                     .route(web::get().to(list))
                     .route(web::post().to(create)),
             )
+            .service(web::resource("/v1/reports").wrap(auth.clone()).route(reports))
             .service(web::resource("/v1/tasks/{id}").wrap(auth).route(web::delete().to(remove)))
             .service(management_services(gate.clone()))
     })

@@ -9,10 +9,10 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{delete, get};
 use keygate::Keygate;
-use keygate_axum::{Auth, KeygateLayer, RequestId, Scoped, management_router};
+use keygate_axum::{Auth, KeygateLayer, Planned, RequestId, Scoped, management_router};
 use tokio::net::TcpListener;
 
-use crate::tasks::{Tasks, TasksDelete, TasksRead, TasksWrite};
+use crate::tasks::{Professional, Tasks, TasksDelete, TasksRead, TasksWrite, reports_need_a_plan};
 
 #[derive(Clone)]
 struct AppState {
@@ -21,13 +21,15 @@ struct AppState {
 }
 
 /// The whole app: `/healthz`, the protected demo routes and the management API.
-pub(crate) fn app(gate: Keygate, tasks: Arc<Tasks>) -> Router {
+pub(crate) fn app(gate: Keygate, tasks: Arc<Tasks>, tls: bool) -> Router {
     let state = AppState { gate: gate.clone(), tasks };
+    let reports = if reports_need_a_plan(&gate) { get(planned_report) } else { get(report) };
     let protected = Router::new()
+        .route("/v1/reports", reports)
         .route("/v1/ping", get(|Auth(_): Auth| async { "pong" }))
         .route("/v1/tasks", get(list).post(create))
         .route("/v1/tasks/{id}", delete(remove))
-        .layer(KeygateLayer::new(gate.clone()))
+        .layer(KeygateLayer::new(gate.clone()).tls(tls))
         .with_state(state);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -37,6 +39,21 @@ pub(crate) fn app(gate: Keygate, tasks: Arc<Tasks>) -> Router {
 
 async fn list(State(s): State<AppState>, Scoped { principal, .. }: Scoped<TasksRead>) -> Response {
     s.tasks.list(&principal).into_http()
+}
+
+async fn report(
+    State(s): State<AppState>,
+    Scoped { principal, .. }: Scoped<TasksRead>,
+) -> Response {
+    s.tasks.report(&principal).into_http()
+}
+
+async fn planned_report(
+    State(s): State<AppState>,
+    _: Scoped<TasksRead>,
+    Planned { principal, .. }: Planned<Professional>,
+) -> Response {
+    s.tasks.report(&principal).into_http()
 }
 
 async fn create(
@@ -61,9 +78,10 @@ pub(crate) async fn serve(
     listener: TcpListener,
     gate: Keygate,
     tasks: Arc<Tasks>,
+    tls: bool,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
-    let app = app(gate, tasks).into_make_service_with_connect_info::<SocketAddr>();
+    let app = app(gate, tasks, tls).into_make_service_with_connect_info::<SocketAddr>();
     if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
         tracing::error!(error = %e, "server failed");
     }

@@ -45,8 +45,11 @@ pub struct Overrides {
     pub store: Option<Arc<dyn KeyStore>>,
     /// Accept only keys of this environment.
     pub environment: Option<Environment>,
-    /// Require HTTPS, trusting `X-Forwarded-Proto`.
-    pub require_https: bool,
+    /// Require HTTPS, trusting `X-Forwarded-Proto` or not.
+    pub require_https: Option<keygate::HttpsPolicy>,
+    /// Tell the framework adapters that the listener terminates TLS itself, as a server with
+    /// its own certificate would: for tests of that setting over a plain socket.
+    pub tls: bool,
     /// The pepper, instead of `KEYGATE_PEPPER` or a random one: for demos sharing a store.
     pub pepper: Option<Pepper>,
 }
@@ -59,6 +62,8 @@ pub struct Demo {
     pub tasks: Arc<tasks::Tasks>,
     /// The admin key: every scope of the preset.
     pub admin_key: Secret,
+    /// Whether the adapters are told the listener terminates TLS.
+    tls: bool,
 }
 
 /// A demo serving on a bound address.
@@ -148,8 +153,8 @@ impl Demo {
         if let Some(env) = overrides.environment {
             builder = builder.environment(env);
         }
-        if overrides.require_https {
-            builder = builder.require_https(true);
+        if let Some(https) = overrides.require_https {
+            builder = builder.require_https(https.trust_forwarded_proto);
         }
         let gate = builder.build().map_err(|e| e.to_string())?;
         let admin = NewKey::new(Owner::workspace(DEMO_WORKSPACE), "demo admin")
@@ -157,7 +162,8 @@ impl Demo {
             .kind(KeyKind::Service);
         let admin_key =
             gate.mint(admin).await.map_err(|e| format!("cannot mint the admin key: {e}"))?.key;
-        Ok(Demo { gate, tasks: Arc::new(tasks::Tasks::default()), admin_key })
+        let tasks = Arc::new(tasks::Tasks::default());
+        Ok(Demo { gate, tasks, admin_key, tls: overrides.tls })
     }
 
     /// Serves on `addr` with `framework` until [`Running::stop`].
@@ -176,11 +182,12 @@ impl Demo {
             self.gate.clone().run_maintenance(FLUSH_INTERVAL, shutdown(stopped.clone())),
         );
         let (gate, tasks, stopped) = (self.gate.clone(), self.tasks, shutdown(stopped));
+        let tls = self.tls;
         let server = match framework {
-            Framework::Axum => tokio::spawn(axum_app::serve(listener, gate, tasks, stopped)),
-            Framework::Warp => tokio::spawn(warp_app::serve(listener, gate, tasks, stopped)),
+            Framework::Axum => tokio::spawn(axum_app::serve(listener, gate, tasks, tls, stopped)),
+            Framework::Warp => tokio::spawn(warp_app::serve(listener, gate, tasks, tls, stopped)),
             Framework::Actix => {
-                let server = actix_app::server(listener, gate, tasks)?;
+                let server = actix_app::server(listener, gate, tasks, tls)?;
                 let handle = server.handle();
                 tokio::spawn(async move {
                     tokio::select! {

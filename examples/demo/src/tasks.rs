@@ -12,6 +12,13 @@ use serde_json::{Value, json};
 keygate::requirement!(pub TasksRead = all_of["tasks:read"]);
 keygate::requirement!(pub TasksWrite = all_of["tasks:write"]);
 keygate::requirement!(pub TasksDelete = all_of["tasks:delete"]);
+keygate::plan_requirement!(pub Professional = ["professional"]);
+
+/// Whether `GET /v1/reports` is gated on the [`Professional`] plan: in the presets that have
+/// plans. Elsewhere it needs only its scope.
+pub fn reports_need_a_plan(gate: &Keygate) -> bool {
+    !gate.preset().plans.plans().is_empty()
+}
 
 /// Longest task title.
 const MAX_TITLE: usize = 500;
@@ -52,6 +59,13 @@ impl Tasks {
         let data: Vec<Value> =
             map.get(principal.workspace_id()).into_iter().flatten().map(Task::json).collect();
         ok(200, json!({ "data": data }))
+    }
+
+    /// `GET /v1/reports`: `{"tasks":N}`, the number of tasks of the workspace.
+    pub fn report(&self, principal: &Principal) -> Response {
+        let map = self.by_workspace.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = map.get(principal.workspace_id()).map_or(0, Vec::len);
+        ok(200, json!({ "tasks": count }))
     }
 
     /// `POST /v1/tasks` with `{"title": "…"}`: 201 and the task.

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use keygate::Keygate;
-use keygate_warp::{Verified, authenticated, management, recover, scoped};
+use keygate_warp::{Verified, authenticated_with, management, recover, require_plan, scoped_with};
 use tokio::net::TcpListener;
 use warp::Filter;
 use warp::reply::Response;
 
-use crate::tasks::{Tasks, TasksDelete, TasksRead, TasksWrite};
+use crate::tasks::{Professional, Tasks, TasksDelete, TasksRead, TasksWrite, reports_need_a_plan};
 
 fn reply(v: &Verified, response: keygate::response::Response) -> Response {
     keygate_warp::reply(v, response.into_http::<warp::hyper::body::Bytes>())
@@ -18,22 +18,31 @@ pub(crate) async fn serve(
     listener: TcpListener,
     gate: Keygate,
     tasks: Arc<Tasks>,
+    tls: bool,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
     let healthz = warp::path!("healthz").and(warp::get()).map(|| warp::Reply::into_response("ok"));
     let ping = warp::path!("v1" / "ping")
         .and(warp::get())
-        .and(authenticated(gate.clone()))
+        .and(authenticated_with(gate.clone(), tls))
         .map(|v: Verified| keygate_warp::reply(&v, "pong"));
     let t = tasks.clone();
     let list = warp::path!("v1" / "tasks")
         .and(warp::get())
-        .and(scoped::<TasksRead>(gate.clone()))
+        .and(scoped_with::<TasksRead>(gate.clone(), tls))
         .map(move |v: Verified| reply(&v, t.list(v.principal())));
+    let (t, gated) = (tasks.clone(), reports_need_a_plan(&gate));
+    let reports = warp::path!("v1" / "reports")
+        .and(warp::get())
+        .and(scoped_with::<TasksRead>(gate.clone(), tls))
+        .and_then(move |v: Verified| async move {
+            if gated { require_plan::<Professional>(v).await } else { Ok(v) }
+        })
+        .map(move |v: Verified| reply(&v, t.report(v.principal())));
     let (t, g) = (tasks.clone(), gate.clone());
     let create = warp::path!("v1" / "tasks")
         .and(warp::post())
-        .and(scoped::<TasksWrite>(gate.clone()))
+        .and(scoped_with::<TasksWrite>(gate.clone(), tls))
         .and(warp::body::content_length_limit(crate::MAX_TASK_BODY as u64))
         .and(warp::body::bytes())
         .map(move |v: Verified, body: warp::hyper::body::Bytes| {
@@ -42,7 +51,7 @@ pub(crate) async fn serve(
     let (t, g) = (tasks, gate.clone());
     let remove = warp::path!("v1" / "tasks" / String)
         .and(warp::delete())
-        .and(scoped::<TasksDelete>(gate.clone()))
+        .and(scoped_with::<TasksDelete>(gate.clone(), tls))
         .map(move |id: String, v: Verified| {
             reply(&v, t.delete(&g, v.principal(), &id, &v.request_id()))
         });
@@ -50,6 +59,8 @@ pub(crate) async fn serve(
         .or(ping)
         .unify()
         .or(list)
+        .unify()
+        .or(reports)
         .unify()
         .or(create)
         .unify()
