@@ -3,8 +3,11 @@
 
 #![allow(clippy::unwrap_used)]
 
+use keygate::manage::NewKey;
+use keygate::store::Owner;
 use keygate_conformance::expect::{plain, scope_required};
 use keygate_conformance::{FRAMEWORKS, PRESETS, Request, Server};
+use keygate_demo::DEMO_WORKSPACE;
 
 fn reports(rid: &str) -> Request {
     Request::get("/v1/reports").header("X-Request-Id", rid)
@@ -35,14 +38,21 @@ async fn reports_need_the_professional_plan_where_there_are_plans() {
                 }
             }
             if *preset == "livetest" {
-                let professional = r#""rate_plan":"professional""#;
-                let (_, paid) = s.mint(&["tasks:read"], professional).await;
-                let r = s.send(s.with_key(reports("p-3"), &paid)).await;
+                // The plan is the operator's to set.
+                let professional = |scope: &str| {
+                    NewKey::new(Owner::workspace(DEMO_WORKSPACE), "paid")
+                        .scopes([scope])
+                        .unwrap()
+                        .rate_plan("professional")
+                };
+                let paid_reader = s.gate.mint(professional("tasks:read")).await.unwrap();
+                let paid = paid_reader.key.expose_secret();
+                let r = s.send(s.with_key(reports("p-3"), paid)).await;
                 assert_eq!((r.status, r.body.as_str()), (200, r#"{"tasks":0}"#), "{name}: paid");
                 assert_eq!(r.header("x-ratelimit-limit"), Some("500"), "{name}: its own plan");
                 // The plan does not stand in for the scope, which is checked first.
-                let (_, paid_writer) = s.mint(&["tasks:write"], professional).await;
-                let r = s.send(s.with_key(reports("p-4"), &paid_writer)).await;
+                let paid_writer = s.gate.mint(professional("tasks:write")).await.unwrap();
+                let r = s.send(s.with_key(reports("p-4"), paid_writer.key.expose_secret())).await;
                 scope_required("tasks:read", &["tasks:write"]).check(
                     &r,
                     &s.preset,
