@@ -413,13 +413,7 @@ async fn settings(s: &Server) -> BTreeMap<String, String> {
     for workspace in [DEMO_WORKSPACE, OTHER_WORKSPACE] {
         let mut after = None;
         loop {
-            let query = ListQuery {
-                workspace_id: workspace.into(),
-                user_id: None,
-                environment: None,
-                after,
-                limit: 1000,
-            };
+            let query = ListQuery::new(workspace).after(after).limit(1000);
             let page = s.gate.store().list(&query).await.unwrap();
             for r in &page.records {
                 let settings = (

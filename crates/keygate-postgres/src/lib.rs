@@ -328,33 +328,34 @@ fn record(row: &PgRow) -> Result<KeyRecord, StoreError> {
     let time = |col: &str| -> Result<Option<Timestamp>, StoreError> {
         Ok(row.try_get::<Option<i64>, _>(col).map_err(get_err)?.map(Timestamp::from_unix_millis))
     };
-    Ok(KeyRecord {
-        id: KeyId::from_raw(&id).map_err(|_| corrupt("id"))?,
-        hash: KeyHash::from_bytes(hash),
-        pepper_version: u16::try_from(pepper_version).map_err(|_| corrupt("pepper version"))?,
-        preview: row.try_get("preview").map_err(get_err)?,
-        owner: Owner {
+    let mut record = KeyRecord::new(
+        KeyId::from_raw(&id).map_err(|_| corrupt("id"))?,
+        KeyHash::from_bytes(hash),
+        u16::try_from(pepper_version).map_err(|_| corrupt("pepper version"))?,
+        row.try_get("preview").map_err(get_err)?,
+        Owner {
             workspace_id: row.try_get("workspace_id").map_err(get_err)?,
             user_id: row.try_get("user_id").map_err(get_err)?,
         },
-        kind: kind.parse::<KeyKind>().map_err(|_| corrupt("kind"))?,
-        environment: environment.parse::<Environment>().map_err(|_| corrupt("environment"))?,
-        scopes: ScopeSet::parse(scopes).map_err(|_| corrupt("scope"))?,
-        name: row.try_get("name").map_err(get_err)?,
-        description: row.try_get("description").map_err(get_err)?,
-        created_at: time("created_at")?.ok_or_else(|| corrupt("created_at"))?,
-        expires_at: time("expires_at")?,
-        revoked_at: time("revoked_at")?,
-        disabled: row.try_get("disabled").map_err(get_err)?,
-        last_used: time("last_used")?,
-        rate_plan: row.try_get("rate_plan").map_err(get_err)?,
-        usage: Usage {
-            day: row.try_get("usage_day").map_err(get_err)?,
-            today: count_from_db(row.try_get("usage_today").map_err(get_err)?),
-            month: row.try_get("usage_month").map_err(get_err)?,
-            this_month: count_from_db(row.try_get("usage_this_month").map_err(get_err)?),
-        },
-    })
+        environment.parse::<Environment>().map_err(|_| corrupt("environment"))?,
+        time("created_at")?.ok_or_else(|| corrupt("created_at"))?,
+    );
+    record.kind = kind.parse::<KeyKind>().map_err(|_| corrupt("kind"))?;
+    record.scopes = ScopeSet::parse(scopes).map_err(|_| corrupt("scope"))?;
+    record.name = row.try_get("name").map_err(get_err)?;
+    record.description = row.try_get("description").map_err(get_err)?;
+    record.expires_at = time("expires_at")?;
+    record.revoked_at = time("revoked_at")?;
+    record.disabled = row.try_get("disabled").map_err(get_err)?;
+    record.last_used = time("last_used")?;
+    record.rate_plan = row.try_get("rate_plan").map_err(get_err)?;
+    record.usage = Usage {
+        day: row.try_get("usage_day").map_err(get_err)?,
+        today: count_from_db(row.try_get("usage_today").map_err(get_err)?),
+        month: row.try_get("usage_month").map_err(get_err)?,
+        this_month: count_from_db(row.try_get("usage_this_month").map_err(get_err)?),
+    };
+    Ok(record)
 }
 
 /// An sqlx error as a store error: connection trouble is [`StoreError::Unavailable`].

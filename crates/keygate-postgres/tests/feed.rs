@@ -158,13 +158,7 @@ async fn a_corrupt_row_fails_closed_and_names_no_secret() {
                 other => panic!("{corruption}: a corrupt row must be an error, got {other:?}"),
             }
         }
-        let query = ListQuery {
-            workspace_id: "wks_c".into(),
-            user_id: None,
-            environment: None,
-            after: None,
-            limit: 100,
-        };
+        let query = ListQuery::new("wks_c");
         assert!(
             matches!(store.list(&query).await, Err(StoreError::Other(_))),
             "{corruption}: a listing holding a corrupt row fails"

@@ -13,9 +13,7 @@ use keygate::clock::Timestamp;
 use keygate::format::{Environment, KeyFormat};
 use keygate::hash::{KeyHasher, Pepper};
 use keygate::scope::ScopeSet;
-use keygate::store::{
-    CacheConfig, KeyKind, KeyRecord, KeyStore, KeyUpdate, Owner, Peek, Usage, UsageDelta,
-};
+use keygate::store::{CacheConfig, KeyRecord, KeyStore, KeyUpdate, Owner, Peek, UsageDelta};
 use keygate_postgres::PgStore;
 
 /// The server to test against; a run that asked for these tests fails without one.
@@ -44,25 +42,18 @@ fn record(workspace: &str) -> KeyRecord {
     let parsed = format.parse(key.expose_secret()).unwrap();
     let (pepper_version, hash) =
         KeyHasher::new(1, Pepper::new([3u8; 32]).unwrap()).hash(parsed.secret());
-    KeyRecord {
-        id: parsed.id(),
+    let mut record = KeyRecord::new(
+        parsed.id(),
         hash,
         pepper_version,
-        preview: format.preview_of(Environment::Live, &parsed.id()),
-        owner: Owner::workspace(workspace),
-        kind: KeyKind::User,
-        environment: Environment::Live,
-        scopes: ScopeSet::parse(["tasks:read"]).unwrap(),
-        name: "pg".into(),
-        description: None,
-        created_at: Timestamp::from_unix_seconds(1_800_000_000),
-        expires_at: None,
-        revoked_at: None,
-        disabled: false,
-        last_used: None,
-        rate_plan: None,
-        usage: Usage::default(),
-    }
+        format.preview_of(Environment::Live, &parsed.id()),
+        Owner::workspace(workspace),
+        Environment::Live,
+        Timestamp::from_unix_seconds(1_800_000_000),
+    );
+    record.scopes = ScopeSet::parse(["tasks:read"]).unwrap();
+    record.name = "pg".into();
+    record
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

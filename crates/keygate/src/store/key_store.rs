@@ -1,0 +1,139 @@
+//! The [`KeyStore`] trait and its errors.
+
+use std::sync::Arc;
+
+use crate::clock::Timestamp;
+use crate::format::KeyId;
+
+use super::{KeyRecord, KeyUpdate, ListQuery, Page, Rotated, Rotation, UsageDelta};
+
+/// A store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A record with this id already exists.
+    #[error("a key with id {0} already exists")]
+    Conflict(KeyId),
+    /// No record has this id (or, for a rotation, it is already revoked or rotated).
+    #[error("no usable key with id {0}")]
+    NotFound(KeyId),
+    /// The key is expired: it accepts no change but a revocation, and cannot be rotated.
+    #[error("key {0} is expired")]
+    Expired(KeyId),
+    /// The key is disabled: it cannot be rotated.
+    #[error("key {0} is disabled")]
+    Disabled(KeyId),
+    /// The key changed since it was read (a rotation's [`Rotation::expect_scopes`]).
+    #[error("key {0} changed meanwhile")]
+    Changed(KeyId),
+    /// The workspace already holds as many keys in force as it may.
+    #[error("workspace already holds {limit} keys")]
+    LimitReached {
+        /// The cap.
+        limit: u64,
+    },
+    /// The store could not be reached or did not answer in time.
+    #[error("key store unreachable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Any other failure of the store.
+    #[error("key store failed")]
+    Other(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The answer of [`KeyStore::peek`].
+#[derive(Debug, Clone)]
+pub enum Peek {
+    /// The record, from memory.
+    Found(Arc<KeyRecord>),
+    /// Known from memory not to exist.
+    Absent,
+    /// Not known without I/O: call [`KeyStore::find`].
+    Unknown,
+}
+
+/// Where key records live. Object safe: use it as `Arc<dyn KeyStore>`.
+#[async_trait::async_trait]
+pub trait KeyStore: Send + Sync + 'static {
+    /// Answers a lookup from memory when the store can, without I/O or allocation. The default
+    /// says [`Peek::Unknown`], sending every verify to [`find`](Self::find).
+    fn peek(&self, id: &KeyId) -> Peek {
+        let _ = id;
+        Peek::Unknown
+    }
+
+    /// The record with `id`, in one round trip.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store cannot answer.
+    async fn find(&self, id: &KeyId) -> Result<Option<Arc<KeyRecord>>, StoreError>;
+
+    /// Adds a new record.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when its id is taken.
+    async fn insert(&self, record: KeyRecord) -> Result<(), StoreError>;
+
+    /// Adds a new record unless its workspace already holds `limit` keys in force at its
+    /// `created_at` (of either environment, neither revoked nor expired by then), in one atomic
+    /// step: concurrent inserts never take a workspace past `limit`.
+    ///
+    /// # Errors
+    /// [`StoreError::LimitReached`] at the cap; [`StoreError::Conflict`] when its id is taken.
+    async fn insert_within(&self, record: KeyRecord, limit: u64) -> Result<(), StoreError>;
+
+    /// Changes a record atomically ([`KeyUpdate::apply`]) and returns it as changed.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when no record has `id`; what [`KeyUpdate::apply`] refuses.
+    /// Nothing changes on error.
+    async fn update(&self, id: &KeyId, update: &KeyUpdate) -> Result<Arc<KeyRecord>, StoreError>;
+
+    /// In one atomic step: reads key `old`, builds its successor with [`Rotation::apply`]
+    /// (which copies its settings and sets its `revoked_at` to the end of the grace period) and
+    /// stores both. At no moment does neither key work, and the old key can be rotated only
+    /// once.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when `old` does not exist; what [`Rotation::apply`] refuses;
+    /// [`StoreError::Conflict`] when the new id is taken. Nothing changes on error.
+    async fn rotate(&self, old: &KeyId, rotation: &Rotation) -> Result<Rotated, StoreError>;
+
+    /// A page of a workspace's records, oldest first, of one user and one environment where
+    /// the query says so.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store cannot answer.
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError>;
+
+    /// Sets `revoked_at` to `at` (or keeps an earlier one) on every key of a workspace, or of
+    /// one user in it, and returns how many records it changed.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store cannot answer.
+    async fn revoke_all(
+        &self,
+        workspace_id: &str,
+        user_id: Option<&str>,
+        at: Timestamp,
+    ) -> Result<u64, StoreError>;
+
+    /// Up to `limit` keys, of any workspace, that expire in `(after, until]` and are not
+    /// revoked by `after`, soonest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store cannot answer.
+    async fn expiring(
+        &self,
+        after: Timestamp,
+        until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Arc<KeyRecord>>, StoreError>;
+
+    /// Adds a batch of usage ([`UsageDelta::apply`]) in as few round trips as the store can.
+    /// Deltas for keys that no longer exist are dropped.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store cannot answer; the caller keeps the batch
+    /// and tries again at the next flush.
+    async fn record_usage(&self, batch: &[UsageDelta]) -> Result<(), StoreError>;
+}

@@ -1,0 +1,205 @@
+//! The stored record of a key, and who owns it.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::format::{Environment, KeyId};
+use crate::hash::{KeyHash, PepperVersion};
+use crate::scope::ScopeSet;
+
+use super::Usage;
+
+/// What a key is for (Plane): a user's key or a workspace's service token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyKind {
+    /// A key acting for one user.
+    #[default]
+    User,
+    /// A workspace-level token for services.
+    Service,
+}
+
+impl KeyKind {
+    /// `"user"` or `"service"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::User => "user",
+            KeyKind::Service => "service",
+        }
+    }
+}
+
+impl std::str::FromStr for KeyKind {
+    type Err = UnknownKind;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "user" => Ok(KeyKind::User),
+            "service" => Ok(KeyKind::Service),
+            _ => Err(UnknownKind),
+        }
+    }
+}
+
+/// The text is neither `user` nor `service`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("kind must be `user` or `service`")]
+pub struct UnknownKind;
+
+/// Who a key belongs to: a workspace, and optionally a user in it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Owner {
+    /// The workspace (tenant) the key acts in.
+    pub workspace_id: String,
+    /// The user the key acts for, if it is a user's key.
+    pub user_id: Option<String>,
+}
+
+impl Owner {
+    /// A workspace with no user.
+    pub fn workspace(workspace_id: impl Into<String>) -> Self {
+        Owner { workspace_id: workspace_id.into(), user_id: None }
+    }
+
+    /// A user in a workspace.
+    pub fn user(workspace_id: impl Into<String>, user_id: impl Into<String>) -> Self {
+        Owner { workspace_id: workspace_id.into(), user_id: Some(user_id.into()) }
+    }
+}
+
+/// Everything stored about a key. Never the secret: only its keyed hash.
+///
+/// A store outside this crate builds one with [`KeyRecord::new`] and sets the other fields,
+/// so that a field added later does not break it.
+///
+/// ```
+/// use keygate::clock::Timestamp;
+/// use keygate::format::{Environment, KeyId};
+/// use keygate::hash::KeyHash;
+/// use keygate::store::{KeyRecord, Owner};
+///
+/// let id: KeyId = "key_AbCdEfGh1234".parse()?;
+/// let mut record = KeyRecord::new(
+///     id,
+///     KeyHash::from_bytes([0; 32]),
+///     1,
+///     "sk_live_AbCd".into(),
+///     Owner::workspace("wks_1"),
+///     Environment::Live,
+///     Timestamp::from_unix_seconds(1_800_000_000),
+/// );
+/// record.name = "CI".into();
+/// assert!(record.is_in_force_at(Timestamp::from_unix_seconds(1_900_000_000)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyRecord {
+    /// The key id (also inside the key).
+    pub id: KeyId,
+    /// `HMAC-SHA256(pepper, secret)`.
+    pub hash: KeyHash,
+    /// Which pepper made [`hash`](Self::hash).
+    pub pepper_version: PepperVersion,
+    /// The prefix and first 4 characters after it: what listings show.
+    pub preview: String,
+    /// Who the key belongs to.
+    pub owner: Owner,
+    /// User key or service token.
+    pub kind: KeyKind,
+    /// Live or test.
+    pub environment: Environment,
+    /// The scopes granted.
+    pub scopes: ScopeSet,
+    /// A name for people (at most 200 characters through the management API).
+    pub name: String,
+    /// A longer note for people.
+    pub description: Option<String>,
+    /// When it was minted.
+    pub created_at: Timestamp,
+    /// When it stops working, if ever.
+    pub expires_at: Option<Timestamp>,
+    /// When it was revoked, or will be when a rotation's grace period ends.
+    pub revoked_at: Option<Timestamp>,
+    /// Turned off by its owner; can be turned back on.
+    pub disabled: bool,
+    /// When it last verified, as of the last usage flush.
+    pub last_used: Option<Timestamp>,
+    /// The name of its rate plan, if not the default for its kind: the per-key override.
+    pub rate_plan: Option<String>,
+    /// Request counters, as of the last usage flush.
+    pub usage: Usage,
+}
+
+impl fmt::Debug for KeyRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRecord")
+            .field("id", &self.id)
+            .field("preview", &self.preview)
+            .field("owner", &self.owner)
+            .field("kind", &self.kind)
+            .field("environment", &self.environment)
+            .field("scopes", &self.scopes)
+            .field("name", &self.name)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("revoked_at", &self.revoked_at)
+            .field("disabled", &self.disabled)
+            .field("last_used", &self.last_used)
+            .field("rate_plan", &self.rate_plan)
+            .field("usage", &self.usage)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyRecord {
+    /// A record of a user key with the given identity, owner, environment and creation time,
+    /// no scopes, an empty name and nothing else set.
+    pub fn new(
+        id: KeyId,
+        hash: KeyHash,
+        pepper_version: PepperVersion,
+        preview: String,
+        owner: Owner,
+        environment: Environment,
+        created_at: Timestamp,
+    ) -> Self {
+        KeyRecord {
+            id,
+            hash,
+            pepper_version,
+            preview,
+            owner,
+            kind: KeyKind::User,
+            environment,
+            scopes: ScopeSet::new(),
+            name: String::new(),
+            description: None,
+            created_at,
+            expires_at: None,
+            revoked_at: None,
+            disabled: false,
+            last_used: None,
+            rate_plan: None,
+            usage: Usage::default(),
+        }
+    }
+
+    /// Whether the key is revoked at `now` (a rotation's grace period counts as not yet).
+    pub fn is_revoked_at(&self, now: Timestamp) -> bool {
+        self.revoked_at.is_some_and(|t| t <= now)
+    }
+
+    /// Whether the key has expired at `now`.
+    pub fn is_expired_at(&self, now: Timestamp) -> bool {
+        self.expires_at.is_some_and(|t| t <= now)
+    }
+
+    /// Whether the key counts against its workspace's cap at `now`: neither revoked nor
+    /// expired (a disabled key still counts; it can be turned back on).
+    pub fn is_in_force_at(&self, now: Timestamp) -> bool {
+        !self.is_revoked_at(now) && !self.is_expired_at(now)
+    }
+}
