@@ -340,7 +340,7 @@ async fn setup(s: &Server, who: Who, target: Option<Target>) -> Keys {
     };
     let (caller, environment, caller_id, caller_key) = match who {
         Who::Root => {
-            let id = s.gate.verify_key(&s.admin_key).await.unwrap().key_id().to_string();
+            let id = s.gate.verify(&s.admin_key).await.unwrap().key_id().to_string();
             (ws(), Environment::Live, id, s.admin_key.clone())
         }
         other => {
@@ -534,7 +534,7 @@ async fn done(
             } else {
                 keys.caller_environment
             };
-            let principal = s.gate.verify_key(key).await.unwrap();
+            let principal = s.gate.verify(key).await.unwrap();
             assert_eq!(principal.environment(), environment, "{case}: environment");
             assert_eq!(principal.workspace_id(), keys.caller.workspace_id, "{case}: workspace");
             assert_eq!(principal.user_id(), keys.caller.user_id.as_deref(), "{case}: user");
@@ -543,7 +543,7 @@ async fn done(
             let old = keys.target.as_deref().unwrap();
             assert_eq!(body["rotated_from"], old, "{case}");
             let key = body["key"].as_str().unwrap();
-            let principal = s.gate.verify_key(key).await.unwrap();
+            let principal = s.gate.verify(key).await.unwrap();
             let before = s.gate.store().find(&old.parse().unwrap()).await.unwrap().unwrap();
             assert_eq!(principal.scopes(), &before.scopes, "{case}: same scopes");
             assert_eq!(principal.record().owner, before.owner, "{case}: same owner");

@@ -50,8 +50,7 @@ async fn handle(
             break;
         }
     }
-    let authenticated =
-        req.extensions().get::<keygate::Verified>().map(|v| v.authenticated().clone());
+    let authenticated = req.extensions().get::<keygate::Verified>().map(|v| v.principal().clone());
     let path = api_path(&req);
     let headers = ActixHeaders(req.headers());
     let request = ApiRequest::new(req.method().as_str(), &path, &headers)

@@ -39,8 +39,7 @@ pub fn management_router<S: Clone + Send + Sync + 'static>(gate: Keygate) -> Rou
 async fn handle(gate: Keygate, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let body = read_capped(body).await;
-    let authenticated =
-        parts.extensions.get::<keygate::Verified>().map(|v| v.authenticated().clone());
+    let authenticated = parts.extensions.get::<keygate::Verified>().map(|v| v.principal().clone());
     let request = ApiRequest::new(parts.method.as_str(), parts.uri.path(), &parts.headers)
         .query(parts.uri.query())
         .body(body.as_bytes())

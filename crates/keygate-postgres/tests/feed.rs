@@ -135,13 +135,13 @@ async fn a_corrupt_row_fails_closed_and_names_no_secret() {
             .unwrap();
         let id = minted.record.id;
         let key = minted.key.expose_secret();
-        assert!(gate.verify_key(key).await.is_ok());
+        assert!(gate.verify(key).await.is_ok());
         sqlx::query(&format!("UPDATE keygate_keys SET {corruption} WHERE id = $1"))
             .bind(id.as_str())
             .execute(store.pool())
             .await
             .unwrap();
-        let verified = gate.verify_key(key).await;
+        let verified = gate.verify(key).await;
         if corruption.starts_with("id =") {
             // The row no longer answers to the key's id: the key is unknown.
             assert!(matches!(verified, Err(AuthError::Invalid(_))), "{corruption}: {verified:?}");

@@ -182,7 +182,7 @@ async fn an_unreachable_redis_fails_closed_unless_told_otherwise() {
                 assert!(matches!(err, AuthError::Unavailable(_)));
                 assert_eq!(gate.render(&err, None).status, 503);
             }
-            _ => assert!(outcome.unwrap().rate_limit.is_none(), "passes, without figures"),
+            _ => assert!(outcome.unwrap().rate_limit().is_none(), "passes, without figures"),
         }
         assert_eq!(*seen.0.lock().unwrap(), [policy == LimiterFailure::Open]);
         // A wrong key is still refused: the limiter's state never decides authentication.

@@ -6,7 +6,7 @@ use keygate::manage::NewKey;
 use keygate::preset::Preset;
 use keygate::scope::Requirement;
 use keygate::store::Owner;
-use keygate::{AuthError, Keygate};
+use keygate::{AuthError, Keygate, Peer};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,7 +23,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("minted {} ({}…)", minted.record.id, minted.record.preview);
 
     let header = format!("Bearer {}", minted.key.expose_secret());
-    let principal = gate.verify(&[("Authorization", header.as_str())]).await?;
+    let principal =
+        gate.authenticate(&[("Authorization", header.as_str())], Peer::default()).await?;
     println!(
         "verified: workspace {}, key {}, scopes {:?}",
         principal.workspace_id(),
@@ -46,7 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ] {
         let headers: Vec<(&str, String)> =
             value.map(|v| ("Authorization", v)).into_iter().collect();
-        if let Err(err) = gate.verify(&headers).await {
+        if let Err(err) = gate.authenticate(&headers, Peer::default()).await {
             show(&gate, what, &err);
         }
     }

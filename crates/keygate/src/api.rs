@@ -56,7 +56,7 @@ use crate::request_id::request_id;
 use crate::response::{RequestProblem, Response};
 use crate::scope::{Requirement, ScopeSet};
 use crate::store::{Cursor, KeyKind, Owner};
-use crate::verify::{Authenticated, Peer};
+use crate::verify::{Peer, Principal};
 
 /// Largest request body the management API reads.
 pub const MAX_BODY_LEN: usize = 64 * 1024;
@@ -222,7 +222,7 @@ impl Keygate {
     pub async fn handle_api<H: Headers + ?Sized>(
         &self,
         req: ApiRequest<'_, H>,
-        authenticated: Option<Authenticated>,
+        authenticated: Option<Principal>,
     ) -> Response {
         let id = request_id(req.headers);
         let mut response = self.api_response(&req, authenticated, &id).await;
@@ -233,7 +233,7 @@ impl Keygate {
     async fn api_response<H: Headers + ?Sized>(
         &self,
         req: &ApiRequest<'_, H>,
-        authenticated: Option<Authenticated>,
+        authenticated: Option<Principal>,
         request_id: &str,
     ) -> Response {
         let renderer = &self.inner.preset.renderer;
@@ -257,13 +257,13 @@ impl Keygate {
                 Err(e) => return renderer.render(&e, Some(request_id)),
             },
         };
-        let rate = auth.rate_limit;
+        let rate = auth.rate_limit().copied();
         let outcome = match route {
             Route::Me => Ok(Answer::ok(self.me(&auth))),
             Route::RateLimit => Ok(Answer::ok(rate_limit_body(&auth))),
             _ => {
                 let admin = Requirement::all_of([self.inner.preset.admin_scope.as_str()]);
-                match admin.map(|r| self.authorize(&auth.principal, &r)) {
+                match admin.map(|r| self.authorize(&auth, &r)) {
                     Ok(Ok(())) => self.keys_route(route, req, &auth).await,
                     Ok(Err(e)) => return with(renderer.render(&e, Some(request_id)), rate),
                     Err(e) => Err(RequestProblem::bad_body(e.to_string())),
@@ -287,7 +287,7 @@ impl Keygate {
         &self,
         route: Route,
         req: &ApiRequest<'_, H>,
-        auth: &Authenticated,
+        auth: &Principal,
     ) -> Outcome {
         if req.body.len() > MAX_BODY_LEN {
             return Err(RequestProblem::new(
@@ -296,7 +296,7 @@ impl Keygate {
                 format!("The body is over {MAX_BODY_LEN} bytes."),
             ));
         }
-        let caller = Caller::of(&auth.principal);
+        let caller = Caller::of(auth);
         let keys = self.acting_for(&caller);
         let fail = |e| self.problem_of(e);
         match (route, req.method) {
@@ -377,7 +377,7 @@ impl Keygate {
         Ok(Answer::ok(to_json(&list)))
     }
 
-    fn me(&self, auth: &Authenticated) -> String {
+    fn me(&self, auth: &Principal) -> String {
         #[derive(Serialize)]
         struct Me<'a> {
             workspace_id: &'a str,
@@ -388,7 +388,7 @@ impl Keygate {
             environment: Environment,
             name: &'a str,
         }
-        let p = &auth.principal;
+        let p = auth;
         to_json(&Me {
             workspace_id: p.workspace_id(),
             api_key_id: p.key_id(),
@@ -539,7 +539,7 @@ fn with(mut response: Response, rate: Option<crate::limit::RateLimitInfo>) -> Re
     response
 }
 
-fn rate_limit_body(auth: &Authenticated) -> String {
+fn rate_limit_body(auth: &Principal) -> String {
     #[derive(Serialize)]
     struct RateLimit {
         limit: Option<u64>,
@@ -547,7 +547,7 @@ fn rate_limit_body(auth: &Authenticated) -> String {
         reset: Option<i64>,
         reset_at: Option<Timestamp>,
     }
-    let info = auth.rate_limit;
+    let info = auth.rate_limit().copied();
     to_json(&RateLimit {
         limit: info.map(|i| i.limit),
         remaining: info.map(|i| i.remaining),

@@ -33,4 +33,4 @@ pub use gate::{
 };
 pub use request::Verified;
 pub use secret::Secret;
-pub use verify::{Authenticated, HttpsPolicy, Peer, Principal};
+pub use verify::{HttpsPolicy, Peer, Principal};

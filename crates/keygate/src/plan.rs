@@ -14,12 +14,12 @@
 //! let professional = PlanRequirement::any_of(["professional"])?;
 //!
 //! let free = gate.mint(NewKey::new(Owner::workspace("w"), "free")).await?;
-//! let principal = gate.verify_key(free.key.expose_secret()).await?;
+//! let principal = gate.verify(free.key.expose_secret()).await?;
 //! let err = gate.authorize_plan(&principal, &professional).unwrap_err();
 //! assert_eq!(gate.render(&err, None).status, 403);
 //!
 //! let paid = gate.mint(NewKey::new(Owner::workspace("w"), "paid").rate_plan("professional")).await?;
-//! let principal = gate.verify_key(paid.key.expose_secret()).await?;
+//! let principal = gate.verify(paid.key.expose_secret()).await?;
 //! assert!(gate.authorize_plan(&principal, &professional).is_ok());
 //! # Ok(())
 //! # }

@@ -22,13 +22,13 @@ use crate::plan::PlanRequirement;
 use crate::request_id::{new_request_id, sent_request_id};
 use crate::response::Response;
 use crate::scope::Requirement;
-use crate::verify::{Authenticated, Peer, Principal};
+use crate::verify::{Peer, Principal};
 
 /// A request that passed [`Keygate::authenticate_request`]. Adapters keep it with the request
 /// (in its extensions) for their extractors and the management API.
 #[derive(Debug, Clone)]
 pub struct Verified {
-    auth: Authenticated,
+    principal: Principal,
     gate: Keygate,
     sent_request_id: Option<String>,
 }
@@ -36,12 +36,7 @@ pub struct Verified {
 impl Verified {
     /// Who the request acts for.
     pub fn principal(&self) -> &Principal {
-        &self.auth.principal
-    }
-
-    /// The authentication result, rate-limit figures included.
-    pub fn authenticated(&self) -> &Authenticated {
-        &self.auth
+        &self.principal
     }
 
     /// The handle that authenticated it.
@@ -66,7 +61,7 @@ impl Verified {
     /// The rendered 403 `scope_required`, with the request's `X-RateLimit-*` and
     /// `X-Request-Id` headers, ready to send.
     pub fn require(&self, requirement: &Requirement) -> Result<(), Response> {
-        self.gate.authorize(&self.auth.principal, requirement).map_err(|err| self.refuse(&err))
+        self.gate.authorize(&self.principal, requirement).map_err(|err| self.refuse(&err))
     }
 
     /// Checks that the key's plan is one `requirement` allows.
@@ -75,14 +70,14 @@ impl Verified {
     /// The rendered 403 `forbidden` ("This endpoint requires the professional plan."), with the
     /// request's `X-RateLimit-*` and `X-Request-Id` headers, ready to send.
     pub fn require_plan(&self, requirement: &PlanRequirement) -> Result<(), Response> {
-        self.gate.authorize_plan(&self.auth.principal, requirement).map_err(|err| self.refuse(&err))
+        self.gate.authorize_plan(&self.principal, requirement).map_err(|err| self.refuse(&err))
     }
 
     /// `err` rendered for this request, with its rate-limit and request-id headers.
     fn refuse(&self, err: &crate::AuthError) -> Response {
         let id = self.request_id();
         let mut response = self.gate.render(err, Some(&id));
-        if let Some(info) = &self.auth.rate_limit {
+        if let Some(info) = self.principal.rate_limit() {
             response.add_rate_limit_headers(info);
         }
         response.headers.push(("x-request-id", id));
@@ -93,7 +88,7 @@ impl Verified {
     /// has windows, and `X-Request-Id` when the caller sent one.
     pub fn response_headers(&self) -> Vec<(&'static str, String)> {
         let mut headers = Vec::with_capacity(4);
-        if let Some(info) = &self.auth.rate_limit {
+        if let Some(info) = self.principal.rate_limit() {
             headers.extend(info.headers());
         }
         if let Some(id) = &self.sent_request_id {
@@ -117,7 +112,7 @@ impl Keygate {
     ) -> Result<Verified, Response> {
         let sent = sent_request_id(headers);
         match self.authenticate(headers, peer).await {
-            Ok(auth) => Ok(Verified { auth, gate: self.clone(), sent_request_id: sent }),
+            Ok(principal) => Ok(Verified { principal, gate: self.clone(), sent_request_id: sent }),
             Err(err) => {
                 let id = sent.unwrap_or_else(new_request_id);
                 let mut response = self.render(&err, Some(&id));

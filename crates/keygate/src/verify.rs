@@ -9,18 +9,22 @@
 //! usage and events. Adapters call `authenticate`.
 //!
 //! ```
-//! use keygate::{Keygate, AuthError, manage::NewKey, preset::Preset, store::Owner};
+//! use keygate::{Keygate, Peer, manage::NewKey, preset::Preset, store::Owner};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let gate = Keygate::builder(Preset::productlane()).random_pepper().build()?;
 //! let minted = gate.mint(NewKey::new(Owner::workspace("wks_abc123"), "ci").scopes(["threads:read"])?).await?;
 //!
-//! let header = format!("Bearer {}", minted.key.expose_secret());
-//! let principal = gate.verify(&[("Authorization", header.as_str())]).await?;
+//! let principal = gate.verify(minted.key.expose_secret()).await?;
 //! assert_eq!(principal.workspace_id(), "wks_abc123");
 //!
-//! let err = gate.verify(&[("Authorization", "Bearer pl_v1_old")]).await.unwrap_err();
+//! // A request: its headers and its connection.
+//! let header = format!("Bearer {}", minted.key.expose_secret());
+//! let principal = gate.authenticate(&[("Authorization", header.as_str())], Peer::default()).await?;
+//! assert_eq!(principal.workspace_id(), "wks_abc123");
+//!
+//! let err = gate.verify("pl_v1_old").await.unwrap_err();
 //! assert_eq!(gate.render(&err, None).status, 410);
 //! # Ok(())
 //! # }
@@ -45,6 +49,7 @@ use crate::store::{KeyKind, KeyRecord, Peek};
 #[derive(Clone)]
 pub struct Principal {
     record: Arc<KeyRecord>,
+    rate_limit: Option<RateLimitInfo>,
 }
 
 impl Principal {
@@ -81,6 +86,13 @@ impl Principal {
     /// The key's name.
     pub fn name(&self) -> &str {
         &self.record.name
+    }
+
+    /// The key's rate-limit figures at this request, when [`Keygate::authenticate`] checked a
+    /// plan with windows: what the `X-RateLimit-*` headers of the response say. `None` after
+    /// [`Keygate::verify`] alone.
+    pub fn rate_limit(&self) -> Option<&RateLimitInfo> {
+        self.rate_limit.as_ref()
     }
 
     /// The whole record, as of this verification.
@@ -138,16 +150,6 @@ pub struct HttpsPolicy {
     pub trust_forwarded_proto: bool,
 }
 
-/// A request that passed [`Keygate::authenticate`]: who it acts for, and its rate-limit figures
-/// for the `X-RateLimit-*` headers of the response.
-#[derive(Debug, Clone)]
-pub struct Authenticated {
-    /// Who the request acts for.
-    pub principal: Principal,
-    /// The key's rate-limit figures, when its plan has windows.
-    pub rate_limit: Option<RateLimitInfo>,
-}
-
 impl Keygate {
     /// Authenticates a request: verifies its credential, counts a failure against the client's
     /// failed-auth budget (answering 429 past it), checks the key's rate limit, records usage
@@ -161,7 +163,7 @@ impl Keygate {
         &self,
         headers: &H,
         peer: impl Into<Peer>,
-    ) -> Result<Authenticated, AuthError> {
+    ) -> Result<Principal, AuthError> {
         let peer = peer.into();
         let client_ip = peer.ip;
         if let Some(https) = self.inner.https
@@ -212,7 +214,7 @@ impl Keygate {
             key_id: principal.key_id(),
             workspace_id: principal.workspace_id(),
         });
-        Ok(Authenticated { principal, rate_limit })
+        Ok(Principal { rate_limit, ..principal })
     }
 
     /// The key's rate-limit figures without counting a request: what `/v1/rate-limit` shows.
@@ -256,25 +258,17 @@ impl Keygate {
         err
     }
 
-    /// Verifies the credential in a request's headers.
+    /// Verifies a key given as text: parse, checksum, lookup, constant-time compare, state.
+    /// No throttle, rate limit or usage: that is [`authenticate`](Self::authenticate).
     ///
     /// # Errors
-    /// An [`AuthError`] for every failure of the error catalog but scopes (see
-    /// [`authorize`](Self::authorize)).
-    pub async fn verify<H: Headers + ?Sized>(&self, headers: &H) -> Result<Principal, AuthError> {
-        let key = self.inner.preset.sources.extract(headers)?;
-        self.verify_key(key).await
-    }
-
-    /// Verifies a key given as text.
-    ///
-    /// # Errors
-    /// As [`verify`](Self::verify), less the errors about headers.
-    pub async fn verify_key(&self, key: &str) -> Result<Principal, AuthError> {
+    /// An [`AuthError`] for every failure of the error catalog about a key (see
+    /// [`authorize`](Self::authorize) for scopes).
+    pub async fn verify(&self, key: &str) -> Result<Principal, AuthError> {
         self.verify_inner(key).await.map_err(|(e, _)| e)
     }
 
-    /// [`verify_key`](Self::verify_key), with the key id a failure concerns when it is known.
+    /// [`verify`](Self::verify), with the key id a failure concerns when it is known.
     async fn verify_inner(&self, key: &str) -> Result<Principal, (AuthError, Option<KeyId>)> {
         let inner = &*self.inner;
         let parsed = inner.preset.format.parse(key).map_err(|e| (e.into(), None))?;
@@ -323,7 +317,7 @@ impl Keygate {
             return Err(err(e));
         }
         tracing::trace!(key_id = %id, "key verified");
-        Ok(Principal { record })
+        Ok(Principal { record, rate_limit: None })
     }
 
     /// Checks that `principal` holds what `requirement` asks, under the preset's scope policy.

@@ -192,7 +192,7 @@ async fn updates_take_effect_at_once() {
     let id = minted.record.id;
     let key = minted.key.expose_secret();
     let write = Requirement::all_of(["tasks:write"]).unwrap();
-    let p = s.gate.verify_key(key).await.unwrap();
+    let p = s.gate.verify(key).await.unwrap();
     assert!(s.gate.authorize(&p, &write).is_err());
 
     let changes = KeyChanges {
@@ -202,7 +202,7 @@ async fn updates_take_effect_at_once() {
     };
     let info = s.gate.update_key(&id, changes).await.unwrap();
     assert_eq!(info.name, "renamed");
-    let p = s.gate.verify_key(key).await.unwrap();
+    let p = s.gate.verify(key).await.unwrap();
     assert!(s.gate.authorize(&p, &write).is_ok(), "new scopes work on the next request");
 
     // Shorten the expiry, then extend it while the key is still valid.
@@ -218,7 +218,7 @@ async fn updates_take_effect_at_once() {
         .await
         .unwrap();
     s.clock.advance(Duration::from_secs(60));
-    assert!(s.gate.verify_key(key).await.is_ok(), "extended past the shorter expiry");
+    assert!(s.gate.verify(key).await.is_ok(), "extended past the shorter expiry");
 
     // Once expired, a key cannot be brought back, by a new expiry or by removing it.
     let short = s
@@ -234,11 +234,11 @@ async fn updates_take_effect_at_once() {
             Err(ManageError::KeyExpired(_))
         ));
     }
-    assert!(matches!(s.gate.verify_key(short.key.expose_secret()).await, Err(AuthError::Expired)));
+    assert!(matches!(s.gate.verify(short.key.expose_secret()).await, Err(AuthError::Expired)));
 
     let disable = KeyChanges { disabled: Some(true), ..Default::default() };
     assert!(!s.gate.update_key(&id, disable).await.unwrap().is_active);
-    assert!(matches!(s.gate.verify_key(key).await, Err(AuthError::Disabled)));
+    assert!(matches!(s.gate.verify(key).await, Err(AuthError::Disabled)));
 
     // Bad values are refused, each for its own reason, and change nothing in the record.
     type Why = fn(&ManageError) -> bool;
@@ -288,10 +288,10 @@ async fn revoke_is_immediate_and_bulk_revoke_is_per_owner() {
     let other_user = s.gate.mint(NewKey::new(Owner::user("wks_1", "usr_2"), "c")).await.unwrap();
     let info = s.gate.revoke_key(&a.record.id).await.unwrap();
     assert!(!info.is_active);
-    assert!(matches!(s.gate.verify_key(a.key.expose_secret()).await, Err(AuthError::Invalid(_))));
+    assert!(matches!(s.gate.verify(a.key.expose_secret()).await, Err(AuthError::Invalid(_))));
     assert_eq!(s.gate.revoke_all("wks_1", Some("usr_1"),).await.unwrap(), 1);
-    assert!(s.gate.verify_key(b.key.expose_secret()).await.is_err());
-    assert!(s.gate.verify_key(other_user.key.expose_secret()).await.is_ok());
+    assert!(s.gate.verify(b.key.expose_secret()).await.is_err());
+    assert!(s.gate.verify(other_user.key.expose_secret()).await.is_ok());
     let events = s.events.0.lock().unwrap().clone();
     assert!(events.contains(&format!("revoked {}", a.record.id)));
     assert!(events.contains(&"revoked_all 1".to_owned()));
@@ -310,11 +310,11 @@ async fn rotation_keeps_the_old_key_for_its_grace_period_only() {
 
     let (old_key, new_key_text) = (old.key.expose_secret(), new.key.expose_secret());
     s.clock.advance(Duration::from_millis(299_999));
-    assert!(s.gate.verify_key(old_key).await.is_ok(), "old key works until the grace ends");
-    assert!(s.gate.verify_key(new_key_text).await.is_ok());
+    assert!(s.gate.verify(old_key).await.is_ok(), "old key works until the grace ends");
+    assert!(s.gate.verify(new_key_text).await.is_ok());
     s.clock.advance(Duration::from_millis(1));
-    assert!(matches!(s.gate.verify_key(old_key).await, Err(AuthError::Invalid(_))));
-    assert!(s.gate.verify_key(new_key_text).await.is_ok());
+    assert!(matches!(s.gate.verify(old_key).await, Err(AuthError::Invalid(_))));
+    assert!(s.gate.verify(new_key_text).await.is_ok());
 
     assert!(
         matches!(
@@ -326,8 +326,8 @@ async fn rotation_keeps_the_old_key_for_its_grace_period_only() {
 
     // Grace zero: at once.
     let next = s.gate.rotate_key(&new.record.id, Duration::ZERO).await.unwrap();
-    assert!(s.gate.verify_key(new_key_text).await.is_err());
-    assert!(s.gate.verify_key(next.key.expose_secret()).await.is_ok());
+    assert!(s.gate.verify(new_key_text).await.is_err());
+    assert!(s.gate.verify(next.key.expose_secret()).await.is_ok());
     let events = s.events.0.lock().unwrap().clone();
     assert!(events.contains(&format!("rotated {} {}", old.record.id, new.record.id)));
 }

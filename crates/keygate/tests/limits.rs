@@ -45,7 +45,7 @@ async fn free_plan_minute_window_with_headers_and_retry_after() {
     let headers = bearer(&key(&gate, user_key()).await);
     for i in 0..100u64 {
         let ok = gate.authenticate(&headers, None).await.unwrap();
-        let info = ok.rate_limit.unwrap();
+        let info = *ok.rate_limit().unwrap();
         assert_eq!(info.limit, 100);
         assert_eq!(info.remaining, 99 - i);
         assert_eq!(info.reset_secs(), noon().unix_seconds() + 60);
@@ -105,7 +105,7 @@ async fn plans_per_kind_and_a_per_key_override() {
 
     let livetest = gate(Preset::livetest(), &clock);
     let pro = bearer(&key(&livetest, user_key().rate_plan("professional")).await);
-    let info = livetest.authenticate(&pro, None).await.unwrap().rate_limit.unwrap();
+    let info = livetest.authenticate(&pro, None).await.unwrap().rate_limit().copied().unwrap();
     assert_eq!((info.limit, info.remaining), (500, 499));
 }
 
@@ -115,7 +115,7 @@ async fn presets_without_plans_do_not_limit() {
     let gate = gate(Preset::productlane(), &clock);
     let headers = bearer(&key(&gate, user_key()).await);
     for _ in 0..1_000 {
-        assert!(gate.authenticate(&headers, None).await.unwrap().rate_limit.is_none());
+        assert!(gate.authenticate(&headers, None).await.unwrap().rate_limit().is_none());
     }
 }
 
@@ -124,7 +124,7 @@ async fn status_reads_without_consuming() {
     let clock = ManualClock::new(noon());
     let gate = gate(Preset::livetest(), &clock);
     let headers = bearer(&key(&gate, user_key()).await);
-    let principal = gate.authenticate(&headers, None).await.unwrap().principal;
+    let principal = gate.authenticate(&headers, None).await.unwrap();
     for _ in 0..5 {
         let status = gate.rate_limit_status(&principal).await.unwrap().unwrap();
         assert_eq!(status.remaining, 99);

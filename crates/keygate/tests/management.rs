@@ -200,7 +200,7 @@ async fn a_long_description_and_an_unreachable_store_are_told_apart() {
     assert!(matches!(gate.update_key(&id, changes).await, Err(ManageError::Description)));
 
     // The store goes down after the key was verified once: every operation says so, as 503.
-    let verified = gate.verify_key(&key).await.unwrap();
+    let verified = gate.verify(&key).await.unwrap();
     store.set_down(true);
     let new = NewKey::new(Owner::workspace("wks_1"), "k");
     assert!(matches!(gate.mint(new).await, Err(ManageError::Store(StoreError::Unavailable(_)))));

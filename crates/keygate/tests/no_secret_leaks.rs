@@ -56,7 +56,7 @@ async fn secrets_never_appear_in_debug_errors_or_logs() {
     let secret = gate.preset().format.parse(&key).unwrap().secret().to_owned();
 
     let mut seen = vec![format!("{minted:?}"), format!("{gate:?}")];
-    let principal = gate.verify_key(&key).await.unwrap();
+    let principal = gate.verify(&key).await.unwrap();
     seen.push(format!("{principal:?}"));
     let denied =
         gate.authorize(&principal, &Requirement::all_of(["tasks:write"]).unwrap()).unwrap_err();
@@ -79,7 +79,13 @@ async fn secrets_never_appear_in_debug_errors_or_logs() {
         (key[..key.len() - 1].to_owned(), "wrong length"),
     ];
     for (attempt, why) in attempts {
-        let err = gate.verify(&[("Authorization", format!("Bearer {attempt}"))]).await.unwrap_err();
+        let err = gate
+            .authenticate(
+                &[("Authorization", format!("Bearer {attempt}"))],
+                keygate::Peer::default(),
+            )
+            .await
+            .unwrap_err();
         match why {
             "wrong secret" => assert!(matches!(err, AuthError::Invalid(_)), "{why}: {err:?}"),
             "bad checksum" => assert!(
@@ -99,7 +105,7 @@ async fn secrets_never_appear_in_debug_errors_or_logs() {
     let expiring_key = expiring.key.expose_secret().to_owned();
     let expiring_secret = gate.preset().format.parse(&expiring_key).unwrap().secret().to_owned();
     clock.advance(HOUR);
-    let err = gate.verify_key(&expiring_key).await.unwrap_err();
+    let err = gate.verify(&expiring_key).await.unwrap_err();
     assert!(matches!(err, AuthError::Expired), "{err:?}");
     seen.push(format!("{err:?} {err}"));
     seen.push(format!("{:?}", gate.render(&err, Some("req"))));
@@ -111,7 +117,7 @@ async fn secrets_never_appear_in_debug_errors_or_logs() {
         )
         .await
         .unwrap();
-    let err = gate.verify_key(&key).await.unwrap_err();
+    let err = gate.verify(&key).await.unwrap_err();
     seen.push(format!("{err:?} {err}"));
     seen.push(format!("{:?}", gate.preset().format.parse(&key).unwrap()));
 

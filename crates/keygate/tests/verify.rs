@@ -15,7 +15,7 @@ use keygate::preset::Preset;
 use keygate::scope::{Requirement, ScopeError};
 use keygate::store::suite::Switchable;
 use keygate::store::{KeyStore, KeyUpdate, MemoryStore, Owner};
-use keygate::{AuthError, Keygate};
+use keygate::{AuthError, Keygate, Peer};
 use sha2::Sha256;
 
 fn start() -> Timestamp {
@@ -48,7 +48,7 @@ fn bearer(key: &str) -> Vec<(&'static str, String)> {
 async fn a_minted_key_verifies_and_carries_its_record() {
     let (gate, _) = gate_with(Preset::livetest());
     let minted = mint(&gate, new_key()).await;
-    let p = gate.verify(&bearer(minted.key.expose_secret())).await.unwrap();
+    let p = gate.authenticate(&bearer(minted.key.expose_secret()), Peer::default()).await.unwrap();
     assert_eq!(p.key_id(), minted.record.id);
     assert_eq!(p.workspace_id(), "wks_abc123");
     assert_eq!(p.user_id(), Some("usr_1"));
@@ -86,11 +86,11 @@ async fn unknown_id_wrong_secret_and_revoked_look_the_same() {
         &other.expose_secret()[id_len..other.expose_secret().len() - 6]
     );
     let forged = format!("{forged}{}", keygate::format::checksum(&forged));
-    let wrong = gate.verify_key(&forged).await.unwrap_err();
+    let wrong = gate.verify(&forged).await.unwrap_err();
     assert!(matches!(wrong, AuthError::Invalid(InvalidKey::WrongSecret)));
 
     // Unknown id.
-    let unknown = gate.verify_key(other.expose_secret()).await.unwrap_err();
+    let unknown = gate.verify(other.expose_secret()).await.unwrap_err();
     assert!(matches!(unknown, AuthError::Invalid(InvalidKey::UnknownId)));
 
     // Revoked: takes effect on the next verify.
@@ -101,7 +101,7 @@ async fn unknown_id_wrong_secret_and_revoked_look_the_same() {
         )
         .await
         .unwrap();
-    let revoked = gate.verify_key(key).await.unwrap_err();
+    let revoked = gate.verify(key).await.unwrap_err();
     assert!(matches!(revoked, AuthError::Invalid(InvalidKey::Revoked)));
 
     let bodies: Vec<_> =
@@ -118,9 +118,9 @@ async fn expiry_at_its_boundary() {
     let minted = mint(&gate, new_key().expires_at(expires)).await;
     let key = minted.key.expose_secret();
     clock.set(expires.saturating_sub(Duration::from_millis(1)));
-    assert!(gate.verify_key(key).await.is_ok(), "valid until the last millisecond");
+    assert!(gate.verify(key).await.is_ok(), "valid until the last millisecond");
     clock.set(expires);
-    assert!(matches!(gate.verify_key(key).await, Err(AuthError::Expired)), "expired at expires_at");
+    assert!(matches!(gate.verify(key).await, Err(AuthError::Expired)), "expired at expires_at");
 }
 
 #[tokio::test]
@@ -130,27 +130,24 @@ async fn expired_and_disabled_are_told_only_to_the_holder() {
         mint(&gate, new_key().expires_at(start().saturating_add(Duration::from_secs(1)))).await;
     clock.advance(Duration::from_secs(2));
     let key = minted.key.expose_secret();
-    assert!(matches!(gate.verify_key(key).await, Err(AuthError::Expired)));
+    assert!(matches!(gate.verify(key).await, Err(AuthError::Expired)));
     // The same expired key with a wrong secret learns nothing about expiry.
     let mut forged = key[..key.len() - 7].to_owned();
     forged.push(if key.as_bytes()[key.len() - 7] == b'a' { 'b' } else { 'a' });
     let forged = format!("{forged}{}", keygate::format::checksum(&forged));
-    assert!(matches!(
-        gate.verify_key(&forged).await,
-        Err(AuthError::Invalid(InvalidKey::WrongSecret))
-    ));
+    assert!(matches!(gate.verify(&forged).await, Err(AuthError::Invalid(InvalidKey::WrongSecret))));
 
     let other = mint(&gate, new_key()).await;
     gate.store()
         .update(&other.record.id, &KeyUpdate { disabled: Some(true), ..Default::default() })
         .await
         .unwrap();
-    assert!(matches!(gate.verify_key(other.key.expose_secret()).await, Err(AuthError::Disabled)));
+    assert!(matches!(gate.verify(other.key.expose_secret()).await, Err(AuthError::Disabled)));
     gate.store()
         .update(&other.record.id, &KeyUpdate { disabled: Some(false), ..Default::default() })
         .await
         .unwrap();
-    assert!(gate.verify_key(other.key.expose_secret()).await.is_ok(), "re-enabled");
+    assert!(gate.verify(other.key.expose_secret()).await.is_ok(), "re-enabled");
 }
 
 #[tokio::test]
@@ -161,8 +158,8 @@ async fn a_test_key_with_a_live_prefix_is_not_that_key() {
     let body = &key["sk_test_".len()..key.len() - 6];
     let forged = format!("sk_live_{body}");
     let forged = format!("{forged}{}", keygate::format::checksum(&forged));
-    assert!(matches!(gate.verify_key(&forged).await, Err(AuthError::Invalid(_))));
-    assert!(gate.verify_key(key).await.is_ok());
+    assert!(matches!(gate.verify(&forged).await, Err(AuthError::Invalid(_))));
+    assert!(gate.verify(key).await.is_ok());
 }
 
 #[tokio::test]
@@ -175,20 +172,20 @@ async fn a_live_deployment_forbids_test_keys() {
         .build()
         .unwrap();
     let test = mint(&gate, new_key().environment(Environment::Test)).await;
-    let err = gate.verify_key(test.key.expose_secret()).await.unwrap_err();
+    let err = gate.verify(test.key.expose_secret()).await.unwrap_err();
     assert!(matches!(err, AuthError::Forbidden(Forbidden::WrongEnvironment(Environment::Test))));
     let response = gate.render(&err, Some("req_x"));
     assert_eq!(response.status, 403);
     assert!(response.body.contains(r#""code":"forbidden""#));
     let live = mint(&gate, new_key()).await;
-    assert!(gate.verify_key(live.key.expose_secret()).await.is_ok());
+    assert!(gate.verify(live.key.expose_secret()).await.is_ok());
 }
 
 #[tokio::test]
 async fn retired_versions_are_410_in_productlane_and_401_elsewhere() {
     let (gate, _) = gate_with(Preset::productlane());
     for text in ["pl_v1_", "pl_v1_abc", "pl_v1_\u{ff01}", &format!("pl_v1_{}", "x".repeat(200))] {
-        let err = gate.verify_key(text).await.unwrap_err();
+        let err = gate.verify(text).await.unwrap_err();
         assert!(matches!(err, AuthError::UnsupportedVersion { .. }), "{text}");
         let r = gate.render(&err, Some("req_1"));
         assert_eq!(r.status, 410);
@@ -197,7 +194,7 @@ async fn retired_versions_are_410_in_productlane_and_401_elsewhere() {
     let mut preset = Preset::productlane();
     preset.renderer = preset.renderer.unsupported_version_status(401);
     let (gate, _) = gate_with(preset);
-    let err = gate.verify_key("pl_v1_abc").await.unwrap_err();
+    let err = gate.verify("pl_v1_abc").await.unwrap_err();
     let r = gate.render(&err, None);
     assert_eq!(r.status, 401);
     assert_eq!(r.header("www-authenticate"), Some(r#"Bearer realm="api", error="invalid_token""#));
@@ -212,8 +209,8 @@ async fn scopes_are_checked_with_the_preset_policy() {
         mint(&gate, NewKey::new(Owner::workspace("w"), "r").scopes(["read:all"]).unwrap()).await;
     let write = Requirement::all_of(["tasks:write"]).unwrap();
     let read = Requirement::all_of(["tasks:read"]).unwrap();
-    let a = gate.verify_key(admin.key.expose_secret()).await.unwrap();
-    let r = gate.verify_key(reader.key.expose_secret()).await.unwrap();
+    let a = gate.verify(admin.key.expose_secret()).await.unwrap();
+    let r = gate.verify(reader.key.expose_secret()).await.unwrap();
     assert!(gate.authorize(&a, &write).is_ok());
     assert!(gate.authorize(&r, &read).is_ok());
     let err = gate.authorize(&r, &write).unwrap_err();
@@ -254,13 +251,13 @@ async fn an_unreachable_store_fails_closed() {
         store.set_down(true);
         let gate = Keygate::builder(preset).random_pepper().store(Arc::new(store)).build().unwrap();
         let key = format.generate(Environment::Live).unwrap();
-        let err = gate.verify_key(key.expose_secret()).await.unwrap_err();
+        let err = gate.verify(key.expose_secret()).await.unwrap_err();
         assert!(matches!(err, AuthError::Unavailable(_)));
         let r = gate.render(&err, Some("req_1"));
         assert_eq!(r.status, 503);
         assert!(r.body.contains("unavailable"), "{}", r.body);
         // A malformed key is still refused before any store I/O.
-        assert!(matches!(gate.verify_key("nope").await, Err(AuthError::Malformed(_))));
+        assert!(matches!(gate.verify("nope").await, Err(AuthError::Malformed(_))));
     }
 }
 
@@ -281,8 +278,14 @@ async fn bad_inputs_get_their_documented_errors() {
     let auth = |v: &[u8]| vec![("authorization".to_owned(), v.to_vec())];
 
     // Accepted: lowercase scheme, several spaces.
-    assert!(gate.verify(&auth(format!("bearer {key}").as_bytes())).await.is_ok());
-    assert!(gate.verify(&auth(format!("Bearer    {key}").as_bytes())).await.is_ok());
+    assert!(
+        gate.authenticate(&auth(format!("bearer {key}").as_bytes()), Peer::default()).await.is_ok()
+    );
+    assert!(
+        gate.authenticate(&auth(format!("Bearer    {key}").as_bytes()), Peer::default())
+            .await
+            .is_ok()
+    );
 
     let malformed = |e: &AuthError| matches!(e, AuthError::Malformed(_));
     type Expect = fn(&AuthError) -> bool;
@@ -348,7 +351,7 @@ async fn bad_inputs_get_their_documented_errors() {
         }),
     ];
     for (name, value, expected) in cases {
-        let err = gate.verify(&auth(&value)).await.unwrap_err();
+        let err = gate.authenticate(&auth(&value), Peer::default()).await.unwrap_err();
         assert!(expected(&err), "{name}: got {err:?}");
         let r = gate.render(&err, Some("req_1"));
         assert_eq!(r.status, 401, "{name}");
@@ -360,7 +363,7 @@ async fn bad_inputs_get_their_documented_errors() {
         ("Authorization", format!("Bearer {key}")),
         ("authorization", format!("Bearer {key}")),
     ];
-    let err = gate.verify(&twice).await.unwrap_err();
+    let err = gate.authenticate(&twice, Peer::default()).await.unwrap_err();
     assert!(matches!(err, AuthError::InvalidRequest(InvalidRequest::RepeatedHeader(_))));
     assert_eq!(gate.render(&err, None).status, 400);
 
@@ -368,7 +371,10 @@ async fn bad_inputs_get_their_documented_errors() {
     both.sources = keygate::credential::CredentialSources::bearer_or_header("X-Api-Key");
     let both = Keygate::builder(both).random_pepper().store(gate.store().clone()).build().unwrap();
     let err = both
-        .verify(&[("Authorization", format!("Bearer {key}")), ("X-Api-Key", key.clone())])
+        .authenticate(
+            &[("Authorization", format!("Bearer {key}")), ("X-Api-Key", key.clone())],
+            Peer::default(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, AuthError::InvalidRequest(InvalidRequest::MultipleCredentials)));
@@ -397,8 +403,8 @@ async fn keys_keep_verifying_across_a_pepper_rotation() {
         .unwrap();
     let after = mint(&new, new_key()).await;
     assert_eq!(after.record.pepper_version, 2);
-    assert!(new.verify_key(before.key.expose_secret()).await.is_ok(), "old keys still verify");
-    assert!(new.verify_key(after.key.expose_secret()).await.is_ok());
+    assert!(new.verify(before.key.expose_secret()).await.is_ok(), "old keys still verify");
+    assert!(new.verify(after.key.expose_secret()).await.is_ok());
     // Without the old pepper, its keys cannot be checked: refused, never accepted.
     let forgetful = Keygate::builder(Preset::livetest())
         .pepper(2, Pepper::new([2u8; 32]).unwrap())
@@ -406,7 +412,7 @@ async fn keys_keep_verifying_across_a_pepper_rotation() {
         .build()
         .unwrap();
     assert!(matches!(
-        forgetful.verify_key(before.key.expose_secret()).await,
+        forgetful.verify(before.key.expose_secret()).await,
         Err(AuthError::Unavailable(_))
     ));
 }
