@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use keygate::format::Environment;
-use keygate::manage::{KeyChanges, NewKey};
+use keygate::manage::NewKey;
 use keygate::preset::Preset;
 use keygate::scope::{Requirement, ScopeSet};
+use keygate::store::KeyUpdate;
 use keygate::store::{KeyKind, ListQuery, Owner};
 use keygate_conformance::expect::{Expected, invalid_field, plain};
 use keygate_conformance::{FRAMEWORKS, PRESETS, Request, Server};
@@ -385,7 +386,7 @@ async fn setup(s: &Server, who: Who, target: Option<Target>) -> Keys {
                     s.gate.revoke_key(&parsed).await.unwrap();
                 }
                 Target::Disabled => {
-                    let off = KeyChanges { disabled: Some(true), ..KeyChanges::default() };
+                    let off = KeyUpdate { disabled: Some(true), ..KeyUpdate::default() };
                     s.gate.update_key(&parsed, off).await.unwrap();
                 }
                 _ => {}

@@ -51,11 +51,11 @@ use crate::clock::Timestamp;
 use crate::credential::Headers;
 use crate::format::{Environment, KeyId};
 use crate::gate::Keygate;
-use crate::manage::{KeyChanges, KeyInfo, ManageError, MintedKey, NewKey, UsageInfo};
+use crate::manage::{KeyInfo, ManageError, MintedKey, NewKey, UsageInfo};
 use crate::request_id::request_id;
 use crate::response::{RequestProblem, Response};
 use crate::scope::{Requirement, ScopeSet};
-use crate::store::{Cursor, KeyKind, Owner};
+use crate::store::{Cursor, KeyKind, KeyUpdate, Owner};
 use crate::verify::{Peer, Principal};
 
 /// Largest request body the management API reads.
@@ -431,7 +431,7 @@ impl Keygate {
         Ok(new)
     }
 
-    fn changes_from(&self, body: PatchBody) -> Result<KeyChanges, RequestProblem> {
+    fn changes_from(&self, body: PatchBody) -> Result<KeyUpdate, RequestProblem> {
         let field = self.scopes_field();
         let name = body
             .name
@@ -449,13 +449,14 @@ impl Keygate {
                 })
             })
             .transpose()?;
-        Ok(KeyChanges {
+        Ok(KeyUpdate {
             name,
             description: body.description,
             scopes: body.scopes.map(|s| scope_set(field, &s)).transpose()?,
             expires_at,
             disabled,
             rate_plan: body.rate_plan,
+            ..KeyUpdate::default()
         })
     }
 

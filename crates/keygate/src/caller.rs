@@ -40,9 +40,9 @@ use std::time::Duration;
 
 use crate::format::{Environment, KeyId};
 use crate::gate::Keygate;
-use crate::manage::{KeyChanges, KeyInfo, KeyPage, ManageError, MintedKey, NewKey};
+use crate::manage::{KeyInfo, KeyPage, ManageError, MintedKey, NewKey};
 use crate::scope::ScopeSet;
-use crate::store::{Cursor, KeyKind, KeyRecord, ListQuery};
+use crate::store::{Cursor, KeyKind, KeyRecord, KeyUpdate, ListQuery};
 use crate::verify::Principal;
 
 /// Who a management request acts for: a workspace, optionally a user in it, an environment and
@@ -184,7 +184,7 @@ impl CallerKeys<'_> {
     ///
     /// # Errors
     /// As [`Keygate::update_key`], and the refusals of the rules.
-    pub async fn update(&self, id: &KeyId, changes: KeyChanges) -> Result<KeyInfo, ManageError> {
+    pub async fn update(&self, id: &KeyId, changes: KeyUpdate) -> Result<KeyInfo, ManageError> {
         if changes.rate_plan.is_some() && !self.gate.inner.tenant_rate_plans {
             return Err(ManageError::FieldNotAllowed("rate_plan"));
         }

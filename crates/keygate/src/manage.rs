@@ -302,23 +302,6 @@ pub struct KeyPage {
     pub next: Option<Cursor>,
 }
 
-/// Changes to a key; `None` fields are left as they are. Checked as strictly as minting.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KeyChanges {
-    /// New name.
-    pub name: Option<String>,
-    /// New description (`Some(None)` clears it).
-    pub description: Option<Option<String>>,
-    /// New scopes.
-    pub scopes: Option<ScopeSet>,
-    /// New expiry, extended or shortened but in the future (`Some(None)` removes it).
-    pub expires_at: Option<Option<Timestamp>>,
-    /// Disable or re-enable.
-    pub disabled: Option<bool>,
-    /// New rate plan (`Some(None)` returns to the default).
-    pub rate_plan: Option<Option<String>>,
-}
-
 /// How many fresh ids to try when one collides (71 random bits: practically never).
 const MINT_ATTEMPTS: usize = 3;
 
@@ -543,7 +526,7 @@ impl Keygate {
     pub async fn update_key(
         &self,
         id: &KeyId,
-        changes: KeyChanges,
+        mut changes: KeyUpdate,
     ) -> Result<KeyInfo, ManageError> {
         let preset = &self.inner.preset;
         let now = self.inner.clock.now();
@@ -566,17 +549,9 @@ impl Keygate {
         {
             return Err(ManageError::UnknownPlan(plan.clone()));
         }
-        let update = KeyUpdate {
-            name: changes.name,
-            description: changes.description,
-            scopes: changes.scopes,
-            expires_at: changes.expires_at,
-            disabled: changes.disabled,
-            revoke_at: None,
-            rate_plan: changes.rate_plan,
-            at: Some(now),
-        };
-        let record = self.inner.store.update(id, &update).await?;
+        // The lifecycle rules are checked as of now, in the store's atomic step.
+        changes.at = Some(now);
+        let record = self.inner.store.update(id, &changes).await?;
         tracing::info!(key_id = %id, "key updated");
         Ok(self.info(&record, now))
     }

@@ -10,9 +10,10 @@ use std::time::Duration;
 use keygate::clock::{Clock, ManualClock, Timestamp};
 use keygate::event::{Event, EventSink};
 use keygate::format::KeyId;
-use keygate::manage::{KeyChanges, ManageError, NewKey};
+use keygate::manage::{ManageError, NewKey};
 use keygate::preset::Preset;
 use keygate::scope::{Requirement, ScopeSet};
+use keygate::store::KeyUpdate;
 use keygate::store::suite::Switchable;
 use keygate::store::{KeyStore, MemoryStore, Owner};
 use keygate::{AuthError, Keygate};
@@ -195,10 +196,10 @@ async fn updates_take_effect_at_once() {
     let p = s.gate.verify(key).await.unwrap();
     assert!(s.gate.authorize(&p, &write).is_err());
 
-    let changes = KeyChanges {
+    let changes = KeyUpdate {
         name: Some("renamed".into()),
         scopes: Some(ScopeSet::parse(["tasks:read", "tasks:write"]).unwrap()),
-        ..KeyChanges::default()
+        ..KeyUpdate::default()
     };
     let info = s.gate.update_key(&id, changes).await.unwrap();
     assert_eq!(info.name, "renamed");
@@ -208,13 +209,13 @@ async fn updates_take_effect_at_once() {
     // Shorten the expiry, then extend it while the key is still valid.
     let soon = start().saturating_add(Duration::from_secs(60));
     s.gate
-        .update_key(&id, KeyChanges { expires_at: Some(Some(soon)), ..Default::default() })
+        .update_key(&id, KeyUpdate { expires_at: Some(Some(soon)), ..Default::default() })
         .await
         .unwrap();
     s.clock.advance(Duration::from_secs(30));
     let later = start().saturating_add(Duration::from_secs(3600));
     s.gate
-        .update_key(&id, KeyChanges { expires_at: Some(Some(later)), ..Default::default() })
+        .update_key(&id, KeyUpdate { expires_at: Some(Some(later)), ..Default::default() })
         .await
         .unwrap();
     s.clock.advance(Duration::from_secs(60));
@@ -228,7 +229,7 @@ async fn updates_take_effect_at_once() {
         .unwrap();
     s.clock.advance(Duration::from_secs(10));
     for revive in [Some(later), None] {
-        let change = KeyChanges { expires_at: Some(revive), ..Default::default() };
+        let change = KeyUpdate { expires_at: Some(revive), ..Default::default() };
         assert!(matches!(
             s.gate.update_key(&short.record.id, change).await,
             Err(ManageError::KeyExpired(_))
@@ -236,31 +237,31 @@ async fn updates_take_effect_at_once() {
     }
     assert!(matches!(s.gate.verify(short.key.expose_secret()).await, Err(AuthError::Expired)));
 
-    let disable = KeyChanges { disabled: Some(true), ..Default::default() };
+    let disable = KeyUpdate { disabled: Some(true), ..Default::default() };
     assert!(!s.gate.update_key(&id, disable).await.unwrap().is_active);
     assert!(matches!(s.gate.verify(key).await, Err(AuthError::Disabled)));
 
     // Bad values are refused, each for its own reason, and change nothing in the record.
     type Why = fn(&ManageError) -> bool;
-    let bad: [(KeyChanges, Why); 5] = [
-        (KeyChanges { name: Some(String::new()), ..Default::default() }, |e| {
+    let bad: [(KeyUpdate, Why); 5] = [
+        (KeyUpdate { name: Some(String::new()), ..Default::default() }, |e| {
             matches!(e, ManageError::Name)
         }),
-        (KeyChanges { name: Some("x".repeat(201)), ..Default::default() }, |e| {
+        (KeyUpdate { name: Some("x".repeat(201)), ..Default::default() }, |e| {
             matches!(e, ManageError::Name)
         }),
         (
-            KeyChanges {
+            KeyUpdate {
                 scopes: Some(ScopeSet::parse(["billing:read"]).unwrap()),
                 ..Default::default()
             },
             |e| matches!(e, ManageError::Scope(_)),
         ),
-        (KeyChanges { expires_at: Some(Some(start())), ..Default::default() }, |e| {
+        (KeyUpdate { expires_at: Some(Some(start())), ..Default::default() }, |e| {
             matches!(e, ManageError::ExpiryInPast)
         }),
         (
-            KeyChanges { rate_plan: Some(Some("gold".into())), ..Default::default() },
+            KeyUpdate { rate_plan: Some(Some("gold".into())), ..Default::default() },
             |e| matches!(e, ManageError::UnknownPlan(p) if p == "gold"),
         ),
     ];
@@ -275,7 +276,7 @@ async fn updates_take_effect_at_once() {
     assert_eq!(s.gate.get_key(&id).await.unwrap().name, "renamed");
     let ghost: KeyId = "key_AAAAAAAAAAAA".parse().unwrap();
     assert!(matches!(
-        s.gate.update_key(&ghost, KeyChanges::default()).await,
+        s.gate.update_key(&ghost, KeyUpdate::default()).await,
         Err(ManageError::NotFound(_))
     ));
 }

@@ -195,8 +195,7 @@ async fn a_long_description_and_an_unreachable_store_are_told_apart() {
     let fine = "d".repeat(2000);
     let new = NewKey::new(Owner::workspace("wks_1"), "k").description(fine);
     let id = gate.mint(new).await.unwrap().record.id;
-    let changes =
-        keygate::manage::KeyChanges { description: Some(Some(long)), ..Default::default() };
+    let changes = keygate::store::KeyUpdate { description: Some(Some(long)), ..Default::default() };
     assert!(matches!(gate.update_key(&id, changes).await, Err(ManageError::Description)));
 
     // The store goes down after the key was verified once: every operation says so, as 503.
