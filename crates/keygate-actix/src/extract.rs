@@ -5,9 +5,10 @@ use std::marker::PhantomData;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use keygate::Principal;
+use keygate::adapter::Verified;
 use keygate::plan::RequirePlan;
 use keygate::scope::ScopeRequirement;
-use keygate::{Principal, Verified};
 
 use crate::into_response;
 
@@ -22,7 +23,7 @@ impl FromRequest for RequestId {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let id = match req.extensions().get::<Verified>() {
             Some(verified) => verified.request_id(),
-            None => keygate::request_id::request_id(&crate::ActixHeaders(req.headers())),
+            None => keygate::adapter::request_id(&crate::ActixHeaders(req.headers())),
         };
         ready(Ok(RequestId(id)))
     }

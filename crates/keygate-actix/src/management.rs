@@ -1,6 +1,6 @@
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, Resource, web};
 use futures_util::StreamExt;
-use keygate::api::{ApiRequest, CappedBody};
+use keygate::adapter::{ApiRequest, CappedBody};
 use keygate::{Keygate, Peer};
 
 use crate::{ActixHeaders, into_response};
@@ -50,7 +50,8 @@ async fn handle(
             break;
         }
     }
-    let authenticated = req.extensions().get::<keygate::Verified>().map(|v| v.principal().clone());
+    let authenticated =
+        req.extensions().get::<keygate::adapter::Verified>().map(|v| v.principal().clone());
     let path = api_path(&req);
     let headers = ActixHeaders(req.headers());
     let request = ApiRequest::new(req.method().as_str(), &path, &headers)

@@ -98,7 +98,9 @@ where
         let tls = self.tls;
         Box::pin(async move {
             let peer = Peer { ip: req.peer_addr().map(|a| a.ip()), tls };
-            let outcome = gate.authenticate_request(&ActixHeaders(req.headers()), peer).await;
+            let outcome =
+                keygate::adapter::Verified::authenticate(&gate, &ActixHeaders(req.headers()), peer)
+                    .await;
             match outcome {
                 Ok(verified) => {
                     let extra = verified.response_headers();

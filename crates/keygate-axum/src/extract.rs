@@ -2,9 +2,10 @@ use std::marker::PhantomData;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use keygate::Principal;
+use keygate::adapter::Verified;
 use keygate::plan::RequirePlan;
 use keygate::scope::ScopeRequirement;
-use keygate::{Principal, Verified};
 
 use crate::Rejection;
 
@@ -20,7 +21,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(RequestId(match parts.extensions.get::<Verified>() {
             Some(verified) => verified.request_id(),
-            None => keygate::request_id::request_id(&parts.headers),
+            None => keygate::adapter::request_id(&parts.headers),
         }))
     }
 }

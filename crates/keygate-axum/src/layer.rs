@@ -91,13 +91,13 @@ where
         let tls = self.tls;
         Box::pin(async move {
             let peer = peer_of(req.extensions(), tls);
-            match gate.authenticate_request(req.headers(), peer).await {
+            match keygate::adapter::Verified::authenticate(&gate, req.headers(), peer).await {
                 Ok(verified) => {
                     let headers = verified.response_headers();
                     req.extensions_mut().insert(verified);
                     let mut response = inner.call(req).await?;
                     let extra = headers.iter().map(|(n, v)| (*n, v.as_str()));
-                    keygate::http::insert_headers(response.headers_mut(), extra);
+                    keygate::adapter::insert_headers(response.headers_mut(), extra);
                     Ok(response)
                 }
                 Err(refusal) => Ok(refusal.into_http()),

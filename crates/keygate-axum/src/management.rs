@@ -5,7 +5,7 @@ use axum::response::Response;
 use axum::routing::any;
 use http_body_util::BodyExt;
 use keygate::Keygate;
-use keygate::api::{ApiRequest, CappedBody};
+use keygate::adapter::{ApiRequest, CappedBody};
 
 use crate::peer_of;
 
@@ -39,7 +39,8 @@ pub fn management_router<S: Clone + Send + Sync + 'static>(gate: Keygate) -> Rou
 async fn handle(gate: Keygate, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let body = read_capped(body).await;
-    let authenticated = parts.extensions.get::<keygate::Verified>().map(|v| v.principal().clone());
+    let authenticated =
+        parts.extensions.get::<keygate::adapter::Verified>().map(|v| v.principal().clone());
     let request = ApiRequest::new(parts.method.as_str(), parts.uri.path(), &parts.headers)
         .query(parts.uri.query())
         .body(body.as_bytes())

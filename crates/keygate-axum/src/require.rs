@@ -72,7 +72,7 @@ where
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let Some(verified) = req.extensions().get::<keygate::Verified>() else {
+        let Some(verified) = req.extensions().get::<keygate::adapter::Verified>() else {
             let rejection =
                 Rejection::misconfigured("keygate: RequireScopesLayer used without KeygateLayer");
             return Box::pin(async move { Ok(rejection.into_response()) });

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use keygate::Keygate;
-use keygate::api::ApiRequest;
+use keygate::adapter::ApiRequest;
 use keygate::format::{Environment, KeyFormat};
 use keygate::manage::NewKey;
 use keygate::preset::Preset;

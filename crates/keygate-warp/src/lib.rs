@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use bytes::Buf;
 use futures_util::StreamExt;
-use keygate::api::{ApiRequest, CappedBody};
+use keygate::adapter::{ApiRequest, CappedBody};
 use keygate::plan::RequirePlan;
 use keygate::scope::ScopeRequirement;
 use keygate::{Keygate, Peer};
@@ -14,7 +14,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 pub use keygate;
-pub use keygate::Verified;
+pub use keygate::adapter::Verified;
 pub use keygate::{plan_requirement, requirement};
 
 /// A request keygate refused: its rendered response. [`recover`] sends it.
@@ -29,7 +29,7 @@ impl warp::reject::Reject for KeygateRejection {}
 pub fn reply(verified: &Verified, reply: impl Reply) -> Response {
     let mut response = reply.into_response();
     let headers = verified.response_headers();
-    keygate::http::insert_headers(
+    keygate::adapter::insert_headers(
         response.headers_mut(),
         headers.iter().map(|(n, v)| (*n, v.as_str())),
     );
@@ -45,7 +45,7 @@ fn peer(addr: Option<SocketAddr>, tls: bool) -> Peer {
     Peer { ip: addr.map(|a| a.ip()), tls }
 }
 
-/// A filter that authenticates the request with [`Keygate::authenticate_request`] and extracts
+/// A filter that authenticates the request with [`Verified::authenticate`] and extracts
 /// the [`Verified`] request, or rejects with a [`KeygateRejection`] that [`recover`] answers.
 ///
 /// Put it after the path filters of a route, so that only requests for that route are
@@ -80,7 +80,7 @@ pub fn authenticated_with(
     warp::header::headers_cloned().and(warp::addr::remote()).and_then(
         move |headers: HeaderMap, addr| {
             let gate = gate.clone();
-            async move { gate.authenticate_request(&headers, peer(addr, tls)).await.map_err(reject) }
+            async move { Verified::authenticate(&gate, &headers, peer(addr, tls)).await.map_err(reject) }
         },
     )
 }
@@ -179,7 +179,11 @@ pub fn management(gate: Keygate) -> impl Filter<Extract = (Response,), Error = R
     warp::path::tail()
         .and_then(|tail: warp::path::Tail| async move {
             let path = format!("/{}", tail.as_str());
-            if keygate::api::is_api_path(&path) { Ok(path) } else { Err(warp::reject::not_found()) }
+            if keygate::management::is_api_path(&path) {
+                Ok(path)
+            } else {
+                Err(warp::reject::not_found())
+            }
         })
         .and(warp::method())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())

@@ -2,7 +2,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod api;
+pub mod adapter;
 pub mod caller;
 pub mod clock;
 pub mod credential;
@@ -11,15 +11,12 @@ pub mod event;
 pub mod format;
 mod gate;
 pub mod hash;
-#[cfg(feature = "http")]
-pub mod http;
 pub mod limit;
 pub mod manage;
+pub mod management;
 mod map;
 pub mod plan;
 pub mod preset;
-pub mod request;
-pub mod request_id;
 pub mod response;
 pub mod scope;
 pub mod secret;
@@ -31,6 +28,5 @@ pub use error::AuthError;
 pub use gate::{
     BuildError, DEFAULT_FAILURE_BUDGET, DEFAULT_MAX_KEYS, Keygate, KeygateBuilder, LimiterFailure,
 };
-pub use request::Verified;
 pub use secret::Secret;
 pub use verify::{HttpsPolicy, Peer, Principal};

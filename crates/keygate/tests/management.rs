@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use keygate::api::ApiRequest;
+use keygate::adapter::ApiRequest;
 use keygate::caller::Caller;
 use keygate::clock::{ManualClock, Timestamp};
 use keygate::format::Environment;

@@ -5,7 +5,7 @@
 //! `[A-Za-z0-9._:-]`, so it cannot smuggle anything into logs or headers.
 //!
 //! ```
-//! use keygate::request_id::request_id;
+//! use keygate::adapter::request_id;
 //!
 //! assert_eq!(request_id(&[("X-Request-Id", "abc-123")]), "abc-123");
 //! let fresh = request_id(&[("X-Request-Id", "bad value\n")]);

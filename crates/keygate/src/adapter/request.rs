@@ -1,31 +1,17 @@
-//! A request as an adapter handles it: authenticated once, then asked for scopes and for the
-//! headers of its response. Every adapter goes through [`Keygate::authenticate_request`], so the
-//! request-id, rate-limit-header and rejection rules are written once.
-//!
-//! ```
-//! use keygate::{Keygate, Peer, preset::Preset, scope::Requirement};
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
-//! let refused = gate.authenticate_request(&[("X-Request-Id", "req-1")], Peer::default()).await;
-//! let response = refused.unwrap_err();
-//! assert_eq!(response.status, 401);
-//! assert_eq!(response.header("x-request-id"), Some("req-1"));
-//! # Ok(())
-//! # }
-//! ```
+//! A request as an adapter handles it: authenticated once, then asked for scopes and plans and
+//! for the headers of its response, so that the request-id, rate-limit-header and rejection
+//! rules are written once.
 
+use super::request_id::{new_request_id, sent_request_id};
 use crate::credential::Headers;
 use crate::gate::Keygate;
 use crate::plan::PlanRequirement;
-use crate::request_id::{new_request_id, sent_request_id};
 use crate::response::Response;
 use crate::scope::Requirement;
 use crate::verify::{Peer, Principal};
 
-/// A request that passed [`Keygate::authenticate_request`]. Adapters keep it with the request
-/// (in its extensions) for their extractors and the management API.
+/// A request that passed [`Verified::authenticate`]. Adapters keep it with the request (in its
+/// extensions) for their extractors and the management API.
 #[derive(Debug, Clone)]
 pub struct Verified {
     principal: Principal,
@@ -98,24 +84,24 @@ impl Verified {
     }
 }
 
-impl Keygate {
-    /// [`authenticate`](Self::authenticate) for an adapter: on success the [`Verified`]
-    /// request; on failure the rendered response, with `X-Request-Id` (the caller's, or a new
-    /// one), ready to send.
+impl Verified {
+    /// [`Keygate::authenticate`] for an adapter: on success the [`Verified`] request; on
+    /// failure the rendered response, with `X-Request-Id` (the caller's, or a new one), ready to
+    /// send.
     ///
     /// # Errors
     /// The rendered refusal.
-    pub async fn authenticate_request<H: Headers + ?Sized>(
-        &self,
+    pub async fn authenticate<H: Headers + ?Sized>(
+        gate: &Keygate,
         headers: &H,
         peer: Peer,
     ) -> Result<Verified, Response> {
         let sent = sent_request_id(headers);
-        match self.authenticate(headers, peer).await {
-            Ok(principal) => Ok(Verified { principal, gate: self.clone(), sent_request_id: sent }),
+        match gate.authenticate(headers, peer).await {
+            Ok(principal) => Ok(Verified { principal, gate: gate.clone(), sent_request_id: sent }),
             Err(err) => {
                 let id = sent.unwrap_or_else(new_request_id);
-                let mut response = self.render(&err, Some(&id));
+                let mut response = gate.render(&err, Some(&id));
                 response.headers.push(("x-request-id", id));
                 Err(response)
             }

@@ -1,4 +1,4 @@
-//! Glue for adapters built on the `http` crate (axum, warp, hyper): feature `http`.
+//! Glue for adapters built on the `http` crate (axum, warp, hyper, tonic): feature `http`.
 //!
 //! ```
 //! use keygate::credential::Headers;

@@ -1,0 +1,225 @@
+//! The bodies of management requests, read by serde types: unknown and repeated fields are
+//! refused, and every error names the field at fault.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::caller::Caller;
+use crate::clock::Timestamp;
+use crate::manage::NewKey;
+use crate::response::RequestProblem;
+use crate::scope::ScopeSet;
+use crate::store::{Cursor, KeyUpdate, Owner};
+
+use super::MAX_GRACE;
+use super::handlers::sentence;
+
+/// `POST /v1/api-keys`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MintBody {
+    name: Option<String>,
+    #[serde(alias = "permissions")]
+    scopes: Option<Vec<String>>,
+    description: Option<String>,
+    expires_at: Option<String>,
+    environment: Option<String>,
+    kind: Option<String>,
+    rate_plan: Option<String>,
+}
+
+/// `PATCH /v1/api-keys/{id}`: an absent field is left as it is, `null` clears it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PatchBody {
+    #[serde(default, deserialize_with = "present")]
+    name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    description: Option<Option<String>>,
+    #[serde(alias = "permissions")]
+    scopes: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    expires_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    disabled: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "present")]
+    rate_plan: Option<Option<String>>,
+}
+
+/// `POST /v1/api-keys/{id}/rotate`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RotateBody {
+    grace_period_seconds: Option<u64>,
+}
+
+/// A field that is present, `null` or not: `Some(None)` for `null`.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// What a field of the wrong type is told.
+fn expected(field: &str, scopes_field: &str) -> String {
+    match field {
+        "scopes" | "permissions" => format!("{field} must be a list of strings."),
+        "disabled" => "disabled must be true or false.".into(),
+        "grace_period_seconds" => GRACE_RANGE.into(),
+        "expires_at" => EXPIRES_AT_FORMAT.into(),
+        f if f == scopes_field => format!("{f} must be a list of strings."),
+        f => format!("{f} must be a string."),
+    }
+}
+
+const GRACE_RANGE: &str =
+    "grace_period_seconds must be a whole number from 0 to 2592000 (30 days).";
+const EXPIRES_AT_FORMAT: &str = "expires_at must be an RFC 3339 time such as 2026-10-14T00:00:00Z.";
+
+/// The body read as `T`; a 400 naming the field at fault otherwise.
+pub(super) fn body<'de, T: Deserialize<'de>>(
+    bytes: &'de [u8],
+    scopes_field: &str,
+) -> Result<T, RequestProblem> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(RequestProblem::bad_body("The body must be a JSON object."));
+    }
+    let not_json = |e: serde_json::Error| {
+        RequestProblem::bad_body(format!("The body is not valid JSON: {e}."))
+    };
+    let mut json = serde_json::Deserializer::from_slice(bytes);
+    let value: Result<T, _> = serde_path_to_error::deserialize(&mut json);
+    if value.is_ok() {
+        json.end().map_err(not_json)?;
+    }
+    value.map_err(|e| {
+        let field = match e.path().iter().next() {
+            Some(serde_path_to_error::Segment::Map { key }) => Some(key.clone()),
+            _ => None,
+        };
+        let inner = e.into_inner();
+        if !inner.is_data() {
+            return not_json(inner);
+        }
+        let text = inner.to_string();
+        // serde's own wording: "unknown field `x`, expected …", "duplicate field `x`".
+        let quoted = text.split('`').nth(1).map(|f| f.chars().take(64).collect::<String>());
+        if text.starts_with("unknown field")
+            && let Some(f) = quoted
+        {
+            return RequestProblem::invalid(&f, format!("Unknown field `{f}`."));
+        }
+        if text.starts_with("duplicate field")
+            && let Some(f) = quoted
+        {
+            let f = if f == "scopes" { scopes_field.to_owned() } else { f };
+            return RequestProblem::invalid(&f, format!("The field `{f}` appears more than once."));
+        }
+        match field {
+            Some(f) => {
+                let f: String = f.chars().take(64).collect();
+                let message = expected(&f, scopes_field);
+                RequestProblem::invalid(&f, message)
+            }
+            None => RequestProblem::bad_body("The body must be a JSON object."),
+        }
+    })
+}
+
+/// [`body`], with an empty body read as `{}`.
+pub(super) fn body_or_empty<'de, T: Deserialize<'de> + Default>(
+    bytes: &'de [u8],
+    scopes_field: &str,
+) -> Result<T, RequestProblem> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    body(bytes, scopes_field)
+}
+
+fn time_field(field: &str, text: &str) -> Result<Timestamp, RequestProblem> {
+    Timestamp::parse_rfc3339(text).map_err(|_| RequestProblem::invalid(field, EXPIRES_AT_FORMAT))
+}
+
+fn parsed<T: std::str::FromStr>(
+    field: &str,
+    text: &str,
+    message: &str,
+) -> Result<T, RequestProblem> {
+    text.parse().map_err(|_| RequestProblem::invalid(field, message))
+}
+
+fn scope_set(field: &str, texts: &[String]) -> Result<ScopeSet, RequestProblem> {
+    ScopeSet::parse(texts).map_err(|e| RequestProblem::invalid(field, sentence(&e)))
+}
+
+pub(super) fn grace_from(body: RotateBody) -> Result<Duration, RequestProblem> {
+    let grace = Duration::from_secs(body.grace_period_seconds.unwrap_or(0));
+    if grace > MAX_GRACE {
+        return Err(RequestProblem::invalid("grace_period_seconds", GRACE_RANGE));
+    }
+    Ok(grace)
+}
+
+pub(super) fn parse_cursor(text: &str) -> Option<Cursor> {
+    let (ms, id) = text.split_once('.')?;
+    Some(Cursor { created_at: Timestamp::from_unix_millis(ms.parse().ok()?), id: id.parse().ok()? })
+}
+
+pub(super) fn new_key(
+    body: MintBody,
+    caller: &Caller,
+    field: &str,
+) -> Result<NewKey, RequestProblem> {
+    let name = body.name.ok_or_else(|| RequestProblem::invalid("name", "name is required."))?;
+    let scopes = body.scopes.map(|s| scope_set(field, &s)).transpose()?.unwrap_or_default();
+    let owner = Owner {
+        workspace_id: caller.workspace_id().to_owned(),
+        user_id: caller.user_id().map(str::to_owned),
+    };
+    let mut new = NewKey::new(owner, name).scope_set(scopes);
+    if let Some(d) = body.description {
+        new = new.description(d);
+    }
+    if let Some(t) = body.expires_at.as_deref().map(|t| time_field("expires_at", t)) {
+        new = new.expires_at(t?);
+    }
+    if let Some(env) = body.environment {
+        new =
+            new.environment(parsed("environment", &env, "environment must be `live` or `test`.")?);
+    }
+    if let Some(kind) = body.kind {
+        new = new.kind(parsed("kind", &kind, "kind must be `user` or `service`.")?);
+    }
+    if let Some(plan) = body.rate_plan {
+        new = new.rate_plan(plan);
+    }
+    Ok(new)
+}
+
+pub(super) fn changes(body: PatchBody, field: &str) -> Result<KeyUpdate, RequestProblem> {
+    let name = body
+        .name
+        .map(|n| n.ok_or_else(|| RequestProblem::invalid("name", "name must be a string.")))
+        .transpose()?;
+    let expires_at =
+        body.expires_at.map(|t| t.map(|t| time_field("expires_at", &t)).transpose()).transpose()?;
+    let disabled = body
+        .disabled
+        .map(|d| {
+            d.ok_or_else(|| RequestProblem::invalid("disabled", "disabled must be true or false."))
+        })
+        .transpose()?;
+    Ok(KeyUpdate {
+        name,
+        description: body.description,
+        scopes: body.scopes.map(|s| scope_set(field, &s)).transpose()?,
+        expires_at,
+        disabled,
+        rate_plan: body.rate_plan,
+        ..KeyUpdate::default()
+    })
+}

@@ -1,0 +1,416 @@
+//! Answering a management request: authentication, the admin scope, the operation, and the
+//! answer in the preset's field names and error style.
+
+use serde::Serialize;
+use serde::ser::SerializeMap;
+
+use crate::adapter::{ApiRequest, request_id};
+use crate::caller::{Caller, CallerKeys};
+use crate::clock::Timestamp;
+use crate::credential::Headers;
+use crate::format::{Environment, KeyId};
+use crate::gate::Keygate;
+use crate::manage::{KeyInfo, ManageError, MintedKey, UsageInfo};
+use crate::response::{RequestProblem, Response};
+use crate::scope::{Requirement, ScopeSet};
+use crate::store::KeyKind;
+use crate::verify::Principal;
+
+use super::bodies::{self, body, body_or_empty, grace_from, parse_cursor};
+use super::routes::{KeyIdText, Route, route};
+use super::{MAX_BODY_LEN, MAX_LIST_LIMIT};
+
+/// A successful answer: status, JSON body, and whether the body carries a full key.
+struct Answer {
+    status: u16,
+    body: String,
+    carries_key: bool,
+}
+
+impl Answer {
+    fn ok(body: String) -> Self {
+        Answer { status: 200, body, carries_key: false }
+    }
+
+    fn key(body: String) -> Self {
+        Answer { status: 201, body, carries_key: true }
+    }
+}
+
+type Outcome = Result<Answer, RequestProblem>;
+
+impl Keygate {
+    /// Answers one management-API request: routing, authentication (unless `authenticated`
+    /// says the adapter already did it), the admin scope, body validation and the operation.
+    ///
+    /// The response carries `X-Request-Id`, and the `X-RateLimit-*` headers when the key's plan
+    /// has windows. Never panics on any input.
+    pub async fn handle_api<H: Headers + ?Sized>(
+        &self,
+        req: ApiRequest<'_, H>,
+        authenticated: Option<Principal>,
+    ) -> Response {
+        let id = request_id(req.headers);
+        let mut response = self.api_response(&req, authenticated, &id).await;
+        response.headers.push(("x-request-id", id));
+        response
+    }
+
+    async fn api_response<H: Headers + ?Sized>(
+        &self,
+        req: &ApiRequest<'_, H>,
+        authenticated: Option<Principal>,
+        request_id: &str,
+    ) -> Response {
+        let renderer = &self.inner.preset.renderer;
+        let problem = |p: RequestProblem| renderer.render_problem(&p, Some(request_id));
+        let Some(route) = route(req.path) else {
+            return problem(RequestProblem::not_found("No such route."));
+        };
+        if !route.allows().contains(&req.method) {
+            let mut response = problem(RequestProblem::new(
+                405,
+                "method_not_allowed",
+                format!("Use {}.", route.allows().join(", ")),
+            ));
+            response.headers.push(("allow", route.allows().join(", ")));
+            return response;
+        }
+        let auth = match authenticated {
+            Some(a) => a,
+            None => match self.authenticate(req.headers, req.peer).await {
+                Ok(a) => a,
+                Err(e) => return renderer.render(&e, Some(request_id)),
+            },
+        };
+        let rate = auth.rate_limit().copied();
+        let outcome = match route {
+            Route::Me => Ok(Answer::ok(self.me(&auth))),
+            Route::RateLimit => Ok(Answer::ok(rate_limit_body(&auth))),
+            _ => {
+                let admin = Requirement::all_of([self.inner.preset.admin_scope.as_str()]);
+                match admin.map(|r| self.authorize(&auth, &r)) {
+                    Ok(Ok(())) => self.keys_route(route, req, &auth).await,
+                    Ok(Err(e)) => return with(renderer.render(&e, Some(request_id)), rate),
+                    Err(e) => Err(RequestProblem::bad_body(e.to_string())),
+                }
+            }
+        };
+        let response = match outcome {
+            Ok(Answer { status, body, carries_key }) => {
+                let mut headers = Vec::new();
+                if carries_key {
+                    headers.push(("cache-control", "no-store".to_owned()));
+                }
+                Response { status, content_type: "application/json", headers, body }
+            }
+            Err(p) => problem(p),
+        };
+        with(response, rate)
+    }
+
+    async fn keys_route<H: Headers + ?Sized>(
+        &self,
+        route: Route,
+        req: &ApiRequest<'_, H>,
+        auth: &Principal,
+    ) -> Outcome {
+        if req.body.len() > MAX_BODY_LEN {
+            return Err(RequestProblem::new(
+                413,
+                "payload_too_large",
+                format!("The body is over {MAX_BODY_LEN} bytes."),
+            ));
+        }
+        let caller = Caller::of(auth);
+        let keys = self.acting_for(&caller);
+        let fail = |e| self.problem_of(e);
+        match (route, req.method) {
+            (Route::Keys, "GET") => self.list_route(keys, req.query).await,
+            (Route::Keys, _) => {
+                let new = bodies::new_key(
+                    body(req.body, self.scopes_field())?,
+                    &caller,
+                    self.scopes_field(),
+                )?;
+                let minted = keys.mint(new).await.map_err(fail)?;
+                Ok(Answer::key(self.minted_json(&minted, None)))
+            }
+            (Route::Key(KeyIdText(id)) | Route::Rotate(KeyIdText(id)), method) => {
+                let id = id.ok_or_else(|| RequestProblem::not_found("No such key."))?;
+                match (route, method) {
+                    (Route::Key(_), "GET") => {
+                        let info = keys.get(&id).await.map_err(fail)?;
+                        Ok(Answer::ok(to_json(&self.key_json(&info))))
+                    }
+                    (Route::Key(_), "PATCH") => {
+                        let changes = bodies::changes(
+                            body(req.body, self.scopes_field())?,
+                            self.scopes_field(),
+                        )?;
+                        let info = keys.update(&id, changes).await.map_err(fail)?;
+                        Ok(Answer::ok(to_json(&self.key_json(&info))))
+                    }
+                    (Route::Key(_), _) => {
+                        let info = keys.revoke(&id).await.map_err(fail)?;
+                        Ok(Answer::ok(to_json(&self.key_json(&info))))
+                    }
+                    _ => {
+                        let grace = grace_from(body_or_empty(req.body, self.scopes_field())?)?;
+                        let minted = keys.rotate(&id, grace).await.map_err(fail)?;
+                        Ok(Answer::key(self.minted_json(&minted, Some(id))))
+                    }
+                }
+            }
+            _ => Err(RequestProblem::not_found("No such route.")),
+        }
+    }
+
+    fn scopes_field(&self) -> &'static str {
+        self.inner.preset.scopes_field
+    }
+
+    async fn list_route(&self, keys: CallerKeys<'_>, query: Option<&str>) -> Outcome {
+        let mut limit = MAX_LIST_LIMIT;
+        let mut after = None;
+        for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match name {
+                "limit" => {
+                    limit = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=MAX_LIST_LIMIT).contains(n))
+                        .ok_or_else(|| {
+                            RequestProblem::invalid(
+                                "limit",
+                                "limit must be a whole number from 1 to 100.",
+                            )
+                        })?;
+                }
+                "after" => {
+                    after = Some(parse_cursor(value).ok_or_else(|| {
+                        RequestProblem::invalid(
+                            "after",
+                            "after must be a cursor from a previous page.",
+                        )
+                    })?)
+                }
+                _ => {}
+            }
+        }
+        #[derive(Serialize)]
+        struct List<'a> {
+            data: Vec<KeyJson<'a>>,
+            next: Option<String>,
+        }
+        let page = keys.list(after, limit).await.map_err(|e| self.problem_of(e))?;
+        let next = page.next.map(|c| format!("{}.{}", c.created_at.unix_millis(), c.id));
+        let list = List { data: page.keys.iter().map(|k| self.key_json(k)).collect(), next };
+        Ok(Answer::ok(to_json(&list)))
+    }
+
+    fn me(&self, auth: &Principal) -> String {
+        #[derive(Serialize)]
+        struct Me<'a> {
+            workspace_id: &'a str,
+            api_key_id: KeyId,
+            scopes: &'a ScopeSet,
+            user_id: Option<&'a str>,
+            kind: KeyKind,
+            environment: Environment,
+            name: &'a str,
+        }
+        let p = auth;
+        to_json(&Me {
+            workspace_id: p.workspace_id(),
+            api_key_id: p.key_id(),
+            scopes: p.scopes(),
+            user_id: p.user_id(),
+            kind: p.kind(),
+            environment: p.environment(),
+            name: p.name(),
+        })
+    }
+
+    fn key_json<'a>(&self, k: &'a KeyInfo) -> KeyJson<'a> {
+        KeyJson {
+            id: k.id,
+            key: None,
+            name: &k.name,
+            prefix: &k.prefix,
+            scopes: ScopesField(self.inner.preset.scopes_field, &k.scopes),
+            created_at: k.created_at,
+            last_used: k.last_used,
+            expires_at: k.expires_at,
+            revoked_at: k.revoked_at,
+            is_active: k.is_active,
+            disabled: k.disabled,
+            kind: k.kind,
+            environment: k.environment,
+            description: k.description.as_deref(),
+            user_id: k.user_id.as_deref(),
+            rate_plan: k.rate_plan.as_deref(),
+            usage: k.usage,
+            rotated_from: None,
+        }
+    }
+
+    fn minted_json(&self, minted: &MintedKey, rotated_from: Option<KeyId>) -> String {
+        let info = self.info(&minted.record, self.inner.clock.now());
+        let mut json = self.key_json(&info);
+        json.key = Some(minted.key.expose_secret());
+        json.rotated_from = rotated_from;
+        to_json(&json)
+    }
+}
+
+/// A key in management-API bodies: the live/test key API's fields first.
+#[derive(Serialize)]
+struct KeyJson<'a> {
+    id: KeyId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<&'a str>,
+    name: &'a str,
+    prefix: &'a str,
+    #[serde(flatten)]
+    scopes: ScopesField<'a>,
+    created_at: Timestamp,
+    last_used: Option<Timestamp>,
+    expires_at: Option<Timestamp>,
+    revoked_at: Option<Timestamp>,
+    is_active: bool,
+    disabled: bool,
+    kind: KeyKind,
+    environment: Environment,
+    description: Option<&'a str>,
+    user_id: Option<&'a str>,
+    rate_plan: Option<&'a str>,
+    usage: UsageInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotated_from: Option<KeyId>,
+}
+
+/// The scope list under the preset's name for it (`scopes` or `permissions`).
+struct ScopesField<'a>(&'static str, &'a ScopeSet);
+
+impl Serialize for ScopesField<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(1))?;
+        map.serialize_entry(self.0, self.1)?;
+        map.end()
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned())
+}
+
+fn with(mut response: Response, rate: Option<crate::limit::RateLimitInfo>) -> Response {
+    if let Some(info) = &rate {
+        response.add_rate_limit_headers(info);
+    }
+    response
+}
+
+fn rate_limit_body(auth: &Principal) -> String {
+    #[derive(Serialize)]
+    struct RateLimit {
+        limit: Option<u64>,
+        remaining: Option<u64>,
+        reset: Option<i64>,
+        reset_at: Option<Timestamp>,
+    }
+    let info = auth.rate_limit().copied();
+    to_json(&RateLimit {
+        limit: info.map(|i| i.limit),
+        remaining: info.map(|i| i.remaining),
+        reset: info.map(|i| i.reset_secs()),
+        reset_at: info.map(|i| Timestamp::from_unix_seconds(i.reset_secs())),
+    })
+}
+
+fn problem_in(e: ManageError, scopes_field: &str) -> RequestProblem {
+    match e {
+        ManageError::NotFound(_) => RequestProblem::not_found("No such key."),
+        ManageError::Scope(e) => RequestProblem::invalid(scopes_field, sentence(&e)),
+        ManageError::Name => RequestProblem::invalid("name", "name must be 1 to 200 characters."),
+        ManageError::Description => {
+            RequestProblem::invalid("description", "description must be at most 2000 characters.")
+        }
+        ManageError::ControlCharacter(field) => RequestProblem::invalid(
+            field,
+            format!("{field} must not contain control or bidirectional formatting characters."),
+        ),
+        ManageError::ExpiryInPast => {
+            RequestProblem::invalid("expires_at", "expires_at must be in the future.")
+        }
+        ManageError::UnknownPlan(plan) => {
+            RequestProblem::invalid("rate_plan", format!("Unknown rate plan `{plan}`."))
+        }
+        ManageError::Environment(env) => {
+            RequestProblem::invalid("environment", format!("This deployment has no {env} keys."))
+        }
+        ManageError::ScopeNotHeld(not_held) => {
+            let list = not_held.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ");
+            let mut p = RequestProblem::new(
+                403,
+                "scope_not_held",
+                format!("A key can only grant scopes it holds itself; it does not hold {list}."),
+            );
+            p.not_held = not_held;
+            p
+        }
+        ManageError::EnvironmentNotAllowed => RequestProblem::new(
+            403,
+            "environment_not_allowed",
+            "A test key can only mint and manage test keys.",
+        ),
+        ManageError::FieldNotAllowed(field) => {
+            let message = match field {
+                "kind" => "A user's key can only mint user keys.".to_owned(),
+                _ => format!("`{field}` can only be set by the operator."),
+            };
+            let mut p = RequestProblem::new(403, "field_not_allowed", message);
+            p.field = Some(field.to_owned());
+            p
+        }
+        ManageError::KeyLimitReached(limit) => RequestProblem::new(
+            409,
+            "key_limit_reached",
+            format!("This workspace already holds {limit} keys. Revoke one to mint another."),
+        ),
+        ManageError::KeyExpired(_) => RequestProblem::new(
+            409,
+            "key_expired",
+            "The key has expired and cannot be changed or rotated. Mint a new key.",
+        ),
+        ManageError::KeyDisabled(_) => RequestProblem::new(
+            409,
+            "key_disabled",
+            "The key is disabled. Enable it before rotating it.",
+        ),
+        other => {
+            tracing::warn!(error = %other, "management request failed");
+            RequestProblem::new(
+                503,
+                "unavailable",
+                "The key store is temporarily unavailable. Retry shortly.",
+            )
+        }
+    }
+}
+
+impl Keygate {
+    fn problem_of(&self, e: ManageError) -> RequestProblem {
+        problem_in(e, self.inner.preset.scopes_field)
+    }
+}
+
+/// An error's text as a sentence: capitalized, with a full stop.
+pub(super) fn sentence(e: &dyn std::fmt::Display) -> String {
+    let text = e.to_string();
+    let mut chars = text.chars();
+    let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+    format!("{first}{}.", chars.as_str())
+}
