@@ -14,27 +14,10 @@ use keygate::format::{Environment, KeyFormat};
 use keygate::hash::{KeyHasher, Pepper};
 use keygate::scope::ScopeSet;
 use keygate::store::{CacheConfig, KeyRecord, KeyStore, KeyUpdate, Owner, Peek, UsageDelta};
-use keygate_postgres::PgStore;
 
-/// The server to test against; a run that asked for these tests fails without one.
-fn url() -> String {
-    std::env::var("KEYGATE_TEST_POSTGRES_URL")
-        .expect("KEYGATE_TEST_POSTGRES_URL names the PostgreSQL server these tests need")
-}
+mod common;
 
-fn unique_schema(name: &str) -> String {
-    let tag = KeyFormat::builder("t").build().unwrap().generate(Environment::Live).unwrap();
-    format!("kg_{name}_{}", tag.expose_secret()[2..14].to_ascii_lowercase())
-}
-
-async fn drop_schema(url: &str, schema: &str) {
-    let pool = sqlx::PgPool::connect(url).await.unwrap();
-    sqlx::query(&format!(r#"DROP SCHEMA IF EXISTS "{schema}" CASCADE"#))
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-}
+use common::{connect, drop_schema, unique_schema, url};
 
 fn record(workspace: &str) -> KeyRecord {
     let format = KeyFormat::builder("t").build().unwrap();
@@ -61,7 +44,7 @@ fn record(workspace: &str) -> KeyRecord {
 async fn postgres_passes_the_store_suite() {
     let url = url();
     let schema = unique_schema("suite");
-    let store = PgStore::builder(&url).schema(&schema).connect().await.unwrap();
+    let store = connect(&url, &schema).await;
     keygate::store::suite::run(Arc::new(store.clone())).await;
     // Behind its cache, too.
     keygate::store::suite::run(keygate_postgres::cached(store.clone(), CacheConfig::default()))
@@ -75,8 +58,8 @@ async fn postgres_passes_the_store_suite() {
 async fn a_change_on_one_replica_reaches_the_other_cache() {
     let url = url();
     let schema = unique_schema("notify");
-    let a = PgStore::builder(&url).schema(&schema).connect().await.unwrap();
-    let b = PgStore::builder(&url).schema(&schema).connect().await.unwrap();
+    let a = connect(&url, &schema).await;
+    let b = connect(&url, &schema).await;
     let cache_b = keygate_postgres::cached(
         b.clone(),
         CacheConfig { ttl: Duration::from_secs(3600), ..CacheConfig::default() },
@@ -127,7 +110,7 @@ async fn a_change_on_one_replica_reaches_the_other_cache() {
 async fn a_usage_batch_that_fails_midway_writes_nothing_and_its_retry_counts_once() {
     let url = url();
     let schema = unique_schema("usage");
-    let store = PgStore::builder(&url).schema(&schema).connect().await.unwrap();
+    let store = connect(&url, &schema).await;
     let (twice, once) = (record("wks_usage"), record("wks_usage"));
     store.insert(twice.clone()).await.unwrap();
     store.insert(once.clone()).await.unwrap();
