@@ -1,28 +1,93 @@
 //! Opening a [`PgStore`]: settings, the schema, the embedded migrations.
 
+use std::fmt;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::PgStore;
 
-/// A PostgreSQL store could not be opened.
-#[derive(Debug)]
-pub struct ConnectError(sqlx::Error);
+/// The longest identifier PostgreSQL keeps whole (`NAMEDATALEN - 1` bytes).
+const MAX_IDENTIFIER: usize = 63;
 
-impl std::fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot open the PostgreSQL key store: {}", self.0)
+/// A PostgreSQL store could not be opened.
+///
+/// ```no_run
+/// use keygate_postgres::{ConnectError, PgStore};
+///
+/// # async fn run() {
+/// let opened: Result<PgStore, ConnectError> =
+///     PgStore::builder("postgres://postgres@127.0.0.1/app").connect().await;
+/// if let Err(e) = opened {
+///     eprintln!("{e}"); // cannot open the PostgreSQL key store: ...
+/// }
+/// # }
+/// ```
+pub struct ConnectError(Reason);
+
+#[derive(Debug)]
+enum Reason {
+    /// The URL, the server, the schema's creation or a migration.
+    Sqlx(sqlx::Error),
+    /// A schema name that is not an identifier.
+    Schema(String),
+}
+
+impl fmt::Debug for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // As `ConnectError(<the sqlx error>)` when there is one.
+        match &self.0 {
+            Reason::Sqlx(e) => f.debug_tuple("ConnectError").field(e).finish(),
+            reason @ Reason::Schema(_) => f.debug_tuple("ConnectError").field(reason).finish(),
+        }
+    }
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Reason::Sqlx(e) => write!(f, "cannot open the PostgreSQL key store: {e}"),
+            Reason::Schema(s) => write!(
+                f,
+                "cannot open the PostgreSQL key store: the schema name {s:?} is not an identifier \
+                 (a letter or `_`, then letters, digits or `_`, at most {MAX_IDENTIFIER} bytes)"
+            ),
+        }
     }
 }
 
 impl std::error::Error for ConnectError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
+        match &self.0 {
+            Reason::Sqlx(e) => Some(e),
+            Reason::Schema(_) => None,
+        }
     }
 }
 
-/// Settings for [`PgStore`].
+impl From<sqlx::Error> for Reason {
+    fn from(e: sqlx::Error) -> Self {
+        Reason::Sqlx(e)
+    }
+}
+
+/// Settings for [`PgStore`], made by [`PgStore::builder`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use keygate_postgres::PgStore;
+///
+/// # async fn run() -> Result<(), keygate_postgres::ConnectError> {
+/// let store = PgStore::builder("postgres://postgres@127.0.0.1/app")
+///     .schema("keygate")
+///     .max_connections(16)
+///     .acquire_timeout(Duration::from_secs(1))
+///     .connect()
+///     .await?;
+/// # let _ = store;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct PgStoreBuilder {
     url: String,
@@ -43,7 +108,8 @@ impl PgStoreBuilder {
     }
 
     /// Keeps the tables in `schema` (created if missing) instead of the connection's
-    /// `search_path`.
+    /// `search_path`. The name must be an identifier: a letter or `_`, then letters, digits or
+    /// `_`, at most 63 bytes; [`connect`](Self::connect) refuses any other.
     pub fn schema(mut self, schema: impl Into<String>) -> Self {
         self.schema = Some(schema.into());
         self
@@ -65,42 +131,80 @@ impl PgStoreBuilder {
     /// Connects, creates the schema if asked, and runs the embedded migrations.
     ///
     /// # Errors
-    /// [`ConnectError`] when the URL is invalid, the server cannot be reached or a migration
-    /// fails.
+    /// [`ConnectError`] when the schema name is not an identifier (before connecting), the URL
+    /// is invalid, the server cannot be reached or a migration fails.
     pub async fn connect(self) -> Result<PgStore, ConnectError> {
-        let mut options: PgConnectOptions = self.url.parse().map_err(ConnectError)?;
+        self.open().await.map_err(ConnectError)
+    }
+
+    async fn open(self) -> Result<PgStore, Reason> {
+        if let Some(schema) = &self.schema
+            && !is_identifier(schema)
+        {
+            return Err(Reason::Schema(schema.clone()));
+        }
+        let mut options: PgConnectOptions = self.url.parse()?;
         if let Some(schema) = &self.schema {
             let admin = PgPoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(self.acquire_timeout)
                 .connect_with(options.clone())
-                .await
-                .map_err(ConnectError)?;
-            sqlx::query(&format!(
-                r#"CREATE SCHEMA IF NOT EXISTS "{}""#,
-                schema.replace('"', "\"\"")
-            ))
-            .execute(&admin)
-            .await
-            .map_err(ConnectError)?;
+                .await?;
+            sqlx::query(&format!(r#"CREATE SCHEMA IF NOT EXISTS "{schema}""#))
+                .execute(&admin)
+                .await?;
             admin.close().await;
-            options = options.options([("search_path", schema.as_str())]);
+            // Quoted as in `CREATE SCHEMA`, so that a name with capitals means the same schema.
+            options = options.options([("search_path", format!(r#""{schema}""#))]);
         }
         let pool = PgPoolOptions::new()
             .max_connections(self.max_connections)
             .acquire_timeout(self.acquire_timeout)
             .connect_with(options)
-            .await
-            .map_err(ConnectError)?;
+            .await?;
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
-            .map_err(|e| ConnectError(sqlx::Error::Migrate(Box::new(e))))?;
-        let schema: String = sqlx::query_scalar("SELECT current_schema()")
-            .fetch_one(&pool)
-            .await
-            .map_err(ConnectError)?;
+            .map_err(|e| sqlx::Error::Migrate(Box::new(e)))?;
+        let schema: String = sqlx::query_scalar("SELECT current_schema()").fetch_one(&pool).await?;
         let channel: String = format!("keygate_{schema}").chars().take(63).collect();
         Ok(PgStore::new(pool, channel))
+    }
+}
+
+/// Whether `name` is an identifier PostgreSQL takes as it is: `[A-Za-z_][A-Za-z0-9_]*`, at
+/// most 63 bytes. Such a name needs no escaping, in SQL or in the connection's options.
+fn is_identifier(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    name.len() <= MAX_IDENTIFIER
+        && bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_identifier;
+
+    #[test]
+    fn schema_names_are_plain_identifiers() {
+        for ok in ["keygate", "_k", "Kg_2", "a", &"s".repeat(63)] {
+            assert!(is_identifier(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "2kg",
+            "kg-1",
+            "kg 1",
+            "kg;x",
+            r#"kg"x"#,
+            "kg,public",
+            "kg\\x",
+            "kg\u{0}",
+            "kgé",
+            "kg -c log_statement=all",
+            &"s".repeat(64),
+        ] {
+            assert!(!is_identifier(bad), "{bad:?}");
+        }
     }
 }

@@ -14,6 +14,7 @@ use keygate::format::{Environment, KeyFormat};
 use keygate::hash::{KeyHasher, Pepper};
 use keygate::scope::ScopeSet;
 use keygate::store::{CacheConfig, KeyRecord, KeyStore, KeyUpdate, Owner, Peek, UsageDelta};
+use keygate_postgres::PgStore;
 
 mod common;
 
@@ -164,6 +165,50 @@ async fn a_usage_batch_that_fails_midway_writes_nothing_and_its_retry_counts_onc
     assert_eq!(counted(twice.id).await, (2, 2, Some(at)), "counted once per request");
     assert_eq!(counted(once.id).await, (1, 1, Some(at)), "counted once per request");
 
+    store.pool().close().await;
+    drop_schema(&url, &schema).await;
+}
+
+/// A schema name goes into the connection's options as well as into SQL: anything but a plain
+/// identifier is refused before connecting, with an error naming the rule.
+#[tokio::test]
+async fn a_schema_name_that_is_not_an_identifier_is_refused_before_connecting() {
+    // Nothing listens on port 1: reaching the server would be a different error.
+    let url = "postgres://nobody@127.0.0.1:1/none";
+    for schema in ["", "1kg", "kg-test", "kg test", "kg -c log_statement=all", r#"kg"x"#] {
+        let err = PgStore::builder(url).schema(schema).connect().await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cannot open the PostgreSQL key store: the schema name {schema:?} is not an \
+                 identifier (a letter or `_`, then letters, digits or `_`, at most 63 bytes)"
+            )
+        );
+        assert!(std::error::Error::source(&err).is_none());
+    }
+    let long = "s".repeat(64);
+    let err = PgStore::builder(url).schema(long.as_str()).connect().await.unwrap_err();
+    assert!(err.to_string().contains("is not an identifier"), "{err}");
+}
+
+/// A name with capitals is the same schema in `CREATE SCHEMA` and in the connection's
+/// `search_path`: the tables land in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs KEYGATE_TEST_POSTGRES_URL"]
+async fn a_schema_name_with_capitals_holds_the_tables() {
+    let url = url();
+    let schema = unique_schema("Mixed");
+    let store = connect(&url, &schema).await;
+    assert_eq!(store.channel(), format!("keygate_{schema}"));
+    let r = record("wks_mixed");
+    store.insert(r.clone()).await.unwrap();
+    let in_schema: i64 =
+        sqlx::query_scalar(&format!(r#"SELECT count(*) FROM "{schema}".keygate_keys"#))
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(in_schema, 1);
+    assert!(store.find(&r.id).await.unwrap().is_some());
     store.pool().close().await;
     drop_schema(&url, &schema).await;
 }
