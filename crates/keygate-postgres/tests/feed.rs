@@ -6,32 +6,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use keygate::format::{Environment, KeyFormat, KeyId};
+use keygate::format::KeyId;
 use keygate::manage::NewKey;
 use keygate::preset::Preset;
 use keygate::store::{CacheConfig, CachedStore, KeyStore, ListQuery, Owner, Peek, StoreError};
 use keygate::{AuthError, Keygate};
 use keygate_postgres::PgStore;
 
-fn url() -> String {
-    std::env::var("KEYGATE_TEST_POSTGRES_URL").expect(
-        "KEYGATE_TEST_POSTGRES_URL: a PostgreSQL URL such as postgres://postgres@127.0.0.1/test",
-    )
-}
+mod common;
 
-fn unique_schema(name: &str) -> String {
-    let tag = KeyFormat::builder("t").build().unwrap().generate(Environment::Live).unwrap();
-    format!("kg_{name}_{}", tag.expose_secret()[2..14].to_ascii_lowercase())
-}
-
-async fn drop_schema(url: &str, schema: &str) {
-    let pool = sqlx::PgPool::connect(url).await.unwrap();
-    sqlx::query(&format!(r#"DROP SCHEMA IF EXISTS "{schema}" CASCADE"#))
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-}
+use common::{connect, drop_schema, unique_schema, url};
 
 fn gate(store: Arc<dyn KeyStore>) -> Keygate {
     Keygate::builder(Preset::livetest()).random_pepper().store(store).build().unwrap()
@@ -59,11 +43,11 @@ fn cached(cache: &CachedStore<PgStore>, id: &KeyId) -> bool {
 async fn bulk_revocations_reach_another_replicas_cache_by_id_or_all_at_once() {
     let url = url();
     let schema = unique_schema("feed");
-    let here = PgStore::builder(&url).schema(&schema).connect().await.unwrap();
+    let here = connect(&url, &schema).await;
     // Only a notification can drop a cached record within the test: the TTL is an hour.
     let config = CacheConfig { ttl: Duration::from_secs(3600), ..CacheConfig::default() };
     let cache = keygate_postgres::cached(here.clone(), config);
-    let there = PgStore::builder(&url).schema(&schema).connect().await.unwrap();
+    let there = connect(&url, &schema).await;
     let elsewhere = gate(Arc::new(there.clone()));
 
     let keep = mint(&elsewhere, "wks_keep").await;
@@ -85,7 +69,17 @@ async fn bulk_revocations_reach_another_replicas_cache_by_id_or_all_at_once() {
     for _ in 0..101 {
         big.push(mint(&elsewhere, "wks_big").await);
     }
-    for id in [small[0], small[1], big[0], big[100]] {
+    // The mints' notifications may still be on their way, and each one drops what is cached
+    // under its id. They arrive in the order of their commits, so once a notification sent now
+    // has dropped `keep`, none of them is left.
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(there.channel())
+        .bind(keep.as_str())
+        .execute(there.pool())
+        .await
+        .unwrap();
+    eventually("the mints' notifications are in", || !cached(&cache, &keep)).await;
+    for id in [keep, small[0], small[1], big[0], big[100]] {
         cache.find(&id).await.unwrap();
         assert!(cached(&cache, &id));
     }
@@ -118,7 +112,7 @@ async fn bulk_revocations_reach_another_replicas_cache_by_id_or_all_at_once() {
 async fn a_corrupt_row_fails_closed_and_names_no_secret() {
     let url = url();
     let schema = unique_schema("corrupt");
-    let store = PgStore::builder(&url).schema(&schema).connect().await.unwrap();
+    let store = connect(&url, &schema).await;
     let gate = gate(Arc::new(store.clone()));
     let corruptions = [
         "kind = 'robot'",

@@ -7,17 +7,14 @@ use std::sync::Arc;
 
 use keygate::Keygate;
 use keygate::adapter::ApiRequest;
-use keygate::format::{Environment, KeyFormat};
 use keygate::manage::NewKey;
 use keygate::preset::Preset;
 use keygate::response::Response;
 use keygate::store::Owner;
-use keygate_postgres::PgStore;
 
-fn unique_schema(name: &str) -> String {
-    let tag = KeyFormat::builder("t").build().unwrap().generate(Environment::Live).unwrap();
-    format!("kg_{name}_{}", tag.expose_secret()[2..14].to_ascii_lowercase())
-}
+mod common;
+
+use common::{connect, drop_schema, unique_schema, url};
 
 async fn call(gate: &Keygate, key: &str, method: &str, path: &str, body: &str) -> Response {
     let auth = format!("Bearer {key}");
@@ -28,11 +25,9 @@ async fn call(gate: &Keygate, key: &str, method: &str, path: &str, body: &str) -
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs KEYGATE_TEST_POSTGRES_URL"]
 async fn a_nul_in_a_name_is_a_400_on_postgres_never_a_503() {
-    let url = std::env::var("KEYGATE_TEST_POSTGRES_URL").expect(
-        "KEYGATE_TEST_POSTGRES_URL: a PostgreSQL URL such as postgres://postgres@127.0.0.1/test",
-    );
+    let url = url();
     let schema = unique_schema("nul");
-    let store = PgStore::builder(&url).schema(&schema).connect().await.unwrap();
+    let store = connect(&url, &schema).await;
     let gate = Keygate::builder(Preset::livetest())
         .random_pepper()
         .store(Arc::new(store.clone()))
@@ -65,10 +60,5 @@ async fn a_nul_in_a_name_is_a_400_on_postgres_never_a_503() {
     assert!(r.body.contains(r#""name":"fine""#), "nothing changed: {}", r.body);
 
     store.pool().close().await;
-    let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    sqlx::query(&format!(r#"DROP SCHEMA IF EXISTS "{schema}" CASCADE"#))
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    drop_schema(&url, &schema).await;
 }

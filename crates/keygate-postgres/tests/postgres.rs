@@ -16,25 +16,9 @@ use keygate::scope::ScopeSet;
 use keygate::store::{CacheConfig, KeyRecord, KeyStore, KeyUpdate, Owner, Peek, UsageDelta};
 use keygate_postgres::PgStore;
 
-/// The server to test against; a run that asked for these tests fails without one.
-fn url() -> String {
-    std::env::var("KEYGATE_TEST_POSTGRES_URL")
-        .expect("KEYGATE_TEST_POSTGRES_URL names the PostgreSQL server these tests need")
-}
+mod common;
 
-fn unique_schema(name: &str) -> String {
-    let tag = KeyFormat::builder("t").build().unwrap().generate(Environment::Live).unwrap();
-    format!("kg_{name}_{}", tag.expose_secret()[2..14].to_ascii_lowercase())
-}
-
-async fn drop_schema(url: &str, schema: &str) {
-    let pool = sqlx::PgPool::connect(url).await.unwrap();
-    sqlx::query(&format!(r#"DROP SCHEMA IF EXISTS "{schema}" CASCADE"#))
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-}
+use common::{connect, drop_schema, unique_schema, url};
 
 fn record(workspace: &str) -> KeyRecord {
     let format = KeyFormat::builder("t").build().unwrap();
@@ -61,7 +45,7 @@ fn record(workspace: &str) -> KeyRecord {
 async fn postgres_passes_the_store_suite() {
     let url = url();
     let schema = unique_schema("suite");
-    let store = PgStore::builder(&url).schema(&schema).connect().await.unwrap();
+    let store = connect(&url, &schema).await;
     keygate::store::suite::run(Arc::new(store.clone())).await;
     // Behind its cache, too.
     keygate::store::suite::run(keygate_postgres::cached(store.clone(), CacheConfig::default()))
@@ -75,8 +59,8 @@ async fn postgres_passes_the_store_suite() {
 async fn a_change_on_one_replica_reaches_the_other_cache() {
     let url = url();
     let schema = unique_schema("notify");
-    let a = PgStore::builder(&url).schema(&schema).connect().await.unwrap();
-    let b = PgStore::builder(&url).schema(&schema).connect().await.unwrap();
+    let a = connect(&url, &schema).await;
+    let b = connect(&url, &schema).await;
     let cache_b = keygate_postgres::cached(
         b.clone(),
         CacheConfig { ttl: Duration::from_secs(3600), ..CacheConfig::default() },
@@ -127,7 +111,7 @@ async fn a_change_on_one_replica_reaches_the_other_cache() {
 async fn a_usage_batch_that_fails_midway_writes_nothing_and_its_retry_counts_once() {
     let url = url();
     let schema = unique_schema("usage");
-    let store = PgStore::builder(&url).schema(&schema).connect().await.unwrap();
+    let store = connect(&url, &schema).await;
     let (twice, once) = (record("wks_usage"), record("wks_usage"));
     store.insert(twice.clone()).await.unwrap();
     store.insert(once.clone()).await.unwrap();
@@ -181,6 +165,50 @@ async fn a_usage_batch_that_fails_midway_writes_nothing_and_its_retry_counts_onc
     assert_eq!(counted(twice.id).await, (2, 2, Some(at)), "counted once per request");
     assert_eq!(counted(once.id).await, (1, 1, Some(at)), "counted once per request");
 
+    store.pool().close().await;
+    drop_schema(&url, &schema).await;
+}
+
+/// A schema name goes into the connection's options as well as into SQL: anything but a plain
+/// identifier is refused before connecting, with an error naming the rule.
+#[tokio::test]
+async fn a_schema_name_that_is_not_an_identifier_is_refused_before_connecting() {
+    // Nothing listens on port 1: reaching the server would be a different error.
+    let url = "postgres://nobody@127.0.0.1:1/none";
+    for schema in ["", "1kg", "kg-test", "kg test", "kg -c log_statement=all", r#"kg"x"#] {
+        let err = PgStore::builder(url).schema(schema).connect().await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cannot open the PostgreSQL key store: the schema name {schema:?} is not an \
+                 identifier (a letter or `_`, then letters, digits or `_`, at most 63 bytes)"
+            )
+        );
+        assert!(std::error::Error::source(&err).is_none());
+    }
+    let long = "s".repeat(64);
+    let err = PgStore::builder(url).schema(long.as_str()).connect().await.unwrap_err();
+    assert!(err.to_string().contains("is not an identifier"), "{err}");
+}
+
+/// A name with capitals is the same schema in `CREATE SCHEMA` and in the connection's
+/// `search_path`: the tables land in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs KEYGATE_TEST_POSTGRES_URL"]
+async fn a_schema_name_with_capitals_holds_the_tables() {
+    let url = url();
+    let schema = unique_schema("Mixed");
+    let store = connect(&url, &schema).await;
+    assert_eq!(store.channel(), format!("keygate_{schema}"));
+    let r = record("wks_mixed");
+    store.insert(r.clone()).await.unwrap();
+    let in_schema: i64 =
+        sqlx::query_scalar(&format!(r#"SELECT count(*) FROM "{schema}".keygate_keys"#))
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(in_schema, 1);
+    assert!(store.find(&r.id).await.unwrap().is_some());
     store.pool().close().await;
     drop_schema(&url, &schema).await;
 }

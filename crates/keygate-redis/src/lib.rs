@@ -68,11 +68,27 @@ for i = 1, n do out[#out + 1] = counts[i] end
 return out
 ";
 
-/// How long to wait for Redis before a check fails (default 500 ms).
+/// How long [`RedisLimiter::connect`] waits for Redis before a check fails: 500 ms.
+/// [`RedisLimiter::connect_lazy`] takes its own.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Rate limits kept in Redis. Cheap to clone; clones share one multiplexed connection that
 /// reconnects by itself.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use keygate::limit::RateLimiter;
+/// use keygate_redis::{DEFAULT_TIMEOUT, RedisLimiter};
+///
+/// # fn run() -> Result<(), redis::RedisError> {
+/// // Connects on first use: a Redis that is down now only fails checks until it is back.
+/// let limiter = RedisLimiter::connect_lazy("redis://127.0.0.1:6379", "myapp", DEFAULT_TIMEOUT)?;
+/// let limiter: Arc<dyn RateLimiter> = Arc::new(limiter);
+/// // Keygate::builder(preset).limiter(limiter) ...
+/// # let _ = limiter;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct RedisLimiter {
     connection: ConnectionManager,

@@ -10,48 +10,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keygate::clock::Timestamp;
-use keygate::format::{Environment, KeyFormat, KeyId};
 use keygate::limit::{RateLimiter, RatePlan};
 use keygate_redis::RedisLimiter;
 
-/// The server to test against; a run that asked for these tests fails without one.
-fn url() -> String {
-    std::env::var("KEYGATE_TEST_REDIS_URL")
-        .expect("KEYGATE_TEST_REDIS_URL names the Redis server these tests need")
-}
+mod common;
 
-fn fresh_id() -> KeyId {
-    let format = KeyFormat::builder("t").build().unwrap();
-    let key = format.generate(Environment::Live).unwrap();
-    format.parse(key.expose_secret()).unwrap().id()
-}
-
-fn prefix() -> String {
-    format!("keygate_test_{}", fresh_id().as_str())
-}
+use common::{clean_up, connect, fresh_id, prefix, url};
 
 /// The caller's clock in these tests: windows follow it, not Redis's clock, so no test can
 /// straddle a window boundary (midnight UTC for a day window) by running at the wrong moment.
 const NOW: Timestamp = Timestamp::from_unix_millis(1_800_000_000_000);
-
-/// Deletes every count under `prefix`.
-async fn clean_up(url: &str, prefix: &str) {
-    let client = redis::Client::open(url).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> =
-        redis::cmd("KEYS").arg(format!("{prefix}:*")).query_async(&mut conn).await.unwrap();
-    if !keys.is_empty() {
-        let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs KEYGATE_TEST_REDIS_URL"]
 async fn twice_the_limit_across_two_replicas_allows_exactly_the_limit() {
     let url = url();
     let prefix = prefix();
-    let a = RedisLimiter::connect(&url, &prefix).await.unwrap();
-    let b = RedisLimiter::connect(&url, &prefix).await.unwrap();
+    let a = connect(&url, &prefix).await;
+    let b = connect(&url, &prefix).await;
     // A day-long window, placed by the time the caller passes.
     let plan = Arc::new(RatePlan::new("t").window(50, Duration::from_secs(86_400)));
     let key = fresh_id();
@@ -84,7 +60,7 @@ async fn twice_the_limit_across_two_replicas_allows_exactly_the_limit() {
 async fn status_reads_without_counting_and_figures_match() {
     let url = url();
     let prefix = prefix();
-    let limiter = RedisLimiter::connect(&url, &prefix).await.unwrap();
+    let limiter = connect(&url, &prefix).await;
     let plan = RatePlan::new("t")
         .window(5, Duration::from_secs(86_400))
         .window(10, Duration::from_secs(7 * 86_400));
@@ -107,7 +83,7 @@ async fn status_reads_without_counting_and_figures_match() {
 async fn a_window_frees_up_when_it_ends_by_the_callers_clock() {
     let url = url();
     let prefix = prefix();
-    let limiter = RedisLimiter::connect(&url, &prefix).await.unwrap();
+    let limiter = connect(&url, &prefix).await;
     let plan = RatePlan::new("t").window(2, Duration::from_secs(1));
     let key = fresh_id();
     let at = |ms: u64| NOW.saturating_add(Duration::from_millis(ms));

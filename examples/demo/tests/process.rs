@@ -2,21 +2,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_keygate-demo");
+mod common;
 
-fn get(addr: &str, path: &str, auth: Option<&str>) -> String {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    let auth = auth.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n")
-        .unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).unwrap();
-    reply
-}
+use common::{BIN, get};
 
 #[test]
 fn starts_prints_its_ready_line_and_serves() {

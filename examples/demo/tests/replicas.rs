@@ -12,49 +12,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-const BIN: &str = env!("CARGO_BIN_EXE_keygate-demo");
+mod common;
+
+use common::{
+    BIN, create_schema, drop_redis_prefix, drop_schema, get, in_schema, redis_answers, server,
+    unique,
+};
+
 const PEPPER: &str = "a shared pepper for the replica test";
-
-/// The server named by `name`; a run that asked for these tests fails without it.
-fn server(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} names a server these tests need"))
-}
-
-fn unique(name: &str) -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-    format!("kg_{name}_{}_{}", std::process::id(), nanos % 1_000_000_000)
-}
-
-/// The URL of `base` with its tables in `schema`.
-fn in_schema(base: &str, schema: &str) -> String {
-    let sep = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{sep}options[search_path]={schema}")
-}
-
-async fn create_schema(url: &str, schema: &str) {
-    let pool = sqlx::PgPool::connect(url).await.unwrap();
-    sqlx::query(&format!(r#"CREATE SCHEMA "{schema}""#)).execute(&pool).await.unwrap();
-    pool.close().await;
-}
-
-async fn drop_schema(url: &str, schema: &str) {
-    let pool = sqlx::PgPool::connect(url).await.unwrap();
-    sqlx::query(&format!(r#"DROP SCHEMA IF EXISTS "{schema}" CASCADE"#))
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-}
-
-async fn drop_redis_prefix(url: &str, prefix: &str) {
-    let client = redis::Client::open(url).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> =
-        redis::cmd("KEYS").arg(format!("{prefix}:*")).query_async(&mut conn).await.unwrap();
-    if !keys.is_empty() {
-        let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
-    }
-}
 
 struct Replica {
     child: Child,
@@ -123,6 +88,7 @@ fn mint(r: &Replica) -> String {
 #[ignore = "needs KEYGATE_TEST_POSTGRES_URL and KEYGATE_TEST_REDIS_URL"]
 async fn two_replicas_share_keys_revocations_and_limits() {
     let (pg, redis) = (server("KEYGATE_TEST_POSTGRES_URL"), server("KEYGATE_TEST_REDIS_URL"));
+    redis_answers(&redis).await;
     let schema = unique("replicas");
     let prefix = unique("replicas");
     create_schema(&pg, &schema).await;
@@ -262,15 +228,7 @@ async fn an_unreachable_database_is_503_never_200_and_recovers() {
     let get = |key: &str| {
         let (addr, key) = (addr.clone(), key.to_owned());
         async move {
-            tokio::task::spawn_blocking(move || {
-                let mut stream = TcpStream::connect(&addr).unwrap();
-                write!(stream, "GET /v1/ping HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n").unwrap();
-                let mut reply = String::new();
-                stream.read_to_string(&mut reply).unwrap();
-                reply
-            })
-            .await
-            .unwrap()
+            tokio::task::spawn_blocking(move || get(&addr, "/v1/ping", Some(&key))).await.unwrap()
         }
     };
     assert!(get(&admin).await.starts_with("HTTP/1.1 200"));

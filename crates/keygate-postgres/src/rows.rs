@@ -1,0 +1,147 @@
+//! A row of `keygate_keys` and a [`KeyRecord`], each made from the other.
+
+use keygate::clock::Timestamp;
+use keygate::format::{Environment, KeyId};
+use keygate::hash::KeyHash;
+use keygate::scope::ScopeSet;
+use keygate::store::{KeyKind, KeyRecord, Owner, StoreError, Usage};
+use sqlx::Postgres;
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
+
+/// The columns of a record, in the order [`KeyRow::bind`] binds them.
+pub(crate) const COLUMNS: &str = "id, hash, pepper_version, preview, workspace_id, user_id, kind, environment, \
+    scopes, name, description, created_at, expires_at, revoked_at, disabled, last_used, rate_plan, \
+    usage_day, usage_today, usage_month, usage_this_month";
+
+/// One row of `keygate_keys`, as PostgreSQL holds it: times in milliseconds since the epoch,
+/// counts as `BIGINT`, names of kinds and environments as text.
+#[derive(sqlx::FromRow)]
+pub(crate) struct KeyRow {
+    id: String,
+    hash: Vec<u8>,
+    pepper_version: i32,
+    preview: String,
+    workspace_id: String,
+    user_id: Option<String>,
+    kind: String,
+    environment: String,
+    scopes: Vec<String>,
+    name: String,
+    description: Option<String>,
+    created_at: Option<i64>,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+    disabled: bool,
+    last_used: Option<i64>,
+    rate_plan: Option<String>,
+    usage_day: i64,
+    usage_today: i64,
+    usage_month: i64,
+    usage_this_month: i64,
+}
+
+impl KeyRow {
+    /// The row that stores `r`.
+    pub(crate) fn of(r: &KeyRecord) -> KeyRow {
+        KeyRow {
+            id: r.id.as_str().to_owned(),
+            hash: r.hash.as_bytes().to_vec(),
+            pepper_version: i32::from(r.pepper_version),
+            preview: r.preview.clone(),
+            workspace_id: r.owner.workspace_id.clone(),
+            user_id: r.owner.user_id.clone(),
+            kind: r.kind.as_str().to_owned(),
+            environment: r.environment.as_str().to_owned(),
+            scopes: r.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+            name: r.name.clone(),
+            description: r.description.clone(),
+            created_at: Some(r.created_at.unix_millis()),
+            expires_at: r.expires_at.map(Timestamp::unix_millis),
+            revoked_at: r.revoked_at.map(Timestamp::unix_millis),
+            disabled: r.disabled,
+            last_used: r.last_used.map(Timestamp::unix_millis),
+            rate_plan: r.rate_plan.clone(),
+            usage_day: r.usage.day,
+            usage_today: count_to_db(r.usage.today),
+            usage_month: r.usage.month,
+            usage_this_month: count_to_db(r.usage.this_month),
+        }
+    }
+
+    /// Binds the row's values to `query` as `$1` to `$21`, in the order of [`COLUMNS`].
+    pub(crate) fn bind(
+        self,
+        query: Query<'_, Postgres, PgArguments>,
+    ) -> Query<'_, Postgres, PgArguments> {
+        query
+            .bind(self.id)
+            .bind(self.hash)
+            .bind(self.pepper_version)
+            .bind(self.preview)
+            .bind(self.workspace_id)
+            .bind(self.user_id)
+            .bind(self.kind)
+            .bind(self.environment)
+            .bind(self.scopes)
+            .bind(self.name)
+            .bind(self.description)
+            .bind(self.created_at)
+            .bind(self.expires_at)
+            .bind(self.revoked_at)
+            .bind(self.disabled)
+            .bind(self.last_used)
+            .bind(self.rate_plan)
+            .bind(self.usage_day)
+            .bind(self.usage_today)
+            .bind(self.usage_month)
+            .bind(self.usage_this_month)
+    }
+
+    /// The record this row stores. A value no record can hold (a row changed behind the
+    /// store's back) is an error naming the column, never a panic, and never the row's values.
+    pub(crate) fn into_record(self) -> Result<KeyRecord, StoreError> {
+        let hash: [u8; 32] = self.hash.try_into().map_err(|_| corrupt("hash"))?;
+        let mut record = KeyRecord::new(
+            KeyId::from_raw(&self.id).map_err(|_| corrupt("id"))?,
+            KeyHash::from_bytes(hash),
+            u16::try_from(self.pepper_version).map_err(|_| corrupt("pepper version"))?,
+            self.preview,
+            Owner { workspace_id: self.workspace_id, user_id: self.user_id },
+            self.environment.parse::<Environment>().map_err(|_| corrupt("environment"))?,
+            self.created_at
+                .map(Timestamp::from_unix_millis)
+                .ok_or_else(|| corrupt("created_at"))?,
+        );
+        record.kind = self.kind.parse::<KeyKind>().map_err(|_| corrupt("kind"))?;
+        record.scopes = ScopeSet::parse(self.scopes).map_err(|_| corrupt("scope"))?;
+        record.name = self.name;
+        record.description = self.description;
+        record.expires_at = self.expires_at.map(Timestamp::from_unix_millis);
+        record.revoked_at = self.revoked_at.map(Timestamp::from_unix_millis);
+        record.disabled = self.disabled;
+        record.last_used = self.last_used.map(Timestamp::from_unix_millis);
+        record.rate_plan = self.rate_plan;
+        record.usage = Usage {
+            day: self.usage_day,
+            today: count_from_db(self.usage_today),
+            month: self.usage_month,
+            this_month: count_from_db(self.usage_this_month),
+        };
+        Ok(record)
+    }
+}
+
+/// A count as a `BIGINT`; past `i64::MAX` it stays there.
+pub(crate) fn count_to_db(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A `BIGINT` count; a negative one (never written by the store) is 0.
+fn count_from_db(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Other(format!("a key row has an invalid {what}").into())
+}
