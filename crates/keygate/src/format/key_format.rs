@@ -1,192 +1,18 @@
-//! Key layout: generation, parsing, checksum and preview.
-//!
-//! A key reads `<prefix>_<segment>…_<body>`, for example `pl_v2_…`, `sk_live_…` or `sk_test_…`.
-//! The body is base62 (`0-9A-Za-z`) and has three fixed-length parts:
-//!
-//! | part | length | what it is |
-//! | --- | --- | --- |
-//! | key id | [`KeyFormat::id_len`] (default 12) | not secret: used to look the key up, in logs and previews |
-//! | secret | [`KeyFormat::secret_len`] (default 43, 256 bits) | from the OS CSPRNG, never stored |
-//! | checksum | 6 | CRC32 (IEEE) of every character before it, prefix included, in base62, most significant digit first, zero-padded |
-//!
-//! The checksum lets a secret scanner (or keygate itself, before any store I/O) tell a real key
-//! from a typo. Only `[A-Za-z0-9_]` appears in a key, so a double-click selects all of it and the
-//! regex `<prefix>_[0-9A-Za-z]{61}` finds it.
-//!
-//! ```
-//! use keygate::format::{Environment, KeyFormat, ParseError};
-//!
-//! let format = KeyFormat::builder("pl").version("v2").retired_versions(["v1"]).build()?;
-//! let key = format.generate(Environment::Live)?;
-//! let parsed = format.parse(key.expose_secret())?;
-//! assert!(key.expose_secret().starts_with("pl_v2_"));
-//! assert_eq!(parsed.environment(), Environment::Live);
-//! assert_eq!(format.preview(key.expose_secret()), Some(format!("pl_v2_{}", &parsed.id().as_str()[..4])));
-//!
-//! // A retired version is recognised by its prefix alone.
-//! assert!(matches!(format.parse("pl_v1_whatever"), Err(ParseError::RetiredVersion { .. })));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! The key format: its prefixes, generation and parsing.
 
 use std::fmt;
-use std::hash::{Hash, Hasher};
-use std::str::FromStr;
 use std::sync::Arc;
 
 use rand::TryRng;
 use rand::rngs::SysRng;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::secret::Secret;
 
-/// The base62 alphabet keygate writes: digits, then upper case, then lower case.
-pub const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/// Length of the checksum at the end of every key.
-pub const CHECKSUM_LEN: usize = 6;
-
-/// Longest key id a format may use.
-pub const MAX_ID_LEN: usize = 24;
-
-/// Fewest secret bits a format may use.
-pub const MIN_SECRET_BITS: u32 = 128;
-
-/// Most secret bits a format may use.
-pub const MAX_SECRET_BITS: u32 = 1024;
-
-/// Longest key text keygate will look at; anything longer is rejected before it is read.
-pub const MAX_KEY_LEN: usize = 256;
-
-/// Whether a key is for production or for testing (`sk_live_` / `sk_test_`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Environment {
-    /// Production keys, and keys of formats that have no environment segment.
-    Live,
-    /// Test keys.
-    Test,
-}
-
-impl Environment {
-    /// `"live"` or `"test"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Environment::Live => "live",
-            Environment::Test => "test",
-        }
-    }
-}
-
-impl fmt::Display for Environment {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Environment {
-    type Err = UnknownEnvironment;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "live" => Ok(Environment::Live),
-            "test" => Ok(Environment::Test),
-            _ => Err(UnknownEnvironment),
-        }
-    }
-}
-
-/// The text is neither `live` nor `test`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("environment must be `live` or `test`")]
-pub struct UnknownEnvironment;
-
-/// The non-secret identifier inside a key: base62, at most [`MAX_ID_LEN`] characters.
-///
-/// Written as `key_<id>` (for example `key_7fRk2QpL9xWm`) wherever it leaves keygate: in the
-/// management API, in logs and in [`Principal::key_id`](crate::Principal::key_id). It is `Copy`
-/// and lives inline, so looking a key up allocates nothing.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct KeyId {
-    len: u8,
-    bytes: [u8; MAX_ID_LEN],
-}
-
-/// The text is not a key id.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not a key id (expected `key_` followed by 1 to 24 base62 characters)")]
-pub struct InvalidKeyId;
-
-impl KeyId {
-    /// The text written as `key_`.
-    pub const TAG: &'static str = "key_";
-
-    /// A key id from its base62 characters (without `key_`).
-    ///
-    /// # Errors
-    /// [`InvalidKeyId`] when `raw` is empty, longer than [`MAX_ID_LEN`] or not base62.
-    pub fn from_raw(raw: &str) -> Result<Self, InvalidKeyId> {
-        let b = raw.as_bytes();
-        if b.is_empty() || b.len() > MAX_ID_LEN || !b.iter().all(u8::is_ascii_alphanumeric) {
-            return Err(InvalidKeyId);
-        }
-        let mut bytes = [0u8; MAX_ID_LEN];
-        bytes[..b.len()].copy_from_slice(b);
-        Ok(KeyId { len: b.len() as u8, bytes })
-    }
-
-    /// A key id from bytes already checked to be 1 to [`MAX_ID_LEN`] ASCII alphanumerics.
-    fn from_checked(b: &[u8]) -> Self {
-        let mut bytes = [0u8; MAX_ID_LEN];
-        let len = b.len().min(MAX_ID_LEN);
-        bytes[..len].copy_from_slice(&b[..len]);
-        KeyId { len: len as u8, bytes }
-    }
-
-    /// The base62 characters, as they appear inside the key (without `key_`).
-    pub fn as_str(&self) -> &str {
-        // Only ASCII alphanumerics are ever stored.
-        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
-    }
-}
-
-impl Hash for KeyId {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write(&self.bytes[..usize::from(self.len)]);
-    }
-}
-
-impl fmt::Display for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(Self::TAG)?;
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Debug for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl FromStr for KeyId {
-    type Err = InvalidKeyId;
-    /// Reads `key_<id>`.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        s.strip_prefix(Self::TAG).ok_or(InvalidKeyId).and_then(KeyId::from_raw)
-    }
-}
-
-impl Serialize for KeyId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for KeyId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
+use super::checksum::{decode_checksum, push_checksum};
+use super::{
+    BASE62, CHECKSUM_LEN, Environment, KeyId, MAX_ID_LEN, MAX_KEY_LEN, MAX_SECRET_BITS,
+    MIN_SECRET_BITS,
+};
 
 /// Why a [`KeyFormat`] could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -567,46 +393,10 @@ fn all_bytes(bytes: &[u8], ok: impl Fn(u8) -> bool) -> bool {
     bytes.iter().fold(true, |all, &b| all & ok(b))
 }
 
-/// The checksum of `text`: CRC32 (IEEE) written as 6 base62 digits, most significant first.
-///
-/// ```
-/// assert_eq!(keygate::format::checksum("sk_live_"), "2pFfUd");
-/// ```
-pub fn checksum(text: &str) -> String {
-    let digits = encode_checksum(crc32fast::hash(text.as_bytes()));
-    digits.iter().map(|&b| char::from(b)).collect()
-}
-
-fn push_checksum(text: &mut String) {
-    for b in encode_checksum(crc32fast::hash(text.as_bytes())) {
-        text.push(char::from(b));
-    }
-}
-
-fn encode_checksum(mut crc: u32) -> [u8; CHECKSUM_LEN] {
-    let mut out = [b'0'; CHECKSUM_LEN];
-    for slot in out.iter_mut().rev() {
-        *slot = BASE62[(crc % 62) as usize];
-        crc /= 62;
-    }
-    out
-}
-
-/// The value of 6 base62 digits, if it fits in 32 bits. The digits are known to be base62.
-fn decode_checksum(digits: &[u8]) -> Option<u32> {
-    let value = digits.iter().fold(0u64, |acc, &b| {
-        let digit = match b {
-            b'0'..=b'9' => b - b'0',
-            b'A'..=b'Z' => b - b'A' + 10,
-            _ => b.wrapping_sub(b'a').wrapping_add(36),
-        };
-        acc * 62 + u64::from(digit)
-    });
-    u32::try_from(value).ok()
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::checksum::encode_checksum;
+    use super::super::{InvalidKeyId, checksum};
     use super::*;
 
     #[test]
