@@ -21,7 +21,7 @@ pub mod response;
 pub mod scope;
 pub mod secret;
 pub mod store;
-pub mod usage;
+mod usage;
 pub mod verify;
 
 pub use error::AuthError;

@@ -29,7 +29,7 @@ type Map = crate::map::Map<KeyId, Arc<Pending>>;
 /// Requests counted in memory and not yet flushed to the store.
 ///
 /// Holds one small counter per key that has verified since start-up.
-pub struct UsageRecorder {
+pub(crate) struct UsageRecorder {
     pending: Map,
 }
 
@@ -47,13 +47,13 @@ impl Default for UsageRecorder {
 
 impl UsageRecorder {
     /// An empty recorder.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         UsageRecorder { pending: crate::map::new_map() }
     }
 
     /// Counts `count` requests of `id` at `at`.
     #[inline]
-    pub fn record(&self, id: KeyId, count: u64, at: Timestamp) {
+    pub(crate) fn record(&self, id: KeyId, count: u64, at: Timestamp) {
         let pending = self.pending.pin();
         let p = match pending.get(&id) {
             Some(p) => p,
@@ -64,7 +64,7 @@ impl UsageRecorder {
     }
 
     /// What is pending for `id`: (requests, last request).
-    pub fn pending(&self, id: &KeyId) -> Option<(u64, Timestamp)> {
+    pub(crate) fn pending(&self, id: &KeyId) -> Option<(u64, Timestamp)> {
         let pending = self.pending.pin();
         let p = pending.get(id)?;
         let count = p.count.load(Ordering::Acquire);
@@ -73,7 +73,7 @@ impl UsageRecorder {
     }
 
     /// Takes everything pending, leaving the counters at zero.
-    pub fn drain(&self) -> Vec<UsageDelta> {
+    pub(crate) fn drain(&self) -> Vec<UsageDelta> {
         let pending = self.pending.pin();
         pending
             .iter()
@@ -89,7 +89,7 @@ impl UsageRecorder {
     }
 
     /// Puts a batch back after a failed flush, so it goes out with the next one.
-    pub fn restore(&self, batch: &[UsageDelta]) {
+    pub(crate) fn restore(&self, batch: &[UsageDelta]) {
         for d in batch {
             self.record(d.id, d.count, d.last_used);
         }

@@ -20,7 +20,7 @@ pub const DEFAULT_MAX_CLIENTS: usize = 100_000;
 /// Memory is bounded: at most `max_clients` addresses are tracked. When full, counters whose
 /// window has ended are dropped; if it is still full, new addresses are not counted until room
 /// frees up (their requests are still verified and refused as usual).
-pub struct FailureThrottle {
+pub(crate) struct FailureThrottle {
     budget: [Window; 1],
     max_clients: usize,
     clients: Map,
@@ -50,7 +50,7 @@ fn client_key(ip: IpAddr) -> IpAddr {
 
 impl FailureThrottle {
     /// Allows `budget.limit()` failures per client in each window of `budget.period()`.
-    pub fn new(budget: Window) -> Self {
+    pub(crate) fn new(budget: Window) -> Self {
         FailureThrottle {
             budget: [budget],
             max_clients: DEFAULT_MAX_CLIENTS,
@@ -59,20 +59,16 @@ impl FailureThrottle {
     }
 
     /// Tracks at most `max` client addresses.
-    pub fn max_clients(mut self, max: usize) -> Self {
+    #[cfg(test)]
+    fn max_clients(mut self, max: usize) -> Self {
         self.max_clients = max;
         self
-    }
-
-    /// The budget.
-    pub fn budget(&self) -> Window {
-        self.budget[0]
     }
 
     /// Counts a failed authentication from `ip` at `now`. Returns the figures to answer 429 with
     /// when the client was already over its budget, `None` when the failure may be answered as
     /// usual.
-    pub fn record_failure(&self, ip: IpAddr, now: Timestamp) -> Option<RateLimitInfo> {
+    pub(crate) fn record_failure(&self, ip: IpAddr, now: Timestamp) -> Option<RateLimitInfo> {
         let key = client_key(ip);
         let clients = self.clients.pin();
         let counters = match clients.get(&key) {
@@ -96,20 +92,16 @@ impl FailureThrottle {
     }
 
     /// Drops the counters of clients whose window has ended.
-    pub fn sweep(&self, now: Timestamp) {
+    pub(crate) fn sweep(&self, now: Timestamp) {
         self.clients
             .pin()
             .retain(|_, c| !c.lock().unwrap_or_else(PoisonError::into_inner).is_stale(now));
     }
 
     /// How many clients are tracked.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.clients.len()
-    }
-
-    /// Whether no client is tracked.
-    pub fn is_empty(&self) -> bool {
-        self.clients.is_empty()
     }
 }
 
