@@ -140,10 +140,10 @@ impl CallerKeys<'_> {
         if caller.user_id.is_some() && new.key_kind() != KeyKind::User {
             return Err(ManageError::FieldNotAllowed("kind"));
         }
-        if new.has_rate_plan() && !self.gate.inner.tenant_rate_plans {
+        if new.has_rate_plan() && !self.gate.tenant_rate_plans() {
             return Err(ManageError::FieldNotAllowed("rate_plan"));
         }
-        self.gate.inner.preset.policy.validate(new.scope_list())?;
+        self.gate.preset().policy.validate(new.scope_list())?;
         let new = new.with_environment_default(caller.environment);
         if caller.environment == Environment::Test
             && new.environment_or(caller.environment) != Environment::Test
@@ -151,7 +151,7 @@ impl CallerKeys<'_> {
             return Err(ManageError::EnvironmentNotAllowed);
         }
         self.held(new.scope_list())?;
-        self.gate.mint_within(new, Some(self.gate.inner.max_keys)).await
+        self.gate.mint_within(new, Some(self.gate.max_keys())).await
     }
 
     /// A page of the keys the caller sees, oldest first.
@@ -176,7 +176,7 @@ impl CallerKeys<'_> {
     /// [`ManageError::NotFound`] for a key the caller does not see; the store's failure.
     pub async fn get(&self, id: &KeyId) -> Result<KeyInfo, ManageError> {
         let record = self.visible(id).await?;
-        Ok(self.gate.info(&record, self.gate.inner.clock.now()))
+        Ok(self.gate.info(&record, self.gate.now()))
     }
 
     /// Changes a key the caller sees. New scopes must be held by the caller; the plan only
@@ -185,11 +185,11 @@ impl CallerKeys<'_> {
     /// # Errors
     /// As [`Keygate::update_key`], and the refusals of the rules.
     pub async fn update(&self, id: &KeyId, changes: KeyUpdate) -> Result<KeyInfo, ManageError> {
-        if changes.rate_plan.is_some() && !self.gate.inner.tenant_rate_plans {
+        if changes.rate_plan.is_some() && !self.gate.tenant_rate_plans() {
             return Err(ManageError::FieldNotAllowed("rate_plan"));
         }
         if let Some(scopes) = &changes.scopes {
-            self.gate.inner.preset.policy.validate(scopes)?;
+            self.gate.preset().policy.validate(scopes)?;
             self.held(scopes)?;
         }
         self.visible(id).await?;
@@ -221,14 +221,14 @@ impl CallerKeys<'_> {
     }
 
     async fn visible(&self, id: &KeyId) -> Result<std::sync::Arc<KeyRecord>, ManageError> {
-        match self.gate.inner.store.find(id).await? {
+        match self.gate.store().find(id).await? {
             Some(record) if self.caller.sees(&record) => Ok(record),
             _ => Err(ManageError::NotFound(*id)),
         }
     }
 
     fn held(&self, scopes: &ScopeSet) -> Result<(), ManageError> {
-        let not_held = self.gate.inner.preset.policy.not_held(&self.caller.scopes, scopes);
+        let not_held = self.gate.preset().policy.not_held(&self.caller.scopes, scopes);
         if not_held.is_empty() { Ok(()) } else { Err(ManageError::ScopeNotHeld(not_held)) }
     }
 }

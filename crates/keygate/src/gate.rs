@@ -36,25 +36,32 @@ pub const DEFAULT_MAX_KEYS: u64 = 1_000;
 /// The keygate handle: verifies requests and manages keys. Cloning is cheap (one `Arc`).
 #[derive(Clone)]
 pub struct Keygate {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
-    pub(crate) preset: Preset,
-    pub(crate) store: Arc<dyn KeyStore>,
-    pub(crate) hasher: KeyHasher,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) environment: Option<Environment>,
-    pub(crate) limiter: Arc<dyn RateLimiter>,
+struct Inner {
+    preset: Preset,
+    store: Arc<dyn KeyStore>,
+    hasher: KeyHasher,
+    clock: Arc<dyn Clock>,
+    environment: Option<Environment>,
+    limiter: Arc<dyn RateLimiter>,
     /// The same limiter when it is the in-process one, for sweeping.
-    pub(crate) local_limiter: Option<Arc<InProcessLimiter>>,
-    pub(crate) throttle: Option<FailureThrottle>,
-    pub(crate) events: Option<Arc<dyn EventSink>>,
-    pub(crate) usage: UsageRecorder,
-    pub(crate) https: Option<crate::verify::HttpsPolicy>,
-    pub(crate) limiter_failure: LimiterFailure,
-    pub(crate) max_keys: u64,
-    pub(crate) tenant_rate_plans: bool,
+    local_limiter: Option<Arc<InProcessLimiter>>,
+    throttle: Option<FailureThrottle>,
+    events: Option<Arc<dyn EventSink>>,
+    usage: UsageRecorder,
+    https: Option<HttpsPolicy>,
+    limiter_failure: LimiterFailure,
+    max_keys: u64,
+    tenant_rate_plans: bool,
+}
+
+/// When the deployment requires HTTPS ([`KeygateBuilder::require_https`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpsPolicy {
+    /// Whether `X-Forwarded-Proto: https` from a proxy in front counts as HTTPS.
+    pub trust_forwarded_proto: bool,
 }
 
 /// What to do with a request when the rate limiter cannot decide (its backend is down).
@@ -103,7 +110,7 @@ pub struct KeygateBuilder {
     limiter: Option<Arc<dyn RateLimiter>>,
     failure_budget: Option<Window>,
     events: Option<Arc<dyn EventSink>>,
-    https: Option<crate::verify::HttpsPolicy>,
+    https: Option<HttpsPolicy>,
     limiter_failure: LimiterFailure,
     max_keys: u64,
     tenant_rate_plans: bool,
@@ -200,7 +207,7 @@ impl KeygateBuilder {
     /// HTTP requests are rejected). With `trust_forwarded_proto`, `X-Forwarded-Proto: https`
     /// set by a proxy in front counts as HTTPS; set it only behind a proxy that overwrites it.
     pub fn require_https(mut self, trust_forwarded_proto: bool) -> Self {
-        self.https = Some(crate::verify::HttpsPolicy { trust_forwarded_proto });
+        self.https = Some(HttpsPolicy { trust_forwarded_proto });
         self
     }
 
@@ -266,6 +273,58 @@ impl Keygate {
             max_keys: DEFAULT_MAX_KEYS,
             tenant_rate_plans: false,
         }
+    }
+
+    /// The time now, by the gate's clock.
+    #[inline]
+    pub(crate) fn now(&self) -> crate::clock::Timestamp {
+        self.inner.clock.now()
+    }
+
+    #[inline]
+    pub(crate) fn hasher(&self) -> &KeyHasher {
+        &self.inner.hasher
+    }
+
+    #[inline]
+    pub(crate) fn limiter(&self) -> &Arc<dyn RateLimiter> {
+        &self.inner.limiter
+    }
+
+    #[inline]
+    pub(crate) fn usage(&self) -> &UsageRecorder {
+        &self.inner.usage
+    }
+
+    #[inline]
+    pub(crate) fn throttle(&self) -> Option<&FailureThrottle> {
+        self.inner.throttle.as_ref()
+    }
+
+    #[inline]
+    pub(crate) fn https(&self) -> Option<HttpsPolicy> {
+        self.inner.https
+    }
+
+    /// The only environment this deployment accepts keys of, if it is set.
+    #[inline]
+    pub(crate) fn environment(&self) -> Option<Environment> {
+        self.inner.environment
+    }
+
+    #[inline]
+    pub(crate) fn limiter_failure(&self) -> LimiterFailure {
+        self.inner.limiter_failure
+    }
+
+    /// The cap on keys in force per workspace, for tenants' mints.
+    pub(crate) fn max_keys(&self) -> u64 {
+        self.inner.max_keys
+    }
+
+    /// Whether tenants may set a key's rate plan.
+    pub(crate) fn tenant_rate_plans(&self) -> bool {
+        self.inner.tenant_rate_plans
     }
 
     /// The preset in force.

@@ -26,7 +26,8 @@ pub mod verify;
 
 pub use error::AuthError;
 pub use gate::{
-    BuildError, DEFAULT_FAILURE_BUDGET, DEFAULT_MAX_KEYS, Keygate, KeygateBuilder, LimiterFailure,
+    BuildError, DEFAULT_FAILURE_BUDGET, DEFAULT_MAX_KEYS, HttpsPolicy, Keygate, KeygateBuilder,
+    LimiterFailure,
 };
 pub use secret::Secret;
-pub use verify::{HttpsPolicy, Peer, Principal};
+pub use verify::{Peer, Principal};

@@ -323,8 +323,8 @@ impl Keygate {
         new: NewKey,
         cap: Option<u64>,
     ) -> Result<MintedKey, ManageError> {
-        let preset = &self.inner.preset;
-        let now = self.inner.clock.now();
+        let preset = self.preset();
+        let now = self.now();
         check_name(&new.name)?;
         if let Some(d) = &new.description {
             check_description(d)?;
@@ -347,8 +347,8 @@ impl Keygate {
             attempt += 1;
             let (key, record) = self.new_record(&new, environment, now)?;
             let stored = match cap {
-                None => self.inner.store.insert(record.clone()).await,
-                Some(cap) => self.inner.store.insert_within(record.clone(), cap).await,
+                None => self.store().insert(record.clone()).await,
+                Some(cap) => self.store().insert_within(record.clone(), cap).await,
             };
             match stored {
                 Ok(()) => {
@@ -369,11 +369,11 @@ impl Keygate {
 impl Keygate {
     /// A fresh key of `environment`: the key, its id, hash and preview.
     fn fresh_key(&self, environment: Environment) -> Result<(Secret, FreshKey), ManageError> {
-        let format = &self.inner.preset.format;
+        let format = &self.preset().format;
         let key = format.generate(environment)?;
         let fresh = match format.parse(key.expose_secret()) {
             Ok(parsed) => {
-                let (pepper_version, hash) = self.inner.hasher.hash(parsed.secret());
+                let (pepper_version, hash) = self.hasher().hash(parsed.secret());
                 let preview = format.preview_of(environment, &parsed.id());
                 FreshKey { id: parsed.id(), hash, pepper_version, preview }
             }
@@ -450,7 +450,7 @@ impl Keygate {
     pub(crate) fn info(&self, record: &KeyRecord, now: Timestamp) -> KeyInfo {
         let mut usage = record.usage;
         let mut last_used = record.last_used;
-        if let Some((count, at)) = self.inner.usage.pending(&record.id) {
+        if let Some((count, at)) = self.usage().pending(&record.id) {
             usage.add(count, at);
             last_used = Some(last_used.map_or(at, |t| t.max(at)));
         }
@@ -500,8 +500,8 @@ impl Keygate {
     }
 
     pub(crate) async fn list_page(&self, query: &ListQuery) -> Result<KeyPage, ManageError> {
-        let page = self.inner.store.list(query).await?;
-        let now = self.inner.clock.now();
+        let page = self.store().list(query).await?;
+        let now = self.now();
         Ok(KeyPage {
             keys: page.records.iter().map(|r| self.info(r, now)).collect(),
             next: page.next,
@@ -513,8 +513,8 @@ impl Keygate {
     /// # Errors
     /// [`ManageError::NotFound`] for an unknown id; the store's failure.
     pub async fn get_key(&self, id: &KeyId) -> Result<KeyInfo, ManageError> {
-        let record = self.inner.store.find(id).await?.ok_or(ManageError::NotFound(*id))?;
-        Ok(self.info(&record, self.inner.clock.now()))
+        let record = self.store().find(id).await?.ok_or(ManageError::NotFound(*id))?;
+        Ok(self.info(&record, self.now()))
     }
 
     /// Changes a key's name, description, scopes, expiry, disabled flag or plan. Takes effect
@@ -528,8 +528,8 @@ impl Keygate {
         id: &KeyId,
         mut changes: KeyUpdate,
     ) -> Result<KeyInfo, ManageError> {
-        let preset = &self.inner.preset;
-        let now = self.inner.clock.now();
+        let preset = self.preset();
+        let now = self.now();
         if let Some(name) = &changes.name {
             check_name(name)?;
         }
@@ -551,7 +551,7 @@ impl Keygate {
         }
         // The lifecycle rules are checked as of now, in the store's atomic step.
         changes.at = Some(now);
-        let record = self.inner.store.update(id, &changes).await?;
+        let record = self.store().update(id, &changes).await?;
         tracing::info!(key_id = %id, "key updated");
         Ok(self.info(&record, now))
     }
@@ -562,9 +562,9 @@ impl Keygate {
     /// # Errors
     /// [`ManageError::NotFound`] for an unknown or already revoked key; the store's failure.
     pub async fn revoke_key(&self, id: &KeyId) -> Result<KeyInfo, ManageError> {
-        let now = self.inner.clock.now();
+        let now = self.now();
         let update = KeyUpdate { revoke_at: Some(now), at: Some(now), ..KeyUpdate::default() };
-        let record = self.inner.store.update(id, &update).await?;
+        let record = self.store().update(id, &update).await?;
         tracing::info!(key_id = %id, "key revoked");
         self.emit(Event::Revoked { key_id: *id });
         Ok(self.info(&record, now))
@@ -579,8 +579,8 @@ impl Keygate {
         workspace_id: &str,
         user_id: Option<&str>,
     ) -> Result<u64, ManageError> {
-        let now = self.inner.clock.now();
-        let count = self.inner.store.revoke_all(workspace_id, user_id, now).await?;
+        let now = self.now();
+        let count = self.store().revoke_all(workspace_id, user_id, now).await?;
         tracing::info!(workspace_id, user_id, count, "keys revoked");
         self.emit(Event::RevokedAll { workspace_id, user_id, count });
         Ok(count)
@@ -611,9 +611,9 @@ impl Keygate {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let old = self.inner.store.find(id).await?.ok_or(ManageError::NotFound(*id))?;
+            let old = self.store().find(id).await?.ok_or(ManageError::NotFound(*id))?;
             allow(&old)?;
-            let now = self.inner.clock.now();
+            let now = self.now();
             let (key, fresh) = self.fresh_key(old.environment)?;
             let rotation = Rotation {
                 id: fresh.id,
@@ -625,7 +625,7 @@ impl Keygate {
                 old_revoke_at: now.saturating_add(grace),
                 expect_scopes: Some(old.scopes.clone()),
             };
-            match self.inner.store.rotate(id, &rotation).await {
+            match self.store().rotate(id, &rotation).await {
                 Ok(rotated) => {
                     tracing::info!(old = %id, new = %rotation.id, grace_secs = grace.as_secs(), "key rotated");
                     self.emit(Event::Rotated {
@@ -655,8 +655,8 @@ impl Keygate {
         within: Duration,
         limit: usize,
     ) -> Result<Vec<KeyInfo>, ManageError> {
-        let now = self.inner.clock.now();
-        let records = self.inner.store.expiring(now, now.saturating_add(within), limit).await?;
+        let now = self.now();
+        let records = self.store().expiring(now, now.saturating_add(within), limit).await?;
         let mut keys = Vec::with_capacity(records.len());
         for r in records.iter().filter(|r| !r.disabled) {
             if let Some(expires_at) = r.expires_at {

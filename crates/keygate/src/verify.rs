@@ -143,13 +143,6 @@ fn forwarded_https<H: Headers + ?Sized>(headers: &H) -> bool {
     })
 }
 
-/// When the deployment requires HTTPS ([`KeygateBuilder::require_https`](crate::KeygateBuilder::require_https)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HttpsPolicy {
-    /// Whether `X-Forwarded-Proto: https` from a proxy in front counts as HTTPS.
-    pub trust_forwarded_proto: bool,
-}
-
 impl Keygate {
     /// Authenticates a request: verifies its credential, counts a failure against the client's
     /// failed-auth budget (answering 429 past it), checks the key's rate limit, records usage
@@ -166,13 +159,13 @@ impl Keygate {
     ) -> Result<Principal, AuthError> {
         let peer = peer.into();
         let client_ip = peer.ip;
-        if let Some(https) = self.inner.https
+        if let Some(https) = self.https()
             && !peer.tls
             && !(https.trust_forwarded_proto && forwarded_https(headers))
         {
             return Err(AuthError::Forbidden(Forbidden::HttpsRequired));
         }
-        let verified = match self.inner.preset.sources.extract(headers) {
+        let verified = match self.preset().sources.extract(headers) {
             Ok(key) => self.verify_inner(key).await,
             Err(e) => Err((e, None)),
         };
@@ -180,14 +173,14 @@ impl Keygate {
             Ok(p) => p,
             Err((err, key_id)) => return Err(self.failed(err, key_id, client_ip)),
         };
-        let now = self.inner.clock.now();
+        let now = self.now();
         let rate_limit = match self.plan_for(principal.record()) {
             None => None,
             Some(plan) => {
                 let id = principal.key_id();
-                let decision = match self.inner.limiter.check_now(&id, plan, now) {
+                let decision = match self.limiter().check_now(&id, plan, now) {
                     Some(d) => d,
-                    None => self.inner.limiter.check(&id, plan, now).await,
+                    None => self.limiter().check(&id, plan, now).await,
                 };
                 match decision {
                     Ok(Some(Decision { allowed: true, info })) => Some(info),
@@ -198,7 +191,7 @@ impl Keygate {
                     }
                     Ok(None) => None,
                     Err(e) => {
-                        let open = self.inner.limiter_failure == crate::gate::LimiterFailure::Open;
+                        let open = self.limiter_failure() == crate::gate::LimiterFailure::Open;
                         self.emit(Event::LimiterUnavailable { key_id: id, failed_open: open });
                         if !open {
                             return Err(self.limiter_down(e));
@@ -209,7 +202,7 @@ impl Keygate {
                 }
             }
         };
-        self.inner.usage.record(principal.key_id(), 1, now);
+        self.usage().record(principal.key_id(), 1, now);
         self.emit(Event::Verified {
             key_id: principal.key_id(),
             workspace_id: principal.workspace_id(),
@@ -227,8 +220,8 @@ impl Keygate {
         principal: &Principal,
     ) -> Result<Option<RateLimitInfo>, AuthError> {
         let Some(plan) = self.plan_for(principal.record()) else { return Ok(None) };
-        let now = self.inner.clock.now();
-        match self.inner.limiter.status(&principal.key_id(), plan, now).await {
+        let now = self.now();
+        match self.limiter().status(&principal.key_id(), plan, now).await {
             Ok(d) => Ok(d.map(|d| d.info)),
             Err(e) => Err(self.limiter_down(e)),
         }
@@ -247,8 +240,8 @@ impl Keygate {
         client_ip: Option<IpAddr>,
     ) -> AuthError {
         if err.is_failed_authentication()
-            && let (Some(ip), Some(throttle)) = (client_ip, &self.inner.throttle)
-            && let Some(info) = throttle.record_failure(ip, self.inner.clock.now())
+            && let (Some(ip), Some(throttle)) = (client_ip, &self.throttle())
+            && let Some(info) = throttle.record_failure(ip, self.now())
         {
             tracing::debug!(client_ip = %ip, "failed-auth throttle: too many failures");
             self.emit(Event::RateLimited { key_id: None, client_ip, info });
@@ -270,24 +263,23 @@ impl Keygate {
 
     /// [`verify`](Self::verify), with the key id a failure concerns when it is known.
     async fn verify_inner(&self, key: &str) -> Result<Principal, (AuthError, Option<KeyId>)> {
-        let inner = &*self.inner;
-        let parsed = inner.preset.format.parse(key).map_err(|e| (e.into(), None))?;
+        let parsed = self.preset().format.parse(key).map_err(|e| (e.into(), None))?;
         let id = parsed.id();
         let err = |e| (e, Some(id));
-        let record = match inner.store.peek(&id) {
+        let record = match self.store().peek(&id) {
             Peek::Found(record) => Some(record),
             Peek::Absent => None,
-            Peek::Unknown => inner.store.find(&id).await.map_err(|e| {
+            Peek::Unknown => self.store().find(&id).await.map_err(|e| {
                 tracing::warn!(key_id = %id, error = %e, "key store unavailable; refusing");
                 err(AuthError::Unavailable(e))
             })?,
         };
         let Some(record) = record else {
-            inner.hasher.verify_dummy(parsed.secret());
+            self.hasher().verify_dummy(parsed.secret());
             return Err(err(fail(id, InvalidKey::UnknownId)));
         };
-        let matched = inner
-            .hasher
+        let matched = self
+            .hasher()
             .verify(parsed.secret(), record.pepper_version, &record.hash)
             .map_err(|e| {
                 tracing::error!(key_id = %id, error = %e, "cannot check key");
@@ -299,8 +291,7 @@ impl Keygate {
             return Err(err(fail(id, InvalidKey::WrongSecret)));
         }
         // Read the clock only for a key that can lapse: most keys never do.
-        let now =
-            (record.revoked_at.is_some() || record.expires_at.is_some()).then(|| inner.clock.now());
+        let now = (record.revoked_at.is_some() || record.expires_at.is_some()).then(|| self.now());
         if now.is_some_and(|now| record.is_revoked_at(now)) {
             return Err(err(fail(id, InvalidKey::Revoked)));
         }
@@ -312,7 +303,7 @@ impl Keygate {
             tracing::debug!(key_id = %id, reason = "expired", "key refused");
             return Err(err(AuthError::Expired));
         }
-        if inner.environment.is_some_and(|env| env != record.environment) {
+        if self.environment().is_some_and(|env| env != record.environment) {
             let e = AuthError::Forbidden(Forbidden::WrongEnvironment(record.environment));
             return Err(err(e));
         }
@@ -329,8 +320,7 @@ impl Keygate {
         principal: &Principal,
         requirement: &Requirement,
     ) -> Result<(), AuthError> {
-        self.inner
-            .preset
+        self.preset()
             .policy
             .check(principal.scopes(), requirement)
             .map_err(AuthError::InsufficientScope)

@@ -62,7 +62,7 @@ impl Keygate {
         authenticated: Option<Principal>,
         request_id: &str,
     ) -> Response {
-        let renderer = &self.inner.preset.renderer;
+        let renderer = &self.preset().renderer;
         let problem = |p: RequestProblem| renderer.render_problem(&p, Some(request_id));
         let Some(route) = route(req.path) else {
             return problem(RequestProblem::not_found("No such route."));
@@ -88,7 +88,7 @@ impl Keygate {
             Route::Me => Ok(Answer::ok(self.me(&auth))),
             Route::RateLimit => Ok(Answer::ok(rate_limit_body(&auth))),
             _ => {
-                let admin = Requirement::all_of([self.inner.preset.admin_scope.as_str()]);
+                let admin = Requirement::all_of([self.preset().admin_scope.as_str()]);
                 match admin.map(|r| self.authorize(&auth, &r)) {
                     Ok(Ok(())) => self.keys_route(route, req, &auth).await,
                     Ok(Err(e)) => return with(renderer.render(&e, Some(request_id)), rate),
@@ -167,7 +167,7 @@ impl Keygate {
     }
 
     fn scopes_field(&self) -> &'static str {
-        self.inner.preset.scopes_field
+        self.preset().scopes_field
     }
 
     async fn list_route(&self, keys: CallerKeys<'_>, query: Option<&str>) -> Outcome {
@@ -239,7 +239,7 @@ impl Keygate {
             key: None,
             name: &k.name,
             prefix: &k.prefix,
-            scopes: ScopesField(self.inner.preset.scopes_field, &k.scopes),
+            scopes: ScopesField(self.preset().scopes_field, &k.scopes),
             created_at: k.created_at,
             last_used: k.last_used,
             expires_at: k.expires_at,
@@ -257,7 +257,7 @@ impl Keygate {
     }
 
     fn minted_json(&self, minted: &MintedKey, rotated_from: Option<KeyId>) -> String {
-        let info = self.info(&minted.record, self.inner.clock.now());
+        let info = self.info(&minted.record, self.now());
         let mut json = self.key_json(&info);
         json.key = Some(minted.key.expose_secret());
         json.rotated_from = rotated_from;
@@ -403,7 +403,7 @@ fn problem_in(e: ManageError, scopes_field: &str) -> RequestProblem {
 
 impl Keygate {
     fn problem_of(&self, e: ManageError) -> RequestProblem {
-        problem_in(e, self.inner.preset.scopes_field)
+        problem_in(e, self.preset().scopes_field)
     }
 }
 
