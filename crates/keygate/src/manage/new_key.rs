@@ -1,0 +1,110 @@
+//! What to mint.
+
+use crate::clock::Timestamp;
+use crate::format::Environment;
+use crate::scope::{ScopeError, ScopeSet};
+use crate::store::{KeyKind, Owner};
+
+/// What to mint: owner, name and settings.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub(super) owner: Owner,
+    pub(super) name: String,
+    pub(super) description: Option<String>,
+    pub(super) scopes: ScopeSet,
+    pub(super) kind: KeyKind,
+    pub(super) environment: Option<Environment>,
+    pub(super) expires_at: Option<Timestamp>,
+    pub(super) rate_plan: Option<String>,
+}
+
+impl NewKey {
+    /// A user key for `owner` called `name`, with no scopes, no expiry and the default plan; live
+    /// when the operator mints it, in the caller's environment when a caller does.
+    pub fn new(owner: Owner, name: impl Into<String>) -> Self {
+        NewKey {
+            owner,
+            name: name.into(),
+            description: None,
+            scopes: ScopeSet::new(),
+            kind: KeyKind::User,
+            environment: None,
+            expires_at: None,
+            rate_plan: None,
+        }
+    }
+
+    /// The scopes to grant.
+    ///
+    /// # Errors
+    /// [`ScopeError::Invalid`] for a text that is not a scope.
+    pub fn scopes<I, S>(mut self, scopes: I) -> Result<Self, ScopeError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.scopes = ScopeSet::parse(scopes)?;
+        Ok(self)
+    }
+
+    /// The scopes to grant, already read.
+    pub fn scope_set(mut self, scopes: ScopeSet) -> Self {
+        self.scopes = scopes;
+        self
+    }
+
+    /// A description for people.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// User key (default) or service token.
+    pub fn kind(mut self, kind: KeyKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Live or test.
+    pub fn environment(mut self, environment: Environment) -> Self {
+        self.environment = Some(environment);
+        self
+    }
+
+    /// When the key stops working.
+    pub fn expires_at(mut self, at: Timestamp) -> Self {
+        self.expires_at = Some(at);
+        self
+    }
+
+    /// A rate plan by name, instead of the default for the key's kind.
+    pub fn rate_plan(mut self, plan: impl Into<String>) -> Self {
+        self.rate_plan = Some(plan.into());
+        self
+    }
+
+    pub(crate) fn owner(&self) -> &Owner {
+        &self.owner
+    }
+
+    pub(crate) fn scope_list(&self) -> &ScopeSet {
+        &self.scopes
+    }
+
+    pub(crate) fn key_kind(&self) -> KeyKind {
+        self.kind
+    }
+
+    pub(crate) fn environment_or(&self, default: Environment) -> Environment {
+        self.environment.unwrap_or(default)
+    }
+
+    pub(crate) fn has_rate_plan(&self) -> bool {
+        self.rate_plan.is_some()
+    }
+
+    pub(crate) fn with_environment_default(mut self, default: Environment) -> Self {
+        self.environment.get_or_insert(default);
+        self
+    }
+}
