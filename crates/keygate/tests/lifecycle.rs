@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::bearer;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,7 +22,7 @@ use keygate::store::{KeyStore, MemoryStore, Owner};
 use keygate::{AuthError, Keygate};
 
 fn start() -> Timestamp {
-    Timestamp::parse_rfc3339("2026-10-14T10:00:00Z").unwrap()
+    common::at("2026-10-14T10:00:00Z")
 }
 
 #[derive(Default)]
@@ -69,10 +72,6 @@ fn setup() -> Setup {
 
 fn new_key(name: &str) -> NewKey {
     NewKey::new(Owner::user("wks_1", "usr_1"), name).scopes(["tasks:read"]).unwrap()
-}
-
-fn bearer(key: &str) -> Vec<(&'static str, String)> {
-    vec![("authorization", format!("Bearer {key}"))]
 }
 
 #[tokio::test]

@@ -2,6 +2,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{bearer, gate};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,15 +18,7 @@ use keygate::{AuthError, Keygate};
 
 /// 12:00:00 UTC on a whole hour, so minute and hour windows start together.
 fn noon() -> Timestamp {
-    Timestamp::parse_rfc3339("2026-10-14T12:00:00Z").unwrap()
-}
-
-fn gate(preset: Preset, clock: &ManualClock) -> Keygate {
-    Keygate::builder(preset).random_pepper().clock(Arc::new(clock.clone())).build().unwrap()
-}
-
-fn bearer(key: &str) -> Vec<(&'static str, String)> {
-    vec![("authorization", format!("Bearer {key}"))]
+    common::at("2026-10-14T12:00:00Z")
 }
 
 fn ip(s: &str) -> Option<IpAddr> {

@@ -3,12 +3,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use keygate::adapter::ApiRequest;
 use keygate::caller::Caller;
-use keygate::clock::{ManualClock, Timestamp};
+use keygate::clock::ManualClock;
 use keygate::format::Environment;
 use keygate::manage::{ManageError, NewKey};
 use keygate::preset::Preset;
@@ -18,10 +20,8 @@ use keygate::store::{KeyKind, Owner};
 use keygate::{Keygate, KeygateBuilder};
 
 fn gate_builder() -> (KeygateBuilder, ManualClock) {
-    let clock = ManualClock::new(Timestamp::parse_rfc3339("2026-10-14T12:00:00Z").unwrap());
-    let builder =
-        Keygate::builder(Preset::livetest()).random_pepper().clock(Arc::new(clock.clone()));
-    (builder, clock)
+    let clock = ManualClock::new(common::at("2026-10-14T12:00:00Z"));
+    (common::builder(Preset::livetest(), &clock), clock)
 }
 
 async fn admin(gate: &Keygate) -> String {

@@ -2,6 +2,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::bearer;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +22,7 @@ use keygate::{AuthError, Keygate, Peer};
 use sha2::Sha256;
 
 fn start() -> Timestamp {
-    Timestamp::parse_rfc3339("2026-10-14T00:00:00Z").unwrap()
+    common::at("2026-10-14T00:00:00Z")
 }
 
 fn gate_with(preset: Preset) -> (Keygate, ManualClock) {
@@ -38,10 +41,6 @@ async fn mint(gate: &Keygate, new: NewKey) -> MintedKey {
 
 fn new_key() -> NewKey {
     NewKey::new(Owner::user("wks_abc123", "usr_1"), "test key").scopes(["tasks:read"]).unwrap()
-}
-
-fn bearer(key: &str) -> Vec<(&'static str, String)> {
-    vec![("Authorization", format!("Bearer {key}"))]
 }
 
 #[tokio::test]
