@@ -3,7 +3,7 @@
 use crate::management::MAX_BODY_LEN;
 
 /// A request body read up to one byte past [`MAX_BODY_LEN`]: enough for
-/// [`Keygate::handle_api`] to answer 413, without reading a huge body to the end. Adapters feed
+/// [`Keygate::handle_api`](crate::Keygate::handle_api) to answer 413, without reading a huge body to the end. Adapters feed
 /// it the chunks their framework yields until [`push`](Self::push) says it is full.
 ///
 /// ```
