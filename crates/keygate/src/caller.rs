@@ -47,6 +47,16 @@ use crate::verify::Principal;
 
 /// Who a management request acts for: a workspace, optionally a user in it, an environment and
 /// the scopes the caller holds.
+///
+/// ```
+/// use keygate::{caller::Caller, format::Environment, scope::ScopeSet};
+///
+/// let caller = Caller::new("wks_1", Environment::Live, ScopeSet::parse(["admin:*"])?).user("usr_7");
+/// assert_eq!(caller.workspace_id(), "wks_1");
+/// assert_eq!(caller.user_id(), Some("usr_7"));
+/// assert_eq!(caller.environment(), Environment::Live);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     workspace_id: String,
@@ -110,6 +120,22 @@ impl Caller {
 }
 
 /// Key management for one [`Caller`], from [`Keygate::acting_for`].
+///
+/// ```
+/// use keygate::{Keygate, caller::Caller, format::Environment, manage::NewKey, preset::Preset};
+/// use keygate::{manage::ManageError, scope::ScopeSet, store::Owner};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+/// let caller = Caller::new("wks_1", Environment::Live, ScopeSet::parse(["admin:*"])?);
+/// let keys = gate.acting_for(&caller);
+/// // A caller cannot mint a key for another workspace.
+/// let other = NewKey::new(Owner::workspace("wks_2"), "theirs");
+/// assert!(matches!(keys.mint(other).await, Err(ManageError::FieldNotAllowed("owner"))));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct CallerKeys<'a> {
     gate: &'a Keygate,

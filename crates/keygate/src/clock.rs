@@ -24,10 +24,27 @@ use time::format_description::well_known::Rfc3339;
 /// A point in time: milliseconds since the Unix epoch, UTC.
 ///
 /// Serialized as an RFC 3339 string (`2026-10-14T00:00:00Z`), the form the management API uses.
+///
+/// ```
+/// use std::time::Duration;
+/// use keygate::clock::Timestamp;
+///
+/// let t: Timestamp = "2026-10-14T02:00:00+02:00".parse()?;
+/// assert_eq!(t.to_rfc3339(), "2026-10-14T00:00:00Z");
+/// assert_eq!(t.saturating_add(Duration::from_millis(1_500)).unix_seconds_ceil(), t.unix_seconds() + 2);
+/// # Ok::<(), keygate::clock::TimestampError>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 
 /// The text could not be read as an RFC 3339 timestamp.
+///
+/// ```
+/// use keygate::clock::{Timestamp, TimestampError};
+///
+/// assert_eq!(Timestamp::parse_rfc3339("2026-10-14"), Err(TimestampError));
+/// assert_eq!(Timestamp::parse_rfc3339("yesterday"), Err(TimestampError));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not an RFC 3339 timestamp (expected e.g. `2026-10-14T00:00:00Z`)")]
 pub struct TimestampError;
@@ -135,12 +152,38 @@ impl<'de> Deserialize<'de> for Timestamp {
 }
 
 /// A source of the current time.
+///
+/// Implement it to take time from elsewhere; [`SystemClock`] and [`ManualClock`] cover most uses.
+///
+/// ```
+/// use keygate::clock::{Clock, Timestamp};
+///
+/// /// A clock stuck at one instant.
+/// #[derive(Debug)]
+/// struct Frozen(Timestamp);
+///
+/// impl Clock for Frozen {
+///     fn now(&self) -> Timestamp {
+///         self.0
+///     }
+/// }
+///
+/// let clock: Box<dyn Clock> = Box::new(Frozen(Timestamp::from_unix_seconds(1_791_936_000)));
+/// assert_eq!(clock.now().to_rfc3339(), "2026-10-14T00:00:00Z");
+/// ```
 pub trait Clock: Send + Sync + fmt::Debug + 'static {
     /// The current time.
     fn now(&self) -> Timestamp;
 }
 
 /// The operating system's wall clock.
+///
+/// ```
+/// use keygate::clock::{Clock, SystemClock, Timestamp};
+///
+/// let now = SystemClock.now();
+/// assert!(now > Timestamp::parse_rfc3339("2024-01-01T00:00:00Z").unwrap());
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
@@ -157,6 +200,16 @@ impl Clock for SystemClock {
 /// A clock that moves only when told to: for tests, benches and simulations.
 ///
 /// Clones share the same time.
+///
+/// ```
+/// use std::time::Duration;
+/// use keygate::clock::{Clock, ManualClock, Timestamp};
+///
+/// let clock = ManualClock::new(Timestamp::UNIX_EPOCH);
+/// let shared = clock.clone();
+/// clock.advance(Duration::from_secs(60));
+/// assert_eq!(shared.now(), Timestamp::from_unix_seconds(60));
+/// ```
 #[derive(Debug, Clone)]
 pub struct ManualClock(Arc<AtomicI64>);
 

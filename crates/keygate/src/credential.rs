@@ -23,6 +23,14 @@ use crate::format::MAX_KEY_LEN;
 
 /// A read-only view of a request's headers. Adapters implement it for their framework's header
 /// map; keygate implements it for lists of `(name, value)` pairs.
+///
+/// ```
+/// use keygate::credential::Headers;
+///
+/// let headers = vec![("X-Api-Key", "pk_one"), ("x-api-key", "pk_two"), ("Accept", "*/*")];
+/// let values: Vec<&[u8]> = headers.get_all("x-api-key").collect();
+/// assert_eq!(values, [b"pk_one".as_slice(), b"pk_two".as_slice()]);
+/// ```
 pub trait Headers {
     /// Every value of header `name` (given in lower case), in the order received.
     fn get_all<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a [u8]>;
@@ -55,6 +63,16 @@ const DEFAULT_KEY_HEADER: &str = "x-api-key";
 const MAX_VALUE_LEN: usize = MAX_KEY_LEN + 64;
 
 /// Where a deployment reads credentials from.
+///
+/// ```
+/// use keygate::{AuthError, credential::CredentialSources, error::InvalidRequest};
+///
+/// let sources = CredentialSources::bearer_or_header("X-Api-Key");
+/// assert_eq!(sources.extract(&[("x-api-key", "pk_abc")]).unwrap(), "pk_abc");
+/// let both = [("Authorization", "Bearer pk_abc"), ("X-Api-Key", "pk_abc")];
+/// let err = sources.extract(&both).unwrap_err();
+/// assert!(matches!(err, AuthError::InvalidRequest(InvalidRequest::MultipleCredentials)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CredentialSources {
     bearer: bool,

@@ -21,6 +21,16 @@ use crate::scope::ScopeDenied;
 use crate::store::StoreError;
 
 /// Why a request was refused.
+///
+/// ```
+/// use keygate::AuthError;
+/// use keygate::response::{ErrorStyle, Renderer};
+///
+/// let err = AuthError::Expired;
+/// assert_eq!((err.code(), err.reason()), ("unauthenticated", "expired"));
+/// assert!(err.is_failed_authentication());
+/// assert_eq!(Renderer::new(ErrorStyle::Envelope).status(&err), 401);
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
@@ -67,6 +77,15 @@ pub enum AuthError {
 }
 
 /// What was wrong with a credential that is not a key.
+///
+/// ```
+/// use keygate::{AuthError, credential::CredentialSources, error::Malformed};
+///
+/// let sources = CredentialSources::bearer();
+/// let err = sources.extract(&[("Authorization", "Basic dXNlcjpwYXNz")]).unwrap_err();
+/// assert!(matches!(err, AuthError::Malformed(Malformed::Scheme)));
+/// assert_eq!(err.reason(), "malformed");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Malformed {
@@ -89,6 +108,16 @@ pub enum Malformed {
 }
 
 /// Which of the indistinguishable failures happened: for logs and events, never for the client.
+///
+/// ```
+/// use keygate::{AuthError, error::InvalidKey};
+///
+/// let unknown = AuthError::Invalid(InvalidKey::UnknownId);
+/// let wrong = AuthError::Invalid(InvalidKey::WrongSecret);
+/// // Logs tell them apart; the client is told the same thing.
+/// assert_eq!((unknown.reason(), wrong.reason()), ("unknown_id", "wrong_secret"));
+/// assert_eq!(unknown.to_string(), wrong.to_string());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum InvalidKey {
@@ -112,6 +141,20 @@ impl InvalidKey {
 }
 
 /// Why a valid key was refused.
+///
+/// ```
+/// use keygate::{AuthError, Keygate, Peer, error::Forbidden, preset::Preset};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let gate = Keygate::builder(Preset::livetest()).random_pepper().require_https(false).build()?;
+/// let plain_http = Peer { ip: None, tls: false };
+/// let err = gate.authenticate(&[("Authorization", "Bearer sk_live_x")], plain_http).await.unwrap_err();
+/// assert!(matches!(err, AuthError::Forbidden(Forbidden::HttpsRequired)));
+/// assert_eq!(gate.render(&err, None).status, 403);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Forbidden {
@@ -127,6 +170,15 @@ pub enum Forbidden {
 }
 
 /// Why a request is ambiguous.
+///
+/// ```
+/// use keygate::{AuthError, credential::CredentialSources, error::InvalidRequest};
+///
+/// let twice = [("Authorization", "Bearer sk_live_a"), ("Authorization", "Bearer sk_live_b")];
+/// let err = CredentialSources::bearer().extract(&twice).unwrap_err();
+/// assert!(matches!(err, AuthError::InvalidRequest(InvalidRequest::RepeatedHeader(_))));
+/// assert_eq!(err.code(), "invalid_request");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum InvalidRequest {

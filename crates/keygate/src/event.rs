@@ -31,6 +31,20 @@ use crate::format::KeyId;
 use crate::limit::RateLimitInfo;
 
 /// Something that happened.
+///
+/// ```
+/// use keygate::event::Event;
+/// use keygate::format::KeyId;
+///
+/// let key_id: KeyId = "key_AbCdEfGh1234".parse()?;
+/// let event = Event::Revoked { key_id };
+/// let line = match event {
+///     Event::Revoked { key_id } => format!("revoked {key_id}"),
+///     _ => String::new(),
+/// };
+/// assert_eq!(line, "revoked key_AbCdEfGh1234");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event<'a> {
@@ -109,6 +123,31 @@ pub enum Event<'a> {
 }
 
 /// Receives [`Event`]s.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use keygate::{Keygate, event::{Event, EventSink}, manage::NewKey, preset::Preset, store::Owner};
+///
+/// #[derive(Default)]
+/// struct Minted(Mutex<Vec<String>>);
+///
+/// impl EventSink for Minted {
+///     fn on_event(&self, event: &Event<'_>) {
+///         if let Event::Minted { workspace_id, .. } = event {
+///             self.0.lock().unwrap().push(workspace_id.to_string());
+///         }
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sink = Arc::new(Minted::default());
+/// let gate = Keygate::builder(Preset::livetest()).random_pepper().events(sink.clone()).build()?;
+/// gate.mint(NewKey::new(Owner::workspace("wks_1"), "ci")).await?;
+/// assert_eq!(*sink.0.lock().unwrap(), ["wks_1"]);
+/// # Ok(())
+/// # }
+/// ```
 pub trait EventSink: Send + Sync + 'static {
     /// Called once per event, on the task that caused it: keep it short.
     fn on_event(&self, event: &Event<'_>);

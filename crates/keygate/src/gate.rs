@@ -34,6 +34,20 @@ pub const DEFAULT_FAILURE_BUDGET: Window = Window::new(100, Duration::from_secs(
 pub const DEFAULT_MAX_KEYS: u64 = 1_000;
 
 /// The keygate handle: verifies requests and manages keys. Cloning is cheap (one `Arc`).
+///
+/// ```
+/// use keygate::{Keygate, manage::NewKey, preset::Preset, store::Owner};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+/// let minted = gate.mint(NewKey::new(Owner::workspace("wks_1"), "ci")).await?;
+/// // A clone shares the store, the pepper and the limits.
+/// let principal = gate.clone().verify(minted.key.expose_secret()).await?;
+/// assert_eq!(principal.key_id(), minted.record.id);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Keygate {
     inner: Arc<Inner>,
@@ -58,6 +72,23 @@ struct Inner {
 }
 
 /// When the deployment requires HTTPS ([`KeygateBuilder::require_https`]).
+///
+/// ```
+/// use keygate::{AuthError, HttpsPolicy, Keygate, Peer, preset::Preset};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let policy = HttpsPolicy { trust_forwarded_proto: true };
+/// let gate = Keygate::builder(Preset::livetest())
+///     .random_pepper()
+///     .require_https(policy.trust_forwarded_proto)
+///     .build()?;
+/// // Behind a proxy that says the client used HTTPS, the request gets as far as its key.
+/// let headers = [("X-Forwarded-Proto", "https")];
+/// assert!(matches!(gate.authenticate(&headers, Peer::default()).await, Err(AuthError::Missing)));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HttpsPolicy {
     /// Whether `X-Forwarded-Proto: https` from a proxy in front counts as HTTPS.
@@ -66,6 +97,18 @@ pub struct HttpsPolicy {
 
 /// What to do with a request when the rate limiter cannot decide (its backend is down).
 /// Authentication itself never fails open; this is only about the limit.
+///
+/// ```
+/// use keygate::{Keygate, LimiterFailure, preset::Preset};
+///
+/// assert_eq!(LimiterFailure::default(), LimiterFailure::Closed);
+/// let gate = Keygate::builder(Preset::livetest())
+///     .random_pepper()
+///     .limiter_failure(LimiterFailure::Open)
+///     .build()?;
+/// # let _ = gate;
+/// # Ok::<(), keygate::BuildError>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum LimiterFailure {
     /// Refuse the request with 503 `unavailable` (the default).
@@ -86,6 +129,15 @@ impl fmt::Debug for Keygate {
 }
 
 /// A [`Keygate`] could not be built.
+///
+/// ```
+/// use keygate::{BuildError, Keygate, preset::Preset};
+///
+/// // Replicas must share a pepper, so none is made up unless asked for.
+/// let err = Keygate::builder(Preset::plane()).build().unwrap_err();
+/// assert!(matches!(err, BuildError::NoPepper));
+/// assert!(Keygate::builder(Preset::plane()).random_pepper().build().is_ok());
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
@@ -99,6 +151,22 @@ pub enum BuildError {
 }
 
 /// Builds a [`Keygate`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use keygate::clock::{ManualClock, Timestamp};
+/// use keygate::{Keygate, format::Environment, hash::Pepper, preset::Preset};
+///
+/// let clock = Arc::new(ManualClock::new(Timestamp::from_unix_seconds(1_791_936_000)));
+/// let gate = Keygate::builder(Preset::workspace())
+///     .pepper(2, Pepper::new(vec![7; 32])?)
+///     .clock(clock)
+///     .environment(Environment::Live)
+///     .failure_budget(None)
+///     .build()?;
+/// assert_eq!(gate.clock().now().to_rfc3339(), "2026-10-14T00:00:00Z");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct KeygateBuilder {
     preset: Preset,
     store: Option<Arc<dyn KeyStore>>,

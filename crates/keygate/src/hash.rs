@@ -31,12 +31,39 @@ use crate::format::RandomError;
 pub const MIN_PEPPER_LEN: usize = 32;
 
 /// The version number of a pepper, stored with every key hash.
+///
+/// ```
+/// use keygate::hash::{KeyHasher, Pepper, PepperVersion};
+///
+/// let current: PepperVersion = 2;
+/// let hasher = KeyHasher::new(current, Pepper::new([1u8; 32])?).with_retired(1, Pepper::new([2u8; 32])?);
+/// let (version, _hash) = hasher.hash("secret-text");
+/// assert_eq!(version, current);
+/// # Ok::<(), keygate::hash::PepperError>(())
+/// ```
 pub type PepperVersion = u16;
 
 /// A server-side secret mixed into every key hash. Zeroized on drop, redacted in `Debug`.
+///
+/// ```
+/// use keygate::hash::Pepper;
+///
+/// // In a deployment, read the bytes from an environment variable or a secrets file.
+/// let pepper = Pepper::new(*b"an example pepper of 32 bytes!!!")?;
+/// assert_eq!(format!("{pepper:?}"), "Pepper([REDACTED])");
+/// # Ok::<(), keygate::hash::PepperError>(())
+/// ```
 pub struct Pepper(Zeroizing<Vec<u8>>);
 
 /// The pepper is too short.
+///
+/// ```
+/// use keygate::hash::{Pepper, PepperError};
+///
+/// let err = Pepper::new(b"too short".to_vec()).unwrap_err();
+/// assert_eq!(err, PepperError(9));
+/// assert_eq!(err.to_string(), "a pepper needs at least 32 bytes, got 9");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a pepper needs at least 32 bytes, got {0}")]
 pub struct PepperError(pub usize);
@@ -72,6 +99,19 @@ impl fmt::Debug for Pepper {
 }
 
 /// The stored form of a secret: `HMAC-SHA256(pepper, secret)`. Compared in constant time.
+///
+/// ```
+/// use keygate::hash::{KeyHash, KeyHasher, Pepper};
+///
+/// let hasher = KeyHasher::new(1, Pepper::new([7u8; 32])?);
+/// let (version, hash) = hasher.hash("secret-text");
+/// // A store keeps the 32 bytes and gives them back.
+/// let stored: [u8; 32] = *hash.as_bytes();
+/// let read_back = KeyHash::from_bytes(stored);
+/// assert_eq!(read_back, hash);
+/// assert_eq!(hasher.verify("secret-text", version, &read_back), Ok(true));
+/// # Ok::<(), keygate::hash::PepperError>(())
+/// ```
 #[derive(Clone, Copy)]
 pub struct KeyHash([u8; 32]);
 
@@ -114,11 +154,32 @@ impl fmt::Debug for KeyHash {
 }
 
 /// A record names a pepper version this deployment does not have.
+///
+/// ```
+/// use keygate::hash::{KeyHasher, Pepper, UnknownPepper};
+///
+/// let hasher = KeyHasher::new(2, Pepper::new([7u8; 32])?);
+/// let (_, hash) = hasher.hash("secret-text");
+/// assert_eq!(hasher.verify("secret-text", 1, &hash), Err(UnknownPepper(1)));
+/// # Ok::<(), keygate::hash::PepperError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("pepper version {0} is not configured")]
 pub struct UnknownPepper(pub PepperVersion);
 
 /// Hashes and checks secrets with pre-keyed HMAC-SHA256, one per pepper version.
+///
+/// ```
+/// use keygate::hash::{KeyHasher, Pepper};
+///
+/// let old = KeyHasher::new(1, Pepper::new([1u8; 32])?);
+/// let (v1, hash) = old.hash("secret-text");
+/// // After moving to pepper 2, keys hashed with pepper 1 still verify.
+/// let hasher = KeyHasher::new(2, Pepper::new([2u8; 32])?).with_retired(1, Pepper::new([1u8; 32])?);
+/// assert_eq!(hasher.current_version(), 2);
+/// assert_eq!(hasher.verify("secret-text", v1, &hash), Ok(true));
+/// # Ok::<(), keygate::hash::PepperError>(())
+/// ```
 #[derive(Clone)]
 pub struct KeyHasher {
     current: PepperVersion,

@@ -33,12 +33,28 @@ use crate::gate::Keygate;
 use crate::verify::Principal;
 
 /// The plans a route allows: any one of them is enough.
+///
+/// ```
+/// use keygate::plan::PlanRequirement;
+///
+/// let paid = PlanRequirement::any_of(["professional", "enterprise"])?;
+/// assert!(paid.allows("enterprise"));
+/// assert!(!paid.allows("free"));
+/// # Ok::<(), keygate::plan::EmptyPlanRequirement>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanRequirement {
     allowed: Vec<Arc<str>>,
 }
 
 /// A [`PlanRequirement`] named no plan.
+///
+/// ```
+/// use keygate::plan::{EmptyPlanRequirement, PlanRequirement};
+///
+/// let none: [&str; 0] = [];
+/// assert_eq!(PlanRequirement::any_of(none), Err(EmptyPlanRequirement));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("a plan requirement needs at least one plan")]
 pub struct EmptyPlanRequirement;
@@ -73,6 +89,22 @@ impl PlanRequirement {
 
 /// The plans a route allows, as a type, for extractors such as keygate-axum's `Planned<P>`.
 /// Declare one with [`plan_requirement!`](crate::plan_requirement).
+///
+/// ```
+/// use std::sync::OnceLock;
+/// use keygate::plan::{PlanRequirement, RequirePlan};
+///
+/// // What `plan_requirement!(Professional = ["professional"])` writes.
+/// struct Professional;
+///
+/// impl RequirePlan for Professional {
+///     fn requirement() -> &'static PlanRequirement {
+///         static REQUIREMENT: OnceLock<PlanRequirement> = OnceLock::new();
+///         REQUIREMENT.get_or_init(|| PlanRequirement::any_of(["professional"]).unwrap())
+///     }
+/// }
+/// assert!(Professional::requirement().allows("professional"));
+/// ```
 pub trait RequirePlan: Send + Sync + 'static {
     /// The requirement.
     fn requirement() -> &'static PlanRequirement;
@@ -107,6 +139,25 @@ macro_rules! plan_requirement {
 }
 
 /// A failed plan check: the plans the route allows and the key's plan, if it has one.
+///
+/// ```
+/// use keygate::{AuthError, Keygate, error::Forbidden, manage::NewKey, plan::PlanRequirement};
+/// use keygate::{preset::Preset, store::Owner};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+/// let minted = gate.mint(NewKey::new(Owner::workspace("wks_1"), "ci")).await?;
+/// let principal = gate.verify(minted.key.expose_secret()).await?;
+/// let paid = PlanRequirement::any_of(["professional", "enterprise"])?;
+/// let Err(AuthError::Forbidden(Forbidden::Plan(denied))) = gate.authorize_plan(&principal, &paid) else {
+///     panic!("a free key is refused");
+/// };
+/// assert_eq!(denied.plan(), Some("free"));
+/// assert_eq!(denied.to_string(), "professional or enterprise");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanDenied {
     allowed: Vec<Arc<str>>,

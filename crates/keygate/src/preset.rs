@@ -29,6 +29,17 @@ use crate::store::KeyKind;
 
 /// A deployment's API-key conventions: key format, where credentials are read, error style,
 /// scopes and rate plans.
+///
+/// ```
+/// use keygate::{format::KeyFormat, preset::Preset, response::ErrorStyle};
+///
+/// let plane = Preset::by_name("plane").unwrap();
+/// assert_eq!(plane.sources.label(), "X-Api-Key");
+/// assert_eq!(plane.renderer.style(), ErrorStyle::Detail);
+/// let own = Preset::new("acme", KeyFormat::builder("acme").build()?);
+/// assert_eq!(own.admin_scope.as_str(), "admin");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Preset {

@@ -31,6 +31,15 @@ use crate::error::{AuthError, Forbidden, InvalidRequest};
 use crate::scope::Scope;
 
 /// How error bodies are written.
+///
+/// ```
+/// use keygate::{AuthError, response::{ErrorStyle, Renderer}};
+///
+/// let problem = Renderer::new(ErrorStyle::Problem).render(&AuthError::Missing, Some("req-1"));
+/// assert_eq!(problem.content_type, "application/problem+json");
+/// let envelope = Renderer::new(ErrorStyle::Envelope).render(&AuthError::Missing, Some("req-1"));
+/// assert!(envelope.body.starts_with(r#"{"error":{"code":"unauthenticated""#));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorStyle {
@@ -44,6 +53,17 @@ pub enum ErrorStyle {
 
 /// A rendered answer: what the adapter sends. Its `Debug` hides the body of an answer marked
 /// `Cache-Control: no-store` (one that carries a full key).
+///
+/// ```
+/// use keygate::{AuthError, response::{ErrorStyle, Renderer}};
+///
+/// let response = Renderer::new(ErrorStyle::Envelope).render(&AuthError::Expired, None);
+/// assert_eq!((response.status, response.content_type), (401, "application/json"));
+/// assert_eq!(
+///     response.header("www-authenticate"),
+///     Some(r#"Bearer realm="api", error="invalid_token""#)
+/// );
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Response {
     /// HTTP status code.
@@ -87,11 +107,29 @@ impl Response {
 }
 
 /// The realm is not a valid quoted-string for a `WWW-Authenticate` challenge.
+///
+/// ```
+/// use keygate::response::{ErrorStyle, InvalidRealm, Renderer};
+///
+/// let err = Renderer::new(ErrorStyle::Detail).realm(r#"my "api""#).unwrap_err();
+/// assert_eq!(err, InvalidRealm);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a realm must be printable ASCII without `\"` or `\\`")]
 pub struct InvalidRealm;
 
 /// Renders [`AuthError`]s in one style. Cloning is cheap.
+///
+/// ```
+/// use keygate::{AuthError, response::{ErrorStyle, Renderer}};
+///
+/// let renderer = Renderer::new(ErrorStyle::Envelope).realm("productlane")?.unsupported_version_status(410);
+/// let err = AuthError::UnsupportedVersion { prefix: "pl_v1_".into() };
+/// let response = renderer.render(&err, None);
+/// assert_eq!(response.status, 410);
+/// assert!(response.body.contains("unsupported_key_version"));
+/// # Ok::<(), keygate::response::InvalidRealm>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Renderer {
     style: ErrorStyle,
@@ -296,6 +334,15 @@ impl Renderer {
 }
 
 /// A failure of a request that is not about its credential, for [`Renderer::render_problem`].
+///
+/// ```
+/// use keygate::response::{ErrorStyle, Renderer, RequestProblem};
+///
+/// let problem = RequestProblem::invalid("name", "The name is too long.");
+/// let response = Renderer::new(ErrorStyle::Detail).render_problem(&problem, None);
+/// assert_eq!(response.status, 400);
+/// assert_eq!(response.body, r#"{"detail":"The name is too long."}"#);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestProblem {
     /// HTTP status: 400, 404, 405, 413…

@@ -38,6 +38,16 @@ pub const MAX_SCOPE_LEN: usize = 128;
 pub const MAX_SCOPES: usize = 256;
 
 /// A problem with scopes.
+///
+/// ```
+/// use keygate::scope::{Scope, ScopeError, ScopePolicy, ScopeSet};
+///
+/// assert_eq!(Scope::new("tasks read"), Err(ScopeError::Invalid("tasks read".into())));
+/// let policy = ScopePolicy::builder().known(["tasks:read"]).build()?;
+/// let err = policy.validate(&ScopeSet::parse(["billing:read"])?).unwrap_err();
+/// assert_eq!(err, ScopeError::Unknown("billing:read".into()));
+/// # Ok::<(), ScopeError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ScopeError {
@@ -57,6 +67,16 @@ pub enum ScopeError {
 }
 
 /// One scope, such as `tasks:read`, `admin`, `tasks:*` or `*`.
+///
+/// ```
+/// use keygate::scope::Scope;
+///
+/// let all_tasks = Scope::new("tasks:*")?;
+/// assert!(all_tasks.is_wildcard());
+/// assert!(all_tasks.covers(&Scope::new("tasks:delete")?));
+/// assert!(!all_tasks.covers(&Scope::new("projects:read")?));
+/// # Ok::<(), keygate::scope::ScopeError>(())
+/// ```
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Scope {
     text: Arc<str>,
@@ -149,6 +169,17 @@ impl<'de> Deserialize<'de> for Scope {
 }
 
 /// The scopes a key holds: sorted, without duplicates.
+///
+/// ```
+/// use keygate::scope::ScopeSet;
+///
+/// let scopes = ScopeSet::parse(["tasks:write", "tasks:read", "tasks:write"])?;
+/// assert_eq!(scopes.len(), 2);
+/// assert!(scopes.contains("tasks:read"));
+/// let texts: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+/// assert_eq!(texts, ["tasks:read", "tasks:write"]);
+/// # Ok::<(), keygate::scope::ScopeError>(())
+/// ```
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct ScopeSet(Vec<Scope>);
 
@@ -242,6 +273,17 @@ impl<'de> Deserialize<'de> for ScopeSet {
 }
 
 /// What a route needs: all of some scopes, or any one of them.
+///
+/// ```
+/// use keygate::scope::{Requirement, ScopePolicy, ScopeSet};
+///
+/// let read_or_admin = Requirement::any_of(["tasks:read", "admin"])?;
+/// let policy = ScopePolicy::default();
+/// assert!(policy.check(&ScopeSet::parse(["admin"])?, &read_or_admin).is_ok());
+/// let both = Requirement::all_of(["tasks:read", "tasks:write"])?;
+/// assert!(policy.check(&ScopeSet::parse(["tasks:read"])?, &both).is_err());
+/// # Ok::<(), keygate::scope::ScopeError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Requirement {
     any: bool,
@@ -299,6 +341,22 @@ impl Requirement {
 
 /// The scopes a route needs, as a type, for extractors such as keygate-axum's `Scoped<R>`.
 /// Declare one with [`requirement!`](crate::requirement).
+///
+/// ```
+/// use std::sync::OnceLock;
+/// use keygate::scope::{Requirement, ScopeRequirement};
+///
+/// // What `requirement!(TasksWrite = all_of["tasks:write"])` writes.
+/// struct TasksWrite;
+///
+/// impl ScopeRequirement for TasksWrite {
+///     fn requirement() -> &'static Requirement {
+///         static REQUIREMENT: OnceLock<Requirement> = OnceLock::new();
+///         REQUIREMENT.get_or_init(|| Requirement::all_of(["tasks:write"]).unwrap())
+///     }
+/// }
+/// assert_eq!(TasksWrite::requirement().scopes()[0].as_str(), "tasks:write");
+/// ```
 pub trait ScopeRequirement: Send + Sync + 'static {
     /// The requirement.
     fn requirement() -> &'static Requirement;
@@ -337,6 +395,18 @@ macro_rules! requirement {
 }
 
 /// A failed scope check: what was needed and what the key holds.
+///
+/// ```
+/// use keygate::scope::{Requirement, ScopePolicy, ScopeSet};
+///
+/// let held = ScopeSet::parse(["tasks:read"])?;
+/// let needed = Requirement::all_of(["tasks:read", "tasks:write"])?;
+/// let denied = ScopePolicy::default().check(&held, &needed).unwrap_err();
+/// assert_eq!(denied.required()[0].as_str(), "tasks:write");
+/// assert_eq!(denied.granted()[0].as_str(), "tasks:read");
+/// assert!(!denied.is_any_of());
+/// # Ok::<(), keygate::scope::ScopeError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScopeDenied {
     required: Vec<Scope>,
@@ -362,6 +432,19 @@ impl ScopeDenied {
 }
 
 /// Which scopes exist and which imply which. Cloning is cheap.
+///
+/// ```
+/// use keygate::scope::{Scope, ScopePolicy, ScopeSet};
+///
+/// let policy = ScopePolicy::builder()
+///     .known(["tasks:read", "tasks:write", "admin:*"])
+///     .implies("admin:*", ["*"])
+///     .build()?;
+/// let admin = ScopeSet::parse(["admin:*"])?;
+/// assert!(policy.grants(&admin, &Scope::new("tasks:write")?));
+/// assert_eq!(policy.full_access().len(), 3);
+/// # Ok::<(), keygate::scope::ScopeError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct ScopePolicy(Arc<PolicyInner>);
 
@@ -373,6 +456,19 @@ struct PolicyInner {
 }
 
 /// Builds a [`ScopePolicy`].
+///
+/// ```
+/// use keygate::scope::{Scope, ScopePolicy, ScopeSet};
+///
+/// // Implications are followed through: `owner` implies `admin`, which implies `tasks:*`.
+/// let policy = ScopePolicy::builder()
+///     .implies("owner", ["admin"])
+///     .implies("admin", ["tasks:*"])
+///     .build()?;
+/// assert!(policy.grants(&ScopeSet::parse(["owner"])?, &Scope::new("tasks:delete")?));
+/// assert!(ScopePolicy::builder().known(["not a scope"]).build().is_err());
+/// # Ok::<(), keygate::scope::ScopeError>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct ScopePolicyBuilder {
     known: Option<Vec<String>>,

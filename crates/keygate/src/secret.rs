@@ -17,6 +17,15 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 /// A secret string, such as a freshly minted API key. Zeroized on drop, redacted in `Debug`.
+///
+/// ```
+/// use keygate::Secret;
+///
+/// let key = Secret::new("pk_not_a_real_key".to_owned());
+/// // Logging the key by accident shows nothing.
+/// assert_eq!(format!("{key:?}"), "Secret([REDACTED])");
+/// assert!(key.expose_secret().starts_with("pk_"));
+/// ```
 pub struct Secret(Zeroizing<String>);
 
 impl Secret {

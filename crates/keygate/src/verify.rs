@@ -46,6 +46,21 @@ use crate::store::{KeyKind, KeyRecord, Peek};
 /// Who a verified request acts for: the key's id, owner, kind, environment, scopes and name.
 ///
 /// Cheap to clone: it shares the record the store returned.
+///
+/// ```
+/// use keygate::{Keygate, Principal, manage::NewKey, preset::Preset, store::{KeyKind, Owner}};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let gate = Keygate::builder(Preset::productlane()).random_pepper().build()?;
+/// let new = NewKey::new(Owner::user("wks_1", "usr_7"), "laptop").scopes(["threads:read"])?;
+/// let minted = gate.mint(new).await?;
+/// let principal: Principal = gate.verify(minted.key.expose_secret()).await?;
+/// assert_eq!((principal.workspace_id(), principal.user_id()), ("wks_1", Some("usr_7")));
+/// assert_eq!((principal.kind(), principal.name()), (KeyKind::User, "laptop"));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Principal {
     record: Arc<KeyRecord>,
@@ -115,6 +130,17 @@ impl fmt::Debug for Principal {
 }
 
 /// What an adapter knows of the connection a request came over.
+///
+/// ```
+/// use std::net::{IpAddr, Ipv4Addr};
+/// use keygate::Peer;
+///
+/// let ip = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 9));
+/// let peer = Peer::from(ip);
+/// assert_eq!((peer.ip, peer.tls), (Some(ip), false));
+/// let over_tls = Peer { tls: true, ..peer };
+/// assert!(over_tls.tls);
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Peer {
     /// The client's address (after any trusted proxy), for the failed-auth throttle and events.

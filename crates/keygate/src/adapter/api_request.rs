@@ -4,6 +4,21 @@ use crate::verify::Peer;
 
 /// One request to the management API, as the adapter received it. Its `Debug` shows neither
 /// the headers (they carry the credential) nor the body (it may carry anything).
+///
+/// ```
+/// use keygate::{Keygate, adapter::ApiRequest, preset::Preset};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+/// let headers = [("Authorization", "Bearer sk_live_not_a_key")];
+/// let request = ApiRequest::new("GET", "/v1/api-keys", &headers).query(Some("limit=10"));
+/// assert!(!format!("{request:?}").contains("sk_live_"));
+/// let response = gate.handle_api(request, None).await;
+/// assert_eq!(response.status, 401);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy)]
 pub struct ApiRequest<'a, H: ?Sized> {
     /// `GET`, `POST`, `PATCH`, `DELETE`…
@@ -14,7 +29,7 @@ pub struct ApiRequest<'a, H: ?Sized> {
     pub query: Option<&'a str>,
     /// The request headers.
     pub headers: &'a H,
-    /// The body (at most [`MAX_BODY_LEN`] bytes are read).
+    /// The body (at most [`MAX_BODY_LEN`](crate::management::MAX_BODY_LEN) bytes are read).
     pub body: &'a [u8],
     /// The connection.
     pub peer: Peer,

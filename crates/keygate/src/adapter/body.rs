@@ -3,8 +3,20 @@
 use crate::management::MAX_BODY_LEN;
 
 /// A request body read up to one byte past [`MAX_BODY_LEN`]: enough for
-/// [`Keygate::handle_api`] to answer 413, without reading a huge body to the end. Adapters feed
+/// [`Keygate::handle_api`](crate::Keygate::handle_api) to answer 413, without reading a huge body to the end. Adapters feed
 /// it the chunks their framework yields until [`push`](Self::push) says it is full.
+///
+/// ```
+/// use keygate::{adapter::CappedBody, management::MAX_BODY_LEN};
+///
+/// let mut body = CappedBody::new();
+/// assert!(body.push(br#"{"name":"#));
+/// assert!(body.push(br#""ci"}"#));
+/// assert_eq!(body.as_bytes(), br#"{"name":"ci"}"#);
+/// // Past the cap, reading can stop: one byte more than the cap is kept, for the 413.
+/// assert!(!body.push(&vec![b' '; MAX_BODY_LEN]));
+/// assert_eq!(body.as_bytes().len(), MAX_BODY_LEN + 1);
+/// ```
 #[derive(Debug, Default)]
 pub struct CappedBody(Vec<u8>);
 

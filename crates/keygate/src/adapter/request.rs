@@ -12,6 +12,24 @@ use crate::verify::{Peer, Principal};
 
 /// A request that passed [`Verified::authenticate`]. Adapters keep it with the request (in its
 /// extensions) for their extractors and the management API.
+///
+/// ```
+/// use keygate::{Keygate, Peer, adapter::Verified, manage::NewKey, preset::Preset};
+/// use keygate::{scope::Requirement, store::Owner};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+/// let minted = gate.mint(NewKey::new(Owner::workspace("wks_1"), "ci").scopes(["tasks:read"])?).await?;
+/// let bearer = format!("Bearer {}", minted.key.expose_secret());
+/// let headers = [("Authorization", bearer.as_str()), ("X-Request-Id", "req-1")];
+/// let verified = Verified::authenticate(&gate, &headers, Peer::default()).await.unwrap();
+/// assert_eq!(verified.principal().workspace_id(), "wks_1");
+/// let refused = verified.require(&Requirement::all_of(["tasks:write"])?).unwrap_err();
+/// assert_eq!((refused.status, refused.header("x-request-id")), (403, Some("req-1")));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Verified {
     principal: Principal,

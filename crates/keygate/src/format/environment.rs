@@ -6,6 +6,16 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// Whether a key is for production or for testing (`sk_live_` / `sk_test_`).
+///
+/// ```
+/// use keygate::format::{Environment, KeyFormat};
+///
+/// let format = KeyFormat::builder("sk").environments("live", "test").build()?;
+/// assert_eq!(format.prefix(Environment::Test), "sk_test_");
+/// assert_eq!("test".parse::<Environment>()?, Environment::Test);
+/// assert_eq!(Environment::Live.to_string(), "live");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
@@ -43,6 +53,13 @@ impl FromStr for Environment {
 }
 
 /// The text is neither `live` nor `test`.
+///
+/// ```
+/// use keygate::format::{Environment, UnknownEnvironment};
+///
+/// assert_eq!("production".parse::<Environment>(), Err(UnknownEnvironment));
+/// assert_eq!("Live".parse::<Environment>(), Err(UnknownEnvironment));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("environment must be `live` or `test`")]
 pub struct UnknownEnvironment;

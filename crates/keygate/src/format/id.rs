@@ -13,6 +13,16 @@ use super::MAX_ID_LEN;
 /// Written as `key_<id>` (for example `key_7fRk2QpL9xWm`) wherever it leaves keygate: in the
 /// management API, in logs and in [`Principal::key_id`](crate::Principal::key_id). It is `Copy`
 /// and lives inline, so looking a key up allocates nothing.
+///
+/// ```
+/// use keygate::format::KeyId;
+///
+/// let id: KeyId = "key_7fRk2QpL9xWm".parse()?;
+/// assert_eq!(id.as_str(), "7fRk2QpL9xWm");
+/// assert_eq!(id.to_string(), "key_7fRk2QpL9xWm");
+/// assert_eq!(KeyId::from_raw("7fRk2QpL9xWm")?, id);
+/// # Ok::<(), keygate::format::InvalidKeyId>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct KeyId {
     len: u8,
@@ -20,6 +30,14 @@ pub struct KeyId {
 }
 
 /// The text is not a key id.
+///
+/// ```
+/// use keygate::format::{InvalidKeyId, KeyId};
+///
+/// assert_eq!("7fRk2QpL9xWm".parse::<KeyId>(), Err(InvalidKeyId)); // no `key_`
+/// assert_eq!("key_7fRk-2QpL".parse::<KeyId>(), Err(InvalidKeyId)); // not base62
+/// assert_eq!(KeyId::from_raw(""), Err(InvalidKeyId));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not a key id (expected `key_` followed by 1 to 24 base62 characters)")]
 pub struct InvalidKeyId;

@@ -15,6 +15,14 @@ use super::{
 };
 
 /// Why a [`KeyFormat`] could not be built.
+///
+/// ```
+/// use keygate::format::{FormatError, KeyFormat};
+///
+/// let err = KeyFormat::builder("sk-live").build().unwrap_err();
+/// assert_eq!(err, FormatError::InvalidSegment("sk-live".into()));
+/// assert_eq!(KeyFormat::builder("sk").secret_bits(64).build().unwrap_err(), FormatError::SecretBits(64));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FormatError {
@@ -36,6 +44,16 @@ pub enum FormatError {
 }
 
 /// Why a credential is not a key of this format.
+///
+/// ```
+/// use keygate::format::{KeyFormat, ParseError};
+///
+/// let format = KeyFormat::builder("pk").build()?;
+/// assert_eq!(format.parse("").unwrap_err(), ParseError::Empty);
+/// assert_eq!(format.parse("sk_abc").unwrap_err(), ParseError::UnknownPrefix);
+/// assert_eq!(format.parse("pk_tooshort").unwrap_err(), ParseError::WrongLength);
+/// # Ok::<(), keygate::format::FormatError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParseError {
@@ -66,6 +84,19 @@ pub enum ParseError {
 }
 
 /// The OS random number generator failed.
+///
+/// Only key and pepper generation can meet it; a service usually passes it up with `?`.
+///
+/// ```
+/// use keygate::{Secret, format::{Environment, KeyFormat, RandomError}};
+///
+/// fn new_test_key(format: &KeyFormat) -> Result<Secret, RandomError> {
+///     format.generate(Environment::Test)
+/// }
+/// let format = KeyFormat::builder("sk").environments("live", "test").build()?;
+/// assert!(new_test_key(&format)?.expose_secret().starts_with("sk_test_"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[error("the operating system's random number generator failed")]
 pub struct RandomError(#[source] pub(crate) rand::rngs::SysError);
@@ -79,6 +110,16 @@ struct Prefix {
 /// A key layout: prefixes, retired versions and the lengths of id and secret.
 ///
 /// Build one with [`KeyFormat::builder`]. Cloning is cheap.
+///
+/// ```
+/// use keygate::format::{Environment, KeyFormat};
+///
+/// let format = KeyFormat::builder("ws").build()?;
+/// let key = format.generate(Environment::Live)?;
+/// assert_eq!(key.expose_secret().len(), "ws_".len() + format.body_len());
+/// assert!(format.parse(key.expose_secret()).is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct KeyFormat {
     current: Arc<[Prefix]>,
@@ -88,6 +129,15 @@ pub struct KeyFormat {
 }
 
 /// Builds a [`KeyFormat`]: `KeyFormat::builder("sk").environments("live", "test").build()`.
+///
+/// ```
+/// use keygate::format::{Environment, KeyFormat};
+///
+/// let format = KeyFormat::builder("acme").version("v3").id_len(16).secret_bits(128).build()?;
+/// assert_eq!(format.prefix(Environment::Live), "acme_v3_");
+/// assert_eq!((format.id_len(), format.secret_len()), (16, 22));
+/// # Ok::<(), keygate::format::FormatError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct KeyFormatBuilder {
     root: String,
@@ -214,6 +264,18 @@ fn base62_len_for_bits(bits: u32) -> usize {
 }
 
 /// A key read by [`KeyFormat::parse`]: borrowed from the credential, nothing copied but the id.
+///
+/// ```
+/// use keygate::format::{Environment, KeyFormat};
+///
+/// let format = KeyFormat::builder("sk").environments("live", "test").build()?;
+/// let key = format.generate(Environment::Test)?;
+/// let parsed = format.parse(key.expose_secret())?;
+/// assert_eq!(parsed.environment(), Environment::Test);
+/// assert_eq!(parsed.secret().len(), format.secret_len());
+/// assert!(key.expose_secret().contains(parsed.id().as_str()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy)]
 pub struct ParsedKey<'a> {
     environment: Environment,

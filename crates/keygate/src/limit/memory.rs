@@ -23,6 +23,17 @@ struct Entry {
 /// map lookup and an uncontended lock. Call [`sweep`](Self::sweep) now and then to drop the
 /// counters of keys whose windows have all ended ([`Keygate::maintain`](crate::Keygate::maintain)
 /// does).
+///
+/// ```
+/// use keygate::{clock::Timestamp, format::KeyId, limit::{InProcessLimiter, RatePlan}};
+///
+/// let limiter = InProcessLimiter::new();
+/// let plan = RatePlan::new("tiny").per_minute(2);
+/// let (key, now): (KeyId, _) = ("key_AbCdEfGh1234".parse()?, Timestamp::from_unix_seconds(1_800_000_000));
+/// let passed: Vec<bool> = (0..3).map(|_| limiter.decide(&key, &plan, now, true).unwrap().allowed).collect();
+/// assert_eq!(passed, [true, true, false]);
+/// # Ok::<(), keygate::format::InvalidKeyId>(())
+/// ```
 pub struct InProcessLimiter {
     keys: Map,
 }

@@ -8,7 +8,8 @@
 //! Windows are fixed and aligned to the epoch: a per-minute window runs from one minute to the
 //! next, as `X-RateLimit-Reset` says. A [`RateLimiter`] decides; the [`InProcessLimiter`] does so
 //! in memory for one process, and a shared one (such as Redis) can replace it for replicas. The
-//! [`FailureThrottle`] counts failed authentications per client address.
+//! failed-authentication throttle counts failed authentications per client address
+//! ([`KeygateBuilder::failure_budget`](crate::KeygateBuilder::failure_budget)).
 //!
 //! ```
 //! use std::time::Duration;
@@ -36,6 +37,15 @@ use crate::format::KeyId;
 use crate::store::KeyKind;
 
 /// A limiter could not decide.
+///
+/// ```
+/// use keygate::limit::LimiterError;
+///
+/// // What a limiter backed by Redis returns when Redis does not answer.
+/// let err = LimiterError::Unavailable("connection refused".into());
+/// assert_eq!(err.to_string(), "rate limiter unreachable");
+/// assert_eq!(std::error::Error::source(&err).unwrap().to_string(), "connection refused");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LimiterError {
@@ -47,6 +57,37 @@ pub enum LimiterError {
 /// Decides whether a key may make a request. Object safe: use it as `Arc<dyn RateLimiter>`.
 ///
 /// A check for a plan with no windows answers `Ok(None)`: nothing to limit.
+///
+/// ```
+/// use std::sync::Arc;
+/// use keygate::{AuthError, Keygate, Peer, clock::Timestamp, format::KeyId};
+/// use keygate::limit::{Decision, LimiterError, RateLimiter, RatePlan};
+/// use keygate::{manage::NewKey, preset::Preset, store::Owner};
+///
+/// /// A shared limiter whose backend is down.
+/// struct Down;
+///
+/// #[async_trait::async_trait]
+/// impl RateLimiter for Down {
+///     async fn check(&self, _: &KeyId, _: &RatePlan, _: Timestamp) -> Result<Option<Decision>, LimiterError> {
+///         Err(LimiterError::Unavailable("connection refused".into()))
+///     }
+///     async fn status(&self, _: &KeyId, _: &RatePlan, _: Timestamp) -> Result<Option<Decision>, LimiterError> {
+///         Err(LimiterError::Unavailable("connection refused".into()))
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let gate = Keygate::builder(Preset::livetest()).random_pepper().limiter(Arc::new(Down)).build()?;
+/// let minted = gate.mint(NewKey::new(Owner::workspace("wks_1"), "ci")).await?;
+/// let bearer = format!("Bearer {}", minted.key.expose_secret());
+/// let refused = gate.authenticate(&[("Authorization", bearer.as_str())], Peer::default()).await;
+/// // Refused, under the default `LimiterFailure::Closed`.
+/// assert!(matches!(refused, Err(AuthError::Unavailable(_))));
+/// # Ok(())
+/// # }
+/// ```
 #[async_trait::async_trait]
 pub trait RateLimiter: Send + Sync + 'static {
     /// Decides without I/O when the limiter can (an in-process limiter always can). The
@@ -85,6 +126,15 @@ pub trait RateLimiter: Send + Sync + 'static {
 }
 
 /// One limit: at most [`limit`](Self::limit) requests in each [`period`](Self::period).
+///
+/// ```
+/// use std::time::Duration;
+/// use keygate::{DEFAULT_FAILURE_BUDGET, limit::Window};
+///
+/// let per_minute = Window::new(100, Duration::from_secs(60));
+/// assert_eq!((per_minute.limit(), per_minute.period_ms()), (100, 60_000));
+/// assert_eq!(DEFAULT_FAILURE_BUDGET, per_minute);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
     limit: u64,
@@ -124,6 +174,16 @@ impl Window {
 }
 
 /// A named set of windows that all apply to a key at once.
+///
+/// ```
+/// use std::time::Duration;
+/// use keygate::limit::RatePlan;
+///
+/// let burst = RatePlan::new("burst").window(10, Duration::from_secs(1)).per_minute(300);
+/// assert_eq!(burst.name(), "burst");
+/// let limits: Vec<u64> = burst.windows().iter().map(|w| w.limit()).collect();
+/// assert_eq!(limits, [10, 300]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RatePlan {
     name: Arc<str>,
@@ -166,6 +226,17 @@ impl RatePlan {
 }
 
 /// The plans of a deployment, and the default plan for each kind of key.
+///
+/// ```
+/// use keygate::{limit::{RatePlan, RatePlans}, store::KeyKind};
+///
+/// let plans = RatePlans::new()
+///     .default_for(KeyKind::User, RatePlan::new("api_key").per_minute(60))
+///     .plan(RatePlan::new("partner").per_minute(1_000));
+/// assert_eq!(plans.default_plan(KeyKind::User).map(|p| p.name()), Some("api_key"));
+/// assert!(plans.default_plan(KeyKind::Service).is_none()); // service tokens are not limited
+/// assert!(plans.get("partner").is_some());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RatePlans {
     plans: Vec<RatePlan>,
@@ -218,6 +289,20 @@ impl RatePlans {
 }
 
 /// What a rate-limit decision reports: the figures of the `X-RateLimit-*` headers.
+///
+/// ```
+/// use std::time::Duration;
+/// use keygate::{clock::Timestamp, limit::RateLimitInfo};
+///
+/// let info = RateLimitInfo {
+///     limit: 100,
+///     remaining: 0,
+///     reset: Timestamp::from_unix_millis(1_800_000_060_500),
+///     retry_after: Some(Duration::from_millis(2_100)),
+/// };
+/// assert_eq!(info.retry_after_secs(), Some(3)); // rounded up, never early
+/// assert_eq!(info.headers()[2], ("x-ratelimit-reset", "1800000061".to_string()));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimitInfo {
     /// Requests allowed in the window that binds (`X-RateLimit-Limit`).

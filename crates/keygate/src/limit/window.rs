@@ -8,10 +8,34 @@ use super::{RateLimitInfo, Window};
 
 /// The counters of one subject (a key, a client address): one `(period, window index, count)`
 /// per window of its plan.
+///
+/// ```
+/// use keygate::{clock::Timestamp, limit::{Counters, RatePlan}};
+///
+/// // A limiter keeping its counts elsewhere: 100 requests already made this minute.
+/// let plan = RatePlan::new("free").per_minute(100);
+/// let now = Timestamp::from_unix_seconds(1_800_000_030);
+/// let mut counters = Counters::at(plan.windows(), now, &[100]);
+/// let decision = counters.decide(plan.windows(), now, true).unwrap();
+/// assert!(!decision.allowed);
+/// assert_eq!(decision.info.reset, Timestamp::from_unix_seconds(1_800_000_060));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counters(Vec<(i64, i64, u64)>);
 
 /// The outcome of one check: whether the request may pass, and the figures to report.
+///
+/// ```
+/// use keygate::{clock::Timestamp, limit::{Counters, Decision, RatePlan}};
+///
+/// let plan = RatePlan::new("free").per_minute(100).per_hour(1_000);
+/// let now = Timestamp::from_unix_seconds(1_800_000_000);
+/// let Some(Decision { allowed, info }) = Counters::default().decide(plan.windows(), now, true) else {
+///     unreachable!("a plan with windows always decides");
+/// };
+/// assert!(allowed);
+/// assert_eq!((info.limit, info.remaining), (100, 99)); // the window with the fewest left
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decision {
     /// Whether the request passes.

@@ -11,14 +11,14 @@ pub enum ManageError {
     /// A scope is malformed or unknown to the preset.
     #[error(transparent)]
     Scope(#[from] ScopeError),
-    /// The name is empty or longer than [`MAX_NAME_LEN`] characters.
+    /// The name is empty or longer than [`MAX_NAME_LEN`](super::MAX_NAME_LEN) characters.
     #[error("name must be 1 to 200 characters")]
     Name,
     /// A name or description holds a control character (C0, C1, DEL) or a bidirectional
     /// control, which could hide or reorder text where people read it.
     #[error("{0} must not hold control or bidirectional formatting characters")]
     ControlCharacter(&'static str),
-    /// The description is longer than [`MAX_DESCRIPTION_LEN`] characters.
+    /// The description is longer than [`MAX_DESCRIPTION_LEN`](super::MAX_DESCRIPTION_LEN) characters.
     #[error("description must be at most 2000 characters")]
     Description,
     /// `expires_at` is not in the future.

@@ -1,7 +1,8 @@
 //! The management API, framework-neutral: `/v1/api-keys`, `/v1/me` and `/v1/rate-limit`.
 //!
-//! An adapter hands [`Keygate::handle_api`] the method, path, headers and body of a request and
-//! sends back the [`Response`] it gets, so every framework answers byte for byte the same.
+//! An adapter hands [`Keygate::handle_api`](crate::Keygate::handle_api) the method, path, headers
+//! and body of a request and sends back the [`Response`](crate::response::Response) it gets, so
+//! every framework answers byte for byte the same.
 //!
 //! | route | scope | answer |
 //! | --- | --- | --- |
@@ -14,7 +15,7 @@
 //! | `DELETE /v1/api-keys/{id}` | admin | details of the revoked key |
 //! | `POST /v1/api-keys/{id}/rotate` | admin | 201, the new key; the old one works for `grace_period_seconds` |
 //!
-//! The caller is the admin key itself ([`Caller::of`]), under the rules of [`crate::caller`]:
+//! The caller is the admin key itself ([`Caller::of`](crate::caller::Caller::of)), under the rules of [`crate::caller`]:
 //! it mints and sets only scopes it holds (403 `scope_not_held`), a test key manages test keys
 //! only (403 `environment_not_allowed`; a live key is 404 to it), a user's key manages that
 //! user's keys only, another workspace's key id is 404, `rate_plan` is the operator's

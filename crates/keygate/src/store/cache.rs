@@ -14,6 +14,17 @@ use super::{
 };
 
 /// How long cached answers live, and how many unknown ids are remembered.
+///
+/// ```
+/// use std::time::Duration;
+/// use keygate::store::{CacheConfig, CachedStore, MemoryStore};
+///
+/// // A revoked key may keep working on another replica for at most `ttl`.
+/// let config = CacheConfig { ttl: Duration::from_secs(2), ..CacheConfig::default() };
+/// assert_eq!(config.negative_ttl, Duration::from_secs(2));
+/// let store = CachedStore::new(MemoryStore::new(), config);
+/// assert!(store.is_empty());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheConfig {
     /// How long a record is served from memory before it is read again: the longest a lost
@@ -49,10 +60,20 @@ impl Default for CacheConfig {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use keygate::store::{CacheConfig, CachedStore, MemoryStore};
+/// use keygate::{Keygate, manage::NewKey, preset::Preset};
+/// use keygate::store::{CacheConfig, CachedStore, KeyStore, MemoryStore, Owner, Peek};
 ///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let store = Arc::new(CachedStore::new(MemoryStore::new(), CacheConfig::default()));
-/// # let _ = store;
+/// let gate = Keygate::builder(Preset::livetest()).store(store.clone()).random_pepper().build()?;
+/// let minted = gate.mint(NewKey::new(Owner::workspace("wks_1"), "ci")).await?;
+/// gate.verify(minted.key.expose_secret()).await?; // read from the store, then kept
+/// assert!(matches!(store.peek(&minted.record.id), Peek::Found(_)));
+/// store.invalidate(&minted.record.id); // what a change feed calls
+/// assert!(matches!(store.peek(&minted.record.id), Peek::Unknown));
+/// # Ok(())
+/// # }
 /// ```
 pub struct CachedStore<S> {
     inner: S,

@@ -11,6 +11,27 @@ use super::{KeyRecord, StoreError, Usage};
 
 /// A change to a record; `None` fields are left as they are. Build it with
 /// `KeyUpdate { disabled: Some(true), ..Default::default() }`.
+///
+/// ```
+/// # use keygate::{clock::Timestamp, format::Environment, hash::KeyHash, store::{KeyRecord, Owner}};
+/// # fn record(id: &str, at: i64) -> KeyRecord {
+/// #     let id = id.parse().unwrap();
+/// #     let owner = Owner::workspace("wks_1");
+/// #     let created = Timestamp::from_unix_seconds(at);
+/// #     KeyRecord::new(id, KeyHash::from_bytes([0; 32]), 1, "sk_live_Ab".into(), owner, Environment::Live, created)
+/// # }
+/// use keygate::store::{KeyUpdate, StoreError};
+///
+/// let mut key = record("key_AbCdEfGh1234", 1_800_000_000);
+/// let rename = KeyUpdate { name: Some("deploy".into()), disabled: Some(true), ..Default::default() };
+/// rename.apply(&mut key)?;
+/// assert_eq!((key.name.as_str(), key.disabled), ("deploy", true));
+/// // A revoked key accepts no change.
+/// key.revoked_at = Some(Timestamp::from_unix_seconds(1_800_000_100));
+/// let later = KeyUpdate { at: Some(Timestamp::from_unix_seconds(1_800_000_200)), ..rename };
+/// assert!(matches!(later.apply(&mut key), Err(StoreError::NotFound(_))));
+/// # Ok::<(), StoreError>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeyUpdate {
     /// New name.
@@ -85,6 +106,34 @@ impl KeyUpdate {
 /// store copies every setting of the old key onto the new one inside the same atomic step
 /// that retires the old key ([`Rotation::apply`]), so a change committed just before is never
 /// lost on the new key.
+///
+/// ```
+/// # use keygate::{clock::Timestamp, format::Environment, hash::KeyHash, store::{KeyRecord, Owner}};
+/// # fn record(id: &str, at: i64) -> KeyRecord {
+/// #     let id = id.parse().unwrap();
+/// #     let owner = Owner::workspace("wks_1");
+/// #     let created = Timestamp::from_unix_seconds(at);
+/// #     KeyRecord::new(id, KeyHash::from_bytes([0; 32]), 1, "sk_live_Ab".into(), owner, Environment::Live, created)
+/// # }
+/// use keygate::store::Rotation;
+///
+/// let mut old = record("key_AbCdEfGh1234", 1_800_000_000);
+/// old.name = "ci".into();
+/// let rotation = Rotation {
+///     id: "key_NewNewNew5678".parse()?,
+///     hash: KeyHash::from_bytes([1; 32]),
+///     pepper_version: 1,
+///     preview: "sk_live_Ne".into(),
+///     environment: Environment::Live,
+///     at: Timestamp::from_unix_seconds(1_800_000_000),
+///     old_revoke_at: Timestamp::from_unix_seconds(1_800_003_600),
+///     expect_scopes: None,
+/// };
+/// let new = rotation.apply(&mut old)?;
+/// assert_eq!(new.name, "ci"); // settings carry over
+/// assert_eq!(old.revoked_at, Some(rotation.old_revoke_at)); // works for an hour more
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rotation {
     /// The new key's id.
@@ -108,6 +157,37 @@ pub struct Rotation {
 }
 
 /// The two records of a rotation, as stored.
+///
+/// ```
+/// # use keygate::{clock::Timestamp, format::Environment, hash::KeyHash, store::{KeyRecord, Owner}};
+/// # fn record(id: &str, at: i64) -> KeyRecord {
+/// #     let id = id.parse().unwrap();
+/// #     let owner = Owner::workspace("wks_1");
+/// #     let created = Timestamp::from_unix_seconds(at);
+/// #     KeyRecord::new(id, KeyHash::from_bytes([0; 32]), 1, "sk_live_Ab".into(), owner, Environment::Live, created)
+/// # }
+/// use keygate::store::{KeyStore, MemoryStore, Rotated, Rotation};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let rotation = Rotation {
+/// #     id: "key_NewNewNew5678".parse()?,
+/// #     hash: KeyHash::from_bytes([1; 32]),
+/// #     pepper_version: 1,
+/// #     preview: "sk_live_Ne".into(),
+/// #     environment: Environment::Live,
+/// #     at: Timestamp::from_unix_seconds(1_800_000_000),
+/// #     old_revoke_at: Timestamp::from_unix_seconds(1_800_003_600),
+/// #     expect_scopes: None,
+/// # };
+/// let store = MemoryStore::new();
+/// store.insert(record("key_AbCdEfGh1234", 1_700_000_000)).await?;
+/// let Rotated { old, new } = store.rotate(&"key_AbCdEfGh1234".parse()?, &rotation).await?;
+/// assert_eq!(old.revoked_at, Some(rotation.old_revoke_at));
+/// assert_eq!((new.id, new.created_at), (rotation.id, rotation.at));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Rotated {
     /// The old key, with its `revoked_at` set to the end of the grace period.

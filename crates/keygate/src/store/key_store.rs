@@ -8,6 +8,26 @@ use crate::format::KeyId;
 use super::{KeyRecord, KeyUpdate, ListQuery, Page, Rotated, Rotation, UsageDelta};
 
 /// A store could not do what was asked.
+///
+/// ```
+/// # use keygate::{clock::Timestamp, format::Environment, hash::KeyHash, store::{KeyRecord, Owner}};
+/// # fn record(id: &str, at: i64) -> KeyRecord {
+/// #     let id = id.parse().unwrap();
+/// #     let owner = Owner::workspace("wks_1");
+/// #     let created = Timestamp::from_unix_seconds(at);
+/// #     KeyRecord::new(id, KeyHash::from_bytes([0; 32]), 1, "sk_live_Ab".into(), owner, Environment::Live, created)
+/// # }
+/// use keygate::store::{KeyStore, MemoryStore, StoreError};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = MemoryStore::new();
+/// store.insert(record("key_AbCdEfGh1234", 1_800_000_000)).await?;
+/// let again = store.insert(record("key_AbCdEfGh1234", 1_800_000_000)).await;
+/// assert!(matches!(again, Err(StoreError::Conflict(id)) if id.as_str() == "AbCdEfGh1234"));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -41,6 +61,27 @@ pub enum StoreError {
 }
 
 /// The answer of [`KeyStore::peek`].
+///
+/// ```
+/// # use keygate::{clock::Timestamp, format::Environment, hash::KeyHash, store::{KeyRecord, Owner}};
+/// # fn record(id: &str, at: i64) -> KeyRecord {
+/// #     let id = id.parse().unwrap();
+/// #     let owner = Owner::workspace("wks_1");
+/// #     let created = Timestamp::from_unix_seconds(at);
+/// #     KeyRecord::new(id, KeyHash::from_bytes([0; 32]), 1, "sk_live_Ab".into(), owner, Environment::Live, created)
+/// # }
+/// use keygate::store::{KeyStore, MemoryStore, Peek};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = MemoryStore::new();
+/// store.insert(record("key_AbCdEfGh1234", 1_800_000_000)).await?;
+/// assert!(matches!(store.peek(&"key_AbCdEfGh1234".parse()?), Peek::Found(r) if r.owner.workspace_id == "wks_1"));
+/// // A store in memory knows an id is unknown without I/O.
+/// assert!(matches!(store.peek(&"key_Unknown00000".parse()?), Peek::Absent));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub enum Peek {
     /// The record, from memory.
@@ -52,6 +93,32 @@ pub enum Peek {
 }
 
 /// Where key records live. Object safe: use it as `Arc<dyn KeyStore>`.
+///
+/// A new store is checked with the shared conformance suite, `keygate::store::suite::run`
+/// (feature `store-suite`).
+///
+/// ```
+/// # use keygate::{clock::Timestamp, format::Environment, hash::KeyHash, store::{KeyRecord, Owner}};
+/// # fn record(id: &str, at: i64) -> KeyRecord {
+/// #     let id = id.parse().unwrap();
+/// #     let owner = Owner::workspace("wks_1");
+/// #     let created = Timestamp::from_unix_seconds(at);
+/// #     KeyRecord::new(id, KeyHash::from_bytes([0; 32]), 1, "sk_live_Ab".into(), owner, Environment::Live, created)
+/// # }
+/// use std::sync::Arc;
+/// use keygate::store::{KeyStore, KeyUpdate, MemoryStore};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let store: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
+/// let id = "key_AbCdEfGh1234".parse()?;
+/// store.insert(record("key_AbCdEfGh1234", 1_800_000_000)).await?;
+/// let changed = store.update(&id, &KeyUpdate { name: Some("deploy".into()), ..Default::default() }).await?;
+/// assert_eq!(changed.name, "deploy");
+/// assert_eq!(store.find(&id).await?.unwrap().name, "deploy");
+/// # Ok(())
+/// # }
+/// ```
 #[async_trait::async_trait]
 pub trait KeyStore: Send + Sync + 'static {
     /// Answers a lookup from memory when the store can, without I/O or allocation. The default

@@ -15,6 +15,20 @@ type Map = crate::map::Map<KeyId, Arc<KeyRecord>>;
 /// Reads take no lock (a lock-free map with a fast, seeded hasher); writes are serialized by a
 /// mutex so that [`rotate`](KeyStore::rotate) is atomic. Everything is lost when the process
 /// exits.
+///
+/// ```
+/// use std::sync::Arc;
+/// use keygate::{Keygate, manage::NewKey, preset::Preset, store::{MemoryStore, Owner}};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = Arc::new(MemoryStore::new());
+/// let gate = Keygate::builder(Preset::plane()).store(store.clone()).random_pepper().build()?;
+/// gate.mint(NewKey::new(Owner::workspace("wks_1"), "ci")).await?;
+/// assert_eq!(store.len(), 1);
+/// # Ok(())
+/// # }
+/// ```
 pub struct MemoryStore {
     map: Map,
     writes: Mutex<()>,

@@ -8,6 +8,29 @@ use crate::format::{Environment, KeyId};
 use super::KeyRecord;
 
 /// Where a listing resumes: after the record with this creation time and id.
+///
+/// ```
+/// # use keygate::{clock::Timestamp, format::Environment, hash::KeyHash, store::{KeyRecord, Owner}};
+/// # fn record(id: &str, at: i64) -> KeyRecord {
+/// #     let id = id.parse().unwrap();
+/// #     let owner = Owner::workspace("wks_1");
+/// #     let created = Timestamp::from_unix_seconds(at);
+/// #     KeyRecord::new(id, KeyHash::from_bytes([0; 32]), 1, "sk_live_Ab".into(), owner, Environment::Live, created)
+/// # }
+/// use keygate::store::{Cursor, KeyStore, ListQuery, MemoryStore};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = MemoryStore::new();
+/// store.insert(record("key_First0000001", 1_800_000_000)).await?;
+/// store.insert(record("key_Second000002", 1_800_000_060)).await?;
+/// let first = store.list(&ListQuery::new("wks_1").limit(1)).await?;
+/// let after = first.records.last().map(|r| Cursor::after(r));
+/// let second = store.list(&ListQuery::new("wks_1").limit(1).after(after)).await?;
+/// assert_eq!(second.records[0].id.as_str(), "Second000002");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Cursor {
     /// Creation time of the last record seen.
@@ -89,6 +112,29 @@ impl ListQuery {
 pub const MAX_PAGE: usize = 1000;
 
 /// One page of records, ordered by creation time then id.
+///
+/// ```
+/// # use keygate::{clock::Timestamp, format::Environment, hash::KeyHash, store::{KeyRecord, Owner}};
+/// # fn record(id: &str, at: i64) -> KeyRecord {
+/// #     let id = id.parse().unwrap();
+/// #     let owner = Owner::workspace("wks_1");
+/// #     let created = Timestamp::from_unix_seconds(at);
+/// #     KeyRecord::new(id, KeyHash::from_bytes([0; 32]), 1, "sk_live_Ab".into(), owner, Environment::Live, created)
+/// # }
+/// use keygate::store::{KeyStore, ListQuery, MemoryStore};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = MemoryStore::new();
+/// store.insert(record("key_First0000001", 1_800_000_000)).await?;
+/// store.insert(record("key_Second000002", 1_800_000_060)).await?;
+/// let page = store.list(&ListQuery::new("wks_1")).await?;
+/// let ids: Vec<&str> = page.records.iter().map(|r| r.id.as_str()).collect();
+/// assert_eq!(ids, ["First0000001", "Second000002"]); // oldest first
+/// assert!(page.next.is_none()); // nothing more to read
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Page {
     /// The records.

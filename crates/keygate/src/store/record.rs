@@ -12,6 +12,15 @@ use crate::scope::ScopeSet;
 use super::Usage;
 
 /// What a key is for (Plane): a user's key or a workspace's service token.
+///
+/// ```
+/// use keygate::store::KeyKind;
+///
+/// assert_eq!(KeyKind::default(), KeyKind::User);
+/// assert_eq!("service".parse::<KeyKind>()?, KeyKind::Service);
+/// assert_eq!(KeyKind::Service.as_str(), "service");
+/// # Ok::<(), keygate::store::UnknownKind>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyKind {
@@ -44,11 +53,27 @@ impl std::str::FromStr for KeyKind {
 }
 
 /// The text is neither `user` nor `service`.
+///
+/// ```
+/// use keygate::store::{KeyKind, UnknownKind};
+///
+/// assert_eq!("bot".parse::<KeyKind>(), Err(UnknownKind));
+/// assert_eq!(UnknownKind.to_string(), "kind must be `user` or `service`");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("kind must be `user` or `service`")]
 pub struct UnknownKind;
 
 /// Who a key belongs to: a workspace, and optionally a user in it.
+///
+/// ```
+/// use keygate::store::Owner;
+///
+/// let token = Owner::workspace("wks_1");
+/// let laptop = Owner::user("wks_1", "usr_7");
+/// assert_eq!(token.user_id, None);
+/// assert_eq!((laptop.workspace_id.as_str(), laptop.user_id.as_deref()), ("wks_1", Some("usr_7")));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Owner {
     /// The workspace (tenant) the key acts in.

@@ -10,6 +10,18 @@ use super::KeyRecord;
 /// A counter belongs to the day (or month) it names: read it through
 /// [`requests_today`](Self::requests_today) and [`requests_this_month`](Self::requests_this_month),
 /// which answer 0 once that day or month is over.
+///
+/// ```
+/// use keygate::{clock::Timestamp, store::Usage};
+///
+/// let noon = Timestamp::parse_rfc3339("2026-10-14T12:00:00Z")?;
+/// let mut usage = Usage::default();
+/// usage.add(3, noon);
+/// assert_eq!(usage.requests_today(noon), 3);
+/// let next_day = Timestamp::parse_rfc3339("2026-10-15T09:00:00Z")?;
+/// assert_eq!((usage.requests_today(next_day), usage.requests_this_month(next_day)), (0, 3));
+/// # Ok::<(), keygate::clock::TimestampError>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
     /// Days since the Unix epoch (UTC) that [`today`](Self::today) counts.
@@ -69,6 +81,23 @@ impl Usage {
 }
 
 /// Requests of one key since the last flush, recorded write-behind.
+///
+/// ```
+/// # use keygate::{clock::Timestamp, format::Environment, hash::KeyHash, store::{KeyRecord, Owner}};
+/// # fn record(id: &str, at: i64) -> KeyRecord {
+/// #     let id = id.parse().unwrap();
+/// #     let owner = Owner::workspace("wks_1");
+/// #     let created = Timestamp::from_unix_seconds(at);
+/// #     KeyRecord::new(id, KeyHash::from_bytes([0; 32]), 1, "sk_live_Ab".into(), owner, Environment::Live, created)
+/// # }
+/// use keygate::store::UsageDelta;
+///
+/// let mut key = record("key_AbCdEfGh1234", 1_800_000_000);
+/// let at = Timestamp::from_unix_seconds(1_800_000_500);
+/// UsageDelta { id: key.id, count: 5, last_used: at }.apply(&mut key);
+/// assert_eq!(key.last_used, Some(at));
+/// assert_eq!(key.usage.requests_today(at), 5);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UsageDelta {
     /// The key.

@@ -12,6 +12,24 @@ use crate::store::{
 /// [`StoreError::Unavailable`], as a database outage would. For testing how a service behaves
 /// when its store is unreachable, and (with [`hold_finds`](Self::hold_finds)) what happens to a
 /// read that is in flight while something changes.
+///
+/// ```
+/// use std::sync::Arc;
+/// use keygate::{AuthError, Keygate, manage::NewKey, preset::Preset};
+/// use keygate::store::{MemoryStore, Owner, suite::Switchable};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = Arc::new(Switchable::new(MemoryStore::new()));
+/// let gate = Keygate::builder(Preset::livetest()).store(store.clone()).random_pepper().build()?;
+/// let minted = gate.mint(NewKey::new(Owner::workspace("wks_1"), "ci")).await?;
+/// store.set_down(true);
+/// // An unreachable store never lets a key through: 503, not 200.
+/// let err = gate.verify(minted.key.expose_secret()).await.unwrap_err();
+/// assert!(matches!(err, AuthError::Unavailable(_)));
+/// # Ok(())
+/// # }
+/// ```
 pub struct Switchable<S> {
     inner: S,
     down: std::sync::atomic::AtomicBool,
