@@ -1,7 +1,7 @@
 //! Plan gating: routes that only keys on some plans may use, declared like a scope requirement.
 //!
 //! A key's plan is its own [`rate_plan`](crate::store::KeyRecord::rate_plan), or the default
-//! plan for its kind ([`Keygate::plan_for`]). A key whose plan is not among those a
+//! plan for its kind ([`Keygate::plan_for`](crate::Keygate::plan_for)). A key whose plan is not among those a
 //! [`PlanRequirement`] allows is refused with 403 `forbidden`, "This endpoint requires the
 //! professional plan." in the preset's style.
 //!
@@ -27,10 +27,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-
-use crate::error::{AuthError, Forbidden};
-use crate::gate::Keygate;
-use crate::verify::Principal;
 
 /// The plans a route allows: any one of them is enough.
 ///
@@ -164,6 +160,29 @@ pub struct PlanDenied {
     plan: Option<Arc<str>>,
 }
 
+impl PlanRequirement {
+    /// Checks a key's plan (`None` when the deployment gives it none) against the requirement.
+    ///
+    /// ```
+    /// use keygate::plan::PlanRequirement;
+    ///
+    /// let pro = PlanRequirement::any_of(["professional"])?;
+    /// assert!(pro.check(Some("professional")).is_ok());
+    /// let denied = pro.check(Some("free")).unwrap_err();
+    /// assert_eq!((denied.plan(), denied.to_string().as_str()), (Some("free"), "professional"));
+    /// # Ok::<(), keygate::plan::EmptyPlanRequirement>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`PlanDenied`], naming the plans allowed and the key's plan.
+    pub fn check(&self, plan: Option<&str>) -> Result<(), PlanDenied> {
+        if plan.is_some_and(|p| self.allows(p)) {
+            return Ok(());
+        }
+        Err(PlanDenied { allowed: self.allowed.clone(), plan: plan.map(Arc::from) })
+    }
+}
+
 impl PlanDenied {
     /// The plans the route allows.
     pub fn allowed(&self) -> &[Arc<str>] {
@@ -188,28 +207,6 @@ impl fmt::Display for PlanDenied {
             f.write_str(plan)?;
         }
         Ok(())
-    }
-}
-
-impl Keygate {
-    /// Checks that `principal`'s plan (its own, else the default for its kind) is one that
-    /// `requirement` allows.
-    ///
-    /// # Errors
-    /// [`AuthError::Forbidden`] with [`Forbidden::Plan`], naming the plans allowed.
-    pub fn authorize_plan(
-        &self,
-        principal: &Principal,
-        requirement: &PlanRequirement,
-    ) -> Result<(), AuthError> {
-        let plan = self.plan_for(principal.record()).map(|p| p.name());
-        if plan.is_some_and(|p| requirement.allows(p)) {
-            return Ok(());
-        }
-        Err(AuthError::Forbidden(Forbidden::Plan(PlanDenied {
-            allowed: requirement.allowed.clone(),
-            plan: plan.map(Arc::from),
-        })))
     }
 }
 

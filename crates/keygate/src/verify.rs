@@ -40,6 +40,7 @@ use crate::event::Event;
 use crate::format::{Environment, KeyId};
 use crate::gate::Keygate;
 use crate::limit::{Decision, LimiterError, RateLimitInfo};
+use crate::plan::PlanRequirement;
 use crate::scope::{Requirement, ScopeSet};
 use crate::store::{KeyKind, KeyRecord, Peek};
 
@@ -350,6 +351,22 @@ impl Keygate {
             .policy
             .check(principal.scopes(), requirement)
             .map_err(AuthError::InsufficientScope)
+    }
+}
+
+impl Keygate {
+    /// Checks that `principal`'s plan (its own, else the default for its kind) is one that
+    /// `requirement` allows.
+    ///
+    /// # Errors
+    /// [`AuthError::Forbidden`] with [`Forbidden::Plan`], naming the plans allowed.
+    pub fn authorize_plan(
+        &self,
+        principal: &Principal,
+        requirement: &PlanRequirement,
+    ) -> Result<(), AuthError> {
+        let plan = self.plan_for(principal.record()).map(|p| p.name());
+        requirement.check(plan).map_err(|denied| AuthError::Forbidden(Forbidden::Plan(denied)))
     }
 }
 

@@ -29,7 +29,7 @@ pub struct ApiRequest<'a, H: ?Sized> {
     pub query: Option<&'a str>,
     /// The request headers.
     pub headers: &'a H,
-    /// The body (at most [`MAX_BODY_LEN`](crate::management::MAX_BODY_LEN) bytes are read).
+    /// The body (at most [`MAX_BODY_LEN`](super::MAX_BODY_LEN) bytes are read).
     pub body: &'a [u8],
     /// The connection.
     pub peer: Peer,

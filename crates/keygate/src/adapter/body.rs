@@ -1,13 +1,14 @@
 //! A request body read up to a cap.
 
-use crate::management::MAX_BODY_LEN;
+/// Largest request body the management API reads.
+pub const MAX_BODY_LEN: usize = 64 * 1024;
 
 /// A request body read up to one byte past [`MAX_BODY_LEN`]: enough for
 /// [`Keygate::handle_api`](crate::Keygate::handle_api) to answer 413, without reading a huge body to the end. Adapters feed
 /// it the chunks their framework yields until [`push`](Self::push) says it is full.
 ///
 /// ```
-/// use keygate::{adapter::CappedBody, management::MAX_BODY_LEN};
+/// use keygate::adapter::{CappedBody, MAX_BODY_LEN};
 ///
 /// let mut body = CappedBody::new();
 /// assert!(body.push(br#"{"name":"#));

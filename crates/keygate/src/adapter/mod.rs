@@ -33,7 +33,7 @@ mod request;
 mod request_id;
 
 pub use api_request::ApiRequest;
-pub use body::CappedBody;
+pub use body::{CappedBody, MAX_BODY_LEN};
 #[cfg(feature = "http")]
 pub use http::insert_headers;
 pub use request::Verified;

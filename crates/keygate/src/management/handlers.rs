@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
-use crate::adapter::{ApiRequest, request_id};
+use crate::adapter::{ApiRequest, MAX_BODY_LEN, request_id};
 use crate::caller::{Caller, CallerKeys};
 use crate::clock::Timestamp;
 use crate::credential::Headers;
@@ -16,9 +16,9 @@ use crate::scope::{Requirement, ScopeSet};
 use crate::store::KeyKind;
 use crate::verify::Principal;
 
+use super::MAX_LIST_LIMIT;
 use super::bodies::{self, body, body_or_empty, grace_from, parse_cursor};
 use super::routes::{KeyIdText, Route, route};
-use super::{MAX_BODY_LEN, MAX_LIST_LIMIT};
 
 /// A successful answer: status, JSON body, and whether the body carries a full key.
 struct Answer {

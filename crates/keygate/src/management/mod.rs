@@ -50,9 +50,6 @@ use std::time::Duration;
 
 pub use routes::is_api_path;
 
-/// Largest request body the management API reads.
-pub const MAX_BODY_LEN: usize = 64 * 1024;
-
 /// Longest rotation grace period: 30 days.
 pub const MAX_GRACE: Duration = Duration::from_secs(30 * 86_400);
 
