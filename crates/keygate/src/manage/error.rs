@@ -5,6 +5,20 @@ use crate::scope::{Scope, ScopeError};
 use crate::store::StoreError;
 
 /// A key could not be minted or changed.
+///
+/// ```
+/// use keygate::{Keygate, manage::{ManageError, NewKey}, preset::Preset, store::Owner};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+/// let empty = gate.mint(NewKey::new(Owner::workspace("wks_1"), "")).await;
+/// assert!(matches!(empty, Err(ManageError::Name)));
+/// let unknown = gate.mint(NewKey::new(Owner::workspace("wks_1"), "k").scopes(["billing:read"])?).await;
+/// assert!(matches!(unknown, Err(ManageError::Scope(_))));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ManageError {

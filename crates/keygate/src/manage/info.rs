@@ -11,6 +11,21 @@ use crate::secret::Secret;
 use crate::store::{Cursor, KeyKind, KeyRecord};
 
 /// A freshly minted key: the full key, shown once, and its record.
+///
+/// ```
+/// use keygate::{Keygate, manage::NewKey, preset::Preset, store::Owner};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+/// let minted = gate.mint(NewKey::new(Owner::workspace("wks_1"), "ci")).await?;
+/// assert!(minted.key.expose_secret().starts_with("sk_live_"));
+/// assert_eq!(minted.record.name, "ci");
+/// // Its Debug output never shows the key.
+/// assert!(!format!("{minted:?}").contains(minted.key.expose_secret()));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct MintedKey {
     /// The full key. Hand it to its owner once; it cannot be recovered later.
@@ -20,6 +35,20 @@ pub struct MintedKey {
 }
 
 /// What a listing or a lookup shows of a key: never the key, never its hash.
+///
+/// ```
+/// use keygate::{Keygate, manage::NewKey, preset::Preset, store::Owner};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+/// let minted = gate.mint(NewKey::new(Owner::user("wks_1", "usr_1"), "laptop")).await?;
+/// let info = gate.get_key(&minted.record.id).await?;
+/// assert_eq!((info.prefix.len(), info.is_active), ("sk_live_".len() + 4, true));
+/// assert_eq!(info.user_id.as_deref(), Some("usr_1"));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyInfo {
     /// The key id, `key_…`.
@@ -59,6 +88,20 @@ pub struct KeyInfo {
 }
 
 /// Request counts of a key (the live/test key API's `usage`).
+///
+/// ```
+/// use keygate::{Keygate, manage::NewKey, preset::Preset, store::Owner};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+/// let minted = gate.mint(NewKey::new(Owner::workspace("wks_1"), "ci")).await?;
+/// gate.authenticate(&[("authorization", format!("Bearer {}", minted.key.expose_secret()))], None).await?;
+/// let usage = gate.get_key(&minted.record.id).await?.usage;
+/// assert_eq!((usage.requests_today, usage.requests_this_month), (1, 1));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct UsageInfo {
     /// Requests on the current UTC day.
@@ -68,6 +111,23 @@ pub struct UsageInfo {
 }
 
 /// A page of [`KeyInfo`]s.
+///
+/// ```
+/// use keygate::{Keygate, manage::NewKey, preset::Preset, store::Owner};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+/// for name in ["a", "b", "c"] {
+///     gate.mint(NewKey::new(Owner::workspace("wks_1"), name)).await?;
+/// }
+/// let first = gate.list_keys("wks_1", None, None, 2).await?;
+/// assert_eq!(first.keys.len(), 2);
+/// let rest = gate.list_keys("wks_1", None, first.next, 2).await?;
+/// assert_eq!((rest.keys.len(), rest.next), (1, None));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct KeyPage {
     /// The keys, oldest first.

@@ -6,6 +6,21 @@ use crate::scope::{ScopeError, ScopeSet};
 use crate::store::{KeyKind, Owner};
 
 /// What to mint: owner, name and settings.
+///
+/// ```
+/// use keygate::format::Environment;
+/// use keygate::manage::NewKey;
+/// use keygate::store::{KeyKind, Owner};
+///
+/// let new = NewKey::new(Owner::workspace("wks_1"), "deploy bot")
+///     .scopes(["tasks:read", "tasks:write"])?
+///     .kind(KeyKind::Service)
+///     .environment(Environment::Test)
+///     .description("runs the nightly deploy");
+/// # let _ = new;
+/// assert!(NewKey::new(Owner::workspace("wks_1"), "k").scopes(["not a scope"]).is_err());
+/// # Ok::<(), keygate::scope::ScopeError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct NewKey {
     pub(super) owner: Owner,
