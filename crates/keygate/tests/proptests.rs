@@ -59,6 +59,21 @@ proptest! {
         prop_assert!(format.parse(&longer).is_err());
     }
 
+    /// A key-shaped text of the right length in bytes, with a character of several bytes in
+    /// place of as many ASCII characters anywhere (across the checksum's edge included), is
+    /// refused without a panic: the parser never slices text it has not checked.
+    #[test]
+    fn a_multibyte_character_of_the_right_length_is_refused(which in 0usize..3, pos in any::<prop::sample::Index>(), c in any::<char>().prop_filter("several bytes", |c| c.len_utf8() > 1)) {
+        let format = &formats()[which];
+        let key = format.generate(Environment::Live).unwrap();
+        let text = key.expose_secret();
+        let width = c.len_utf8();
+        let i = pos.index(text.len() - width + 1);
+        let forged = format!("{}{}{}", &text[..i], c, &text[i + width..]);
+        prop_assert_eq!(forged.len(), text.len());
+        prop_assert!(format.parse(&forged).is_err());
+    }
+
     /// The parser never panics, whatever the text.
     #[test]
     fn parse_never_panics(text in any::<String>()) {
@@ -78,5 +93,19 @@ proptest! {
                 prop_assert!(token.bytes().all(|b| b.is_ascii_graphic() || b == b' '));
             }
         }
+    }
+}
+
+/// A character straddling the checksum's first byte once made the parser panic, with the whole
+/// credential in the panic message.
+#[test]
+fn a_character_across_the_checksum_edge_is_refused() {
+    for format in formats() {
+        let key = format.generate(Environment::Live).unwrap();
+        let text = key.expose_secret();
+        let edge = text.len() - 6;
+        let forged = format!("{}é{}", &text[..edge - 1], &text[edge + 1..]);
+        assert_eq!(forged.len(), text.len());
+        assert!(format.parse(&forged).is_err());
     }
 }

@@ -418,8 +418,9 @@ impl KeyFormat {
         }
         // The checksum first: it turns away typos and forgeries in a few nanoseconds; only a key
         // that passes it has its characters checked.
-        let (signed, checksum) = text.split_at(text.len() - CHECKSUM_LEN);
-        if decode_checksum(checksum.as_bytes()) != Some(crc32fast::hash(signed.as_bytes())) {
+        // On bytes: the text is not yet known to be ASCII, so a character may straddle the split.
+        let (signed, checksum) = text.as_bytes().split_at(text.len() - CHECKSUM_LEN);
+        if decode_checksum(checksum) != Some(crc32fast::hash(signed)) {
             return Err(ParseError::BadChecksum);
         }
         if !all_bytes(body.as_bytes(), |b| b.is_ascii_alphanumeric()) {
