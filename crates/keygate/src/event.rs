@@ -111,6 +111,14 @@ pub enum Event<'a> {
         /// Whether the request was let through.
         failed_open: bool,
     },
+    /// A stored key names a pepper version this deployment does not have: its requests are
+    /// refused like an unknown key's. Reported once per version and process.
+    UnknownPepperVersion {
+        /// The key that named it first.
+        key_id: KeyId,
+        /// The version.
+        version: crate::hash::PepperVersion,
+    },
     /// A key expires soon.
     ExpiringSoon {
         /// The key.

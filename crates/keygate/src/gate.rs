@@ -13,15 +13,19 @@
 //! ```
 
 use std::fmt;
-use std::sync::Arc;
-
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use ipnet::IpNet;
 
 use crate::clock::{Clock, SystemClock};
 use crate::event::{Event, EventSink};
 use crate::format::Environment;
 use crate::hash::{KeyHasher, Pepper, PepperVersion};
-use crate::limit::{FailureThrottle, InProcessLimiter, RateLimiter, RatePlan, Window};
+use crate::limit::{
+    ClientGrouping, DEFAULT_MAX_CLIENTS, FailureThrottle, InProcessLimiter, RateLimiter, RatePlan,
+    Window,
+};
 use crate::preset::Preset;
 use crate::store::{KeyRecord, KeyStore, MemoryStore, StoreError};
 use crate::usage::UsageRecorder;
@@ -69,6 +73,9 @@ struct Inner {
     limiter_failure: LimiterFailure,
     max_keys: u64,
     tenant_rate_plans: bool,
+    trusted_proxies: Vec<IpNet>,
+    /// Pepper versions already reported as missing.
+    reported_peppers: Mutex<Vec<PepperVersion>>,
 }
 
 /// When the deployment requires HTTPS ([`KeygateBuilder::require_https`]).
@@ -182,6 +189,9 @@ pub struct KeygateBuilder {
     limiter_failure: LimiterFailure,
     max_keys: u64,
     tenant_rate_plans: bool,
+    grouping: ClientGrouping,
+    max_clients: usize,
+    trusted_proxies: Vec<IpNet>,
 }
 
 impl fmt::Debug for KeygateBuilder {
@@ -239,6 +249,37 @@ impl KeygateBuilder {
     /// [`DEFAULT_FAILURE_BUDGET`], 100 a minute); `None` turns the throttle off.
     pub fn failure_budget(mut self, budget: Option<Window>) -> Self {
         self.failure_budget = budget;
+        self
+    }
+
+    /// How client addresses are grouped for the failed-auth budget (default: each IPv4 address,
+    /// each IPv6 /64), and how many groups are tracked at most (default
+    /// [`DEFAULT_MAX_CLIENTS`](crate::limit::DEFAULT_MAX_CLIENTS); past it, the group that
+    /// failed longest ago makes room).
+    pub fn failure_clients(mut self, grouping: ClientGrouping, max_clients: usize) -> Self {
+        self.grouping = grouping;
+        self.max_clients = max_clients;
+        self
+    }
+
+    /// The proxies in front of the service (load balancers, reverse proxies). A request whose
+    /// socket peer is inside one of these ranges is counted against the address it forwarded
+    /// for: the rightmost address of `Forwarded` (or, without it, `X-Forwarded-For`) that is
+    /// not itself a trusted proxy. A malformed header, or a peer outside these ranges, counts as
+    /// the peer itself, so a client cannot pick its own address.
+    ///
+    /// ```
+    /// use keygate::{Keygate, preset::Preset};
+    ///
+    /// let gate = Keygate::builder(Preset::livetest())
+    ///     .random_pepper()
+    ///     .trusted_proxies(["10.0.0.0/8".parse()?, "fd00::/8".parse()?])
+    ///     .build()?;
+    /// # let _ = gate;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn trusted_proxies(mut self, ranges: impl IntoIterator<Item = IpNet>) -> Self {
+        self.trusted_proxies = ranges.into_iter().collect();
         self
     }
 
@@ -310,13 +351,17 @@ impl KeygateBuilder {
                 environment: self.environment,
                 limiter,
                 local_limiter,
-                throttle: self.failure_budget.map(FailureThrottle::new),
+                throttle: self
+                    .failure_budget
+                    .map(|b| FailureThrottle::new(b, self.grouping, self.max_clients)),
                 events: self.events,
                 usage: UsageRecorder::new(),
                 https: self.https,
                 limiter_failure: self.limiter_failure,
                 max_keys: self.max_keys,
                 tenant_rate_plans: self.tenant_rate_plans,
+                trusted_proxies: self.trusted_proxies,
+                reported_peppers: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -340,6 +385,9 @@ impl Keygate {
             limiter_failure: LimiterFailure::Closed,
             max_keys: DEFAULT_MAX_KEYS,
             tenant_rate_plans: false,
+            grouping: ClientGrouping::default(),
+            max_clients: DEFAULT_MAX_CLIENTS,
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -388,6 +436,22 @@ impl Keygate {
     /// The cap on keys in force per workspace, for tenants' mints.
     pub(crate) fn max_keys(&self) -> u64 {
         self.inner.max_keys
+    }
+
+    /// The proxies whose forwarding headers are believed.
+    pub(crate) fn trusted_proxies(&self) -> &[IpNet] {
+        &self.inner.trusted_proxies
+    }
+
+    /// Whether this is the first time `version` is found missing (then it is remembered).
+    pub(crate) fn first_report_of_pepper(&self, version: PepperVersion) -> bool {
+        let mut reported =
+            self.inner.reported_peppers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if reported.contains(&version) {
+            return false;
+        }
+        reported.push(version);
+        true
     }
 
     /// Whether tenants may set a key's rate plan.

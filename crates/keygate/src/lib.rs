@@ -9,6 +9,7 @@ pub mod credential;
 pub mod error;
 pub mod event;
 pub mod format;
+mod forwarded;
 mod gate;
 pub mod hash;
 pub mod limit;

@@ -185,7 +185,7 @@ impl Keygate {
         peer: impl Into<Peer>,
     ) -> Result<Principal, AuthError> {
         let peer = peer.into();
-        let client_ip = peer.ip;
+        let client_ip = crate::forwarded::client_ip(headers, peer.ip, self.trusted_proxies());
         if let Some(https) = self.https()
             && !peer.tls
             && !(https.trust_forwarded_proto && forwarded_https(headers))
@@ -193,7 +193,7 @@ impl Keygate {
             return Err(AuthError::Forbidden(Forbidden::HttpsRequired));
         }
         let verified = match self.preset().sources.extract(headers) {
-            Ok(key) => self.verify_inner(key).await,
+            Ok(key) => self.verify_inner(key, client_ip).await,
             Err(e) => Err((e, None)),
         };
         let principal = match verified {
@@ -259,6 +259,14 @@ impl Keygate {
         AuthError::Unavailable(crate::store::StoreError::Unavailable(Box::new(e)))
     }
 
+    /// Whether `client` is over its failed-auth budget now.
+    fn over_budget(&self, client: Option<IpAddr>) -> bool {
+        match (client, self.throttle()) {
+            (Some(ip), Some(throttle)) => throttle.is_over_budget(ip, self.now()),
+            _ => false,
+        }
+    }
+
     /// Throttle and report a failed request.
     fn failed(
         &self,
@@ -285,17 +293,25 @@ impl Keygate {
     /// An [`AuthError`] for every failure of the error catalog about a key (see
     /// [`authorize`](Self::authorize) for scopes).
     pub async fn verify(&self, key: &str) -> Result<Principal, AuthError> {
-        self.verify_inner(key).await.map_err(|(e, _)| e)
+        self.verify_inner(key, None).await.map_err(|(e, _)| e)
     }
 
     /// [`verify`](Self::verify), with the key id a failure concerns when it is known.
-    async fn verify_inner(&self, key: &str) -> Result<Principal, (AuthError, Option<KeyId>)> {
+    /// A key that is not in memory is read from the store, unless `client` is over its failure
+    /// budget: then it is taken as unknown, so that a flood of forged keys (their checksum is
+    /// public) costs the store nothing while a cached valid key still passes.
+    async fn verify_inner(
+        &self,
+        key: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Principal, (AuthError, Option<KeyId>)> {
         let parsed = self.preset().format.parse(key).map_err(|e| (e.into(), None))?;
         let id = parsed.id();
         let err = |e| (e, Some(id));
         let record = match self.store().peek(&id) {
             Peek::Found(record) => Some(record),
             Peek::Absent => None,
+            Peek::Unknown if self.over_budget(client) => None,
             Peek::Unknown => self.store().find(&id).await.map_err(|e| {
                 tracing::warn!(key_id = %id, error = %e, "key store unavailable; refusing");
                 err(AuthError::Unavailable(e))
@@ -305,13 +321,21 @@ impl Keygate {
             self.hasher().verify_dummy(parsed.secret());
             return Err(err(fail(id, InvalidKey::UnknownId)));
         };
-        let matched = self
-            .hasher()
-            .verify(parsed.secret(), record.pepper_version, &record.hash)
-            .map_err(|e| {
-                tracing::error!(key_id = %id, error = %e, "cannot check key");
-                err(AuthError::Unavailable(crate::store::StoreError::Other(Box::new(e))))
-            })?;
+        let Ok(matched) =
+            self.hasher().verify(parsed.secret(), record.pepper_version, &record.hash)
+        else {
+            // A pepper this deployment lacks: refused exactly like an unknown id, so an outsider
+            // cannot tell that the id exists; the operator hears of it once.
+            self.hasher().verify_dummy(parsed.secret());
+            if self.first_report_of_pepper(record.pepper_version) {
+                tracing::error!(key_id = %id, version = record.pepper_version, "a key names a pepper version this deployment lacks");
+                self.emit(Event::UnknownPepperVersion {
+                    key_id: id,
+                    version: record.pepper_version,
+                });
+            }
+            return Err(err(fail(id, InvalidKey::UnknownId)));
+        };
         // A key whose prefix names another environment than its record is not that key: its
         // checksum is public, so the prefix alone could otherwise be swapped.
         if !matched || parsed.environment() != record.environment {

@@ -404,7 +404,8 @@ async fn keys_keep_verifying_across_a_pepper_rotation() {
     assert_eq!(after.record.pepper_version, 2);
     assert!(new.verify(before.key.expose_secret()).await.is_ok(), "old keys still verify");
     assert!(new.verify(after.key.expose_secret()).await.is_ok());
-    // Without the old pepper, its keys cannot be checked: refused, never accepted.
+    // Without the old pepper, its keys cannot be checked: refused as unknown, never accepted,
+    // and never a 503 that would tell an outsider the id exists.
     let forgetful = Keygate::builder(Preset::livetest())
         .pepper(2, Pepper::new([2u8; 32]).unwrap())
         .store(store)
@@ -412,6 +413,6 @@ async fn keys_keep_verifying_across_a_pepper_rotation() {
         .unwrap();
     assert!(matches!(
         forgetful.verify(before.key.expose_secret()).await,
-        Err(AuthError::Unavailable(_))
+        Err(AuthError::Invalid(InvalidKey::UnknownId))
     ));
 }

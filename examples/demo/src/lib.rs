@@ -130,6 +130,7 @@ impl Demo {
                 }
             },
         };
+        builder = builder.trusted_proxies(options.trusted_proxies.iter().copied());
         if let Some(store) = overrides.store {
             builder = builder.store(store);
         } else if shared {

@@ -26,6 +26,9 @@ pub struct Options {
     pub store: String,
     /// `--redis`, if given.
     pub redis: Option<String>,
+    /// `--trusted-proxy CIDR`, repeatable: proxies whose `Forwarded` / `X-Forwarded-For` name
+    /// the client for the failed-auth throttle.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for Options {
@@ -36,13 +39,15 @@ impl Default for Options {
             preset: "livetest".into(),
             store: "memory".into(),
             redis: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
 
 /// The usage line.
 pub const USAGE: &str = "usage: keygate-demo [--framework axum|actix|warp] [--addr 127.0.0.1:8080] \
-[--preset productlane|plane|livetest|workspace] [--store memory|postgres://...] [--redis redis://...]";
+[--preset productlane|plane|livetest|workspace] [--store memory|postgres://...] [--redis redis://...] \
+[--trusted-proxy CIDR]...";
 
 impl Options {
     /// Reads the arguments after the program name. `--flag value` and `--flag=value` both work.
@@ -96,6 +101,15 @@ impl Options {
                 }
                 "--store" => options.store = value()?,
                 "--redis" => options.redis = Some(value()?),
+                "--trusted-proxy" => {
+                    let v = value()?;
+                    let net = v
+                        .parse::<ipnet::IpNet>()
+                        .or_else(|_| v.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+                    options.trusted_proxies.push(net.map_err(|_| {
+                        format!("--trusted-proxy `{v}` is not a CIDR range such as 10.0.0.0/8")
+                    })?);
+                }
                 other => return Err(format!("unknown argument `{other}`; {USAGE}")),
             }
         }
@@ -118,6 +132,11 @@ mod tests {
         assert_eq!(o.framework, Framework::Warp);
         assert_eq!(o.addr.port(), 0);
         assert_eq!(o.preset, "plane");
+        let o = parse(&["--trusted-proxy", "10.0.0.0/8", "--trusted-proxy=192.0.2.1"]).unwrap();
+        assert_eq!(
+            o.trusted_proxies,
+            ["10.0.0.0/8".parse().unwrap(), "192.0.2.1/32".parse().unwrap()]
+        );
     }
 
     #[test]
@@ -128,6 +147,8 @@ mod tests {
             &["--framework", "rocket"],
             &["--addr"],
             &["--verbose"],
+            &["--trusted-proxy", "10.0.0.0/33"],
+            &["--trusted-proxy", "proxy.local"],
         ] {
             let err = parse(bad).unwrap_err();
             assert!(!err.contains('\n'), "{err}");

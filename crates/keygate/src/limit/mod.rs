@@ -28,8 +28,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use memory::InProcessLimiter;
-pub use throttle::DEFAULT_MAX_CLIENTS;
 pub(crate) use throttle::FailureThrottle;
+pub use throttle::{ClientGrouping, DEFAULT_MAX_CLIENTS};
 pub use window::{Counters, Decision};
 
 use crate::clock::Timestamp;

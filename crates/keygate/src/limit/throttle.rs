@@ -1,107 +1,130 @@
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::num::NonZeroUsize;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use lru::LruCache;
 
 use crate::clock::Timestamp;
 
 use super::window::Counters;
 use super::{RateLimitInfo, Window};
 
-type Map = crate::map::Map<IpAddr, Arc<Mutex<Counters>>>;
-
 /// Most client addresses tracked at once by default.
 pub const DEFAULT_MAX_CLIENTS: usize = 100_000;
 
-/// Counts failed authentications per client address and says when one is over its budget.
+/// How client addresses are grouped for the failed-auth throttle: by network prefix, since one
+/// host usually holds a whole IPv6 /64 (and a NAT may share one IPv4 address).
 ///
-/// A client over budget gets 429 instead of 401 for its further *failing* requests; a request
-/// with a valid key is never blocked by it. IPv6 clients are counted by their /64 network,
-/// since one host usually holds a whole /64.
+/// ```
+/// use keygate::limit::ClientGrouping;
 ///
-/// Memory is bounded: at most `max_clients` addresses are tracked. When full, counters whose
-/// window has ended are dropped; if it is still full, new addresses are not counted until room
-/// frees up (their requests are still verified and refused as usual).
+/// let default = ClientGrouping::default();
+/// assert_eq!((default.v4_prefix, default.v6_prefix), (32, 64));
+/// let coarse = ClientGrouping { v4_prefix: 24, v6_prefix: 48 };
+/// assert_eq!(coarse.group("203.0.113.77".parse()?), "203.0.113.0".parse::<std::net::IpAddr>()?);
+/// # Ok::<(), std::net::AddrParseError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientGrouping {
+    /// Bits of an IPv4 address that name a client (default 32: each address).
+    pub v4_prefix: u8,
+    /// Bits of an IPv6 address that name a client (default 64: each /64).
+    pub v6_prefix: u8,
+}
+
+impl Default for ClientGrouping {
+    fn default() -> Self {
+        ClientGrouping { v4_prefix: 32, v6_prefix: 64 }
+    }
+}
+
+impl ClientGrouping {
+    /// The network `ip` is counted as: its first `v4_prefix` / `v6_prefix` bits (an IPv4 address
+    /// mapped into IPv6 counts as IPv4).
+    pub fn group(&self, ip: IpAddr) -> IpAddr {
+        let mask32 = |bits: u8| u32::MAX.checked_shl(32 - u32::from(bits.min(32))).unwrap_or(0);
+        let mask128 = |bits: u8| u128::MAX.checked_shl(128 - u32::from(bits.min(128))).unwrap_or(0);
+        match ip {
+            IpAddr::V4(v4) => IpAddr::V4((u32::from(v4) & mask32(self.v4_prefix)).into()),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => self.group(IpAddr::V4(v4)),
+                None => IpAddr::V6((u128::from(v6) & mask128(self.v6_prefix)).into()),
+            },
+        }
+    }
+}
+
+/// Counts failed authentications per client network and says when one is over its budget.
+///
+/// A client over budget gets 429 instead of 401 for its further *failing* requests, and its
+/// keys are looked up in memory only; a request with a valid key is never blocked by it.
+///
+/// Memory is bounded: at most `max_clients` networks are tracked, in least-recently-failed
+/// order. A new network at capacity takes the place of the one that failed longest ago, in
+/// O(1): the throttle never stops counting and never scans.
 pub(crate) struct FailureThrottle {
     budget: [Window; 1],
-    max_clients: usize,
-    clients: Map,
+    grouping: ClientGrouping,
+    clients: Mutex<LruCache<IpAddr, Counters>>,
 }
 
 impl std::fmt::Debug for FailureThrottle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FailureThrottle")
             .field("budget", &self.budget[0])
-            .field("clients", &self.clients.len())
-            .finish()
-    }
-}
-
-fn client_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let net = u128::from(v6) & !((1u128 << 64) - 1);
-                IpAddr::V6(net.into())
-            }
-        },
+            .field("grouping", &self.grouping)
+            .finish_non_exhaustive()
     }
 }
 
 impl FailureThrottle {
-    /// Allows `budget.limit()` failures per client in each window of `budget.period()`.
-    pub(crate) fn new(budget: Window) -> Self {
-        FailureThrottle {
-            budget: [budget],
-            max_clients: DEFAULT_MAX_CLIENTS,
-            clients: crate::map::new_map(),
-        }
+    /// A throttle allowing `budget` failures per client network, tracking at most
+    /// `max_clients` networks.
+    pub(crate) fn new(budget: Window, grouping: ClientGrouping, max_clients: usize) -> Self {
+        let capacity = NonZeroUsize::new(max_clients).unwrap_or(NonZeroUsize::MIN);
+        FailureThrottle { budget: [budget], grouping, clients: Mutex::new(LruCache::new(capacity)) }
     }
 
-    /// Tracks at most `max` client addresses.
-    #[cfg(test)]
-    fn max_clients(mut self, max: usize) -> Self {
-        self.max_clients = max;
-        self
+    fn clients(&self) -> MutexGuard<'_, LruCache<IpAddr, Counters>> {
+        // Counters are plain numbers: a panic elsewhere cannot leave them inconsistent.
+        self.clients.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Counts a failed authentication from `ip` at `now`. Returns the figures to answer 429 with
     /// when the client was already over its budget, `None` when the failure may be answered as
     /// usual.
     pub(crate) fn record_failure(&self, ip: IpAddr, now: Timestamp) -> Option<RateLimitInfo> {
-        let key = client_key(ip);
-        let clients = self.clients.pin();
-        let counters = match clients.get(&key) {
-            Some(c) => c,
-            None => {
-                if clients.len() >= self.max_clients {
-                    clients.retain(|_, c| {
-                        !c.lock().unwrap_or_else(PoisonError::into_inner).is_stale(now)
-                    });
-                    if clients.len() >= self.max_clients {
-                        tracing::warn!("failed-auth throttle is full; not counting a new client");
-                        return None;
-                    }
-                }
-                clients.get_or_insert_with(key, Default::default)
-            }
-        };
-        let mut counters = counters.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = self.grouping.group(ip);
+        let mut clients = self.clients();
+        let counters = clients.get_or_insert_mut(key, Counters::default);
         let decision = counters.decide(&self.budget, now, true)?;
         (!decision.allowed).then_some(decision.info)
     }
 
-    /// Drops the counters of clients whose window has ended.
-    pub(crate) fn sweep(&self, now: Timestamp) {
-        self.clients
-            .pin()
-            .retain(|_, c| !c.lock().unwrap_or_else(PoisonError::into_inner).is_stale(now));
+    /// Whether `ip` is over its budget at `now`, without counting anything.
+    pub(crate) fn is_over_budget(&self, ip: IpAddr, now: Timestamp) -> bool {
+        let key = self.grouping.group(ip);
+        let clients = self.clients();
+        clients
+            .peek(&key)
+            .and_then(|c| c.clone().decide(&self.budget, now, false))
+            .is_some_and(|d| !d.allowed)
     }
 
-    /// How many clients are tracked.
+    /// Drops the counters of clients whose window has ended.
+    pub(crate) fn sweep(&self, now: Timestamp) {
+        let mut clients = self.clients();
+        let stale: Vec<IpAddr> =
+            clients.iter().filter(|(_, c)| c.is_stale(now)).map(|(ip, _)| *ip).collect();
+        for ip in stale {
+            clients.pop(&ip);
+        }
+    }
+
+    /// How many client networks are tracked.
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.clients.len()
+        self.clients().len()
     }
 }
 
@@ -111,32 +134,76 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn over_budget_clients_are_told_to_wait() {
-        let t = FailureThrottle::new(Window::new(3, Duration::from_secs(60)));
-        let ip: IpAddr = "203.0.113.7".parse().unwrap();
-        let now = Timestamp::from_unix_seconds(600);
-        for _ in 0..3 {
-            assert_eq!(t.record_failure(ip, now), None);
-        }
-        let info = t.record_failure(ip, now).unwrap();
-        assert_eq!(info.retry_after_secs(), Some(60));
-        assert_eq!(t.record_failure("203.0.113.8".parse().unwrap(), now), None, "per client");
-        assert_eq!(t.record_failure(ip, Timestamp::from_unix_seconds(660)), None, "next window");
+    fn throttle(limit: u64, max_clients: usize) -> FailureThrottle {
+        let budget = Window::new(limit, Duration::from_secs(60));
+        FailureThrottle::new(budget, ClientGrouping::default(), max_clients)
     }
 
     #[test]
-    fn ipv6_counts_per_64_and_memory_is_bounded() {
-        let t = FailureThrottle::new(Window::new(1, Duration::from_secs(60))).max_clients(2);
+    fn over_budget_clients_are_told_to_wait() {
+        let t = throttle(3, 10);
+        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        let now = Timestamp::from_unix_seconds(600);
+        for _ in 0..3 {
+            assert!(!t.is_over_budget(ip, now));
+            assert_eq!(t.record_failure(ip, now), None);
+        }
+        assert!(t.is_over_budget(ip, now), "the budget is spent");
+        let info = t.record_failure(ip, now).unwrap();
+        assert_eq!(info.retry_after_secs(), Some(60));
+        assert_eq!(t.record_failure("203.0.113.8".parse().unwrap(), now), None, "per client");
+        let next = Timestamp::from_unix_seconds(660);
+        assert!(!t.is_over_budget(ip, next));
+        assert_eq!(t.record_failure(ip, next), None, "next window");
+    }
+
+    #[test]
+    fn at_capacity_the_client_that_failed_longest_ago_makes_room() {
+        let t = throttle(1, 2);
+        let now = Timestamp::from_unix_seconds(0);
+        let (a, b, c): (IpAddr, IpAddr, IpAddr) =
+            ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap(), "10.0.0.3".parse().unwrap());
+        t.record_failure(a, now);
+        t.record_failure(b, now);
+        t.record_failure(a, now);
+        // Full: c is counted, in place of b (a failed more recently).
+        assert_eq!(t.record_failure(c, now), None);
+        assert_eq!(t.len(), 2);
+        assert!(t.record_failure(c, now).is_some(), "c is counted, never let through uncounted");
+        assert!(t.is_over_budget(a, now), "a is still tracked");
+        assert!(!t.is_over_budget(b, now), "b made room");
+    }
+
+    #[test]
+    fn networks_are_grouped_by_the_configured_prefixes() {
+        let t = throttle(1, 10);
         let now = Timestamp::from_unix_seconds(0);
         assert_eq!(t.record_failure("2001:db8::1".parse().unwrap(), now), None);
         assert!(t.record_failure("2001:db8::2".parse().unwrap(), now).is_some(), "same /64");
-        assert_eq!(t.record_failure("10.0.0.1".parse().unwrap(), now), None);
-        assert_eq!(t.len(), 2);
-        assert_eq!(t.record_failure("10.0.0.2".parse().unwrap(), now), None);
-        assert_eq!(t.len(), 2, "full: a new client is not tracked");
-        let later = Timestamp::from_unix_seconds(61);
-        assert_eq!(t.record_failure("10.0.0.2".parse().unwrap(), later), None);
-        assert_eq!(t.len(), 1, "stale clients were dropped to make room");
+        assert!(t.record_failure("::ffff:10.0.0.1".parse().unwrap(), now).is_none());
+        assert!(t.record_failure("10.0.0.1".parse().unwrap(), now).is_some(), "mapped = IPv4");
+
+        let coarse = ClientGrouping { v4_prefix: 24, v6_prefix: 48 };
+        let t = FailureThrottle::new(Window::new(1, Duration::from_secs(60)), coarse, 10);
+        assert_eq!(t.record_failure("198.51.100.1".parse().unwrap(), now), None);
+        assert!(t.record_failure("198.51.100.200".parse().unwrap(), now).is_some(), "same /24");
+        assert_eq!(t.record_failure("2001:db8:1:2::1".parse().unwrap(), now), None);
+        assert!(t.record_failure("2001:db8:1:ffff::1".parse().unwrap(), now).is_some(), "same /48");
+        let zero = ClientGrouping { v4_prefix: 0, v6_prefix: 0 };
+        assert_eq!(zero.group("192.0.2.1".parse().unwrap()), "0.0.0.0".parse::<IpAddr>().unwrap());
+        let wide = ClientGrouping { v4_prefix: 40, v6_prefix: 200 };
+        assert_eq!(
+            wide.group("192.0.2.1".parse().unwrap()),
+            "192.0.2.1".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn stale_clients_are_swept() {
+        let t = throttle(1, 10);
+        t.record_failure("10.0.0.1".parse().unwrap(), Timestamp::from_unix_seconds(0));
+        t.record_failure("10.0.0.2".parse().unwrap(), Timestamp::from_unix_seconds(65));
+        t.sweep(Timestamp::from_unix_seconds(70));
+        assert_eq!(t.len(), 1);
     }
 }

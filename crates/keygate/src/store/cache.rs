@@ -1,11 +1,14 @@
 //! A verification cache in front of any [`KeyStore`]: hot records answered from memory.
 
-use std::sync::Arc;
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::clock::Timestamp;
 use crate::format::KeyId;
+use lru::LruCache;
+
 use crate::map::{Map, new_map};
 
 use super::{
@@ -33,7 +36,7 @@ pub struct CacheConfig {
     /// How long an unknown id is remembered as unknown (default 2 s).
     pub negative_ttl: Duration,
     /// Most unknown ids remembered at once, so that guessing ids cannot fill memory
-    /// (default 100,000; past it, unknown ids are simply not remembered).
+    /// (default 100,000; past it, the id looked up longest ago makes room).
     pub max_negative: usize,
 }
 
@@ -79,7 +82,9 @@ pub struct CachedStore<S> {
     inner: S,
     config: CacheConfig,
     records: Map<KeyId, (Arc<KeyRecord>, Instant)>,
-    unknown: Map<KeyId, Instant>,
+    /// Unknown ids and when they were found unknown: bounded, least recently used first out,
+    /// and an entry past its TTL is dropped when read.
+    unknown: Mutex<LruCache<KeyId, Instant>>,
     /// Bumped by every invalidation, so that a read that raced one is not cached.
     generation: AtomicU64,
     bypass: AtomicBool,
@@ -90,7 +95,7 @@ impl<S> std::fmt::Debug for CachedStore<S> {
         f.debug_struct("CachedStore")
             .field("config", &self.config)
             .field("records", &self.records.len())
-            .field("unknown", &self.unknown.len())
+            .field("unknown", &self.unknown.lock().map_or(0, |u| u.len()))
             .finish_non_exhaustive()
     }
 }
@@ -102,7 +107,9 @@ impl<S: KeyStore> CachedStore<S> {
             inner,
             config,
             records: new_map(),
-            unknown: new_map(),
+            unknown: Mutex::new(LruCache::new(
+                NonZeroUsize::new(config.max_negative).unwrap_or(NonZeroUsize::MIN),
+            )),
             generation: AtomicU64::new(0),
             bypass: AtomicBool::new(false),
         }
@@ -117,14 +124,14 @@ impl<S: KeyStore> CachedStore<S> {
     pub fn invalidate(&self, id: &KeyId) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.records.pin().remove(id);
-        self.unknown.pin().remove(id);
+        self.unknown().pop(id);
     }
 
     /// Forgets everything: after a change feed reconnects, since changes may have been missed.
     pub fn invalidate_all(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.records.pin().clear();
-        self.unknown.pin().clear();
+        self.unknown().clear();
     }
 
     /// While `true`, [`peek`](KeyStore::peek) answers nothing from memory: for when the change
@@ -136,14 +143,19 @@ impl<S: KeyStore> CachedStore<S> {
         }
     }
 
+    fn unknown(&self) -> MutexGuard<'_, LruCache<KeyId, Instant>> {
+        // Plain timestamps: a panic elsewhere cannot leave them inconsistent.
+        self.unknown.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// How many records and unknown ids are cached.
     pub fn len(&self) -> (usize, usize) {
-        (self.records.len(), self.unknown.len())
+        (self.records.len(), self.unknown().len())
     }
 
     /// Whether nothing is cached.
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty() && self.unknown.is_empty()
+        self.records.is_empty() && self.unknown().is_empty()
     }
 }
 
@@ -161,9 +173,14 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
                 Peek::Unknown
             };
         }
-        match self.unknown.pin().get(id) {
+        let mut unknown = self.unknown();
+        match unknown.get(id) {
             Some(at) if at.elapsed() < self.config.negative_ttl => Peek::Absent,
-            _ => Peek::Unknown,
+            Some(_) => {
+                unknown.pop(id);
+                Peek::Unknown
+            }
+            None => Peek::Unknown,
         }
     }
 
@@ -176,13 +193,10 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
             match &found {
                 Some(record) => {
                     self.records.pin().insert(*id, (record.clone(), Instant::now()));
-                    self.unknown.pin().remove(id);
+                    self.unknown().pop(id);
                 }
                 None => {
-                    let unknown = self.unknown.pin();
-                    if unknown.len() < self.config.max_negative {
-                        unknown.insert(*id, Instant::now());
-                    }
+                    self.unknown().put(*id, Instant::now());
                 }
             }
         }
@@ -309,9 +323,12 @@ mod tests {
             let id = KeyId::from_raw(&format!("unknownid{i:03}")).unwrap();
             assert!(cache.find(&id).await.unwrap().is_none());
         }
-        assert_eq!(cache.len(), (0, 3));
+        assert_eq!(cache.len(), (0, 3), "bounded");
+        // The ids looked up longest ago made room: the newest are remembered, to the last.
         let first = KeyId::from_raw("unknownid000").unwrap();
-        assert!(matches!(cache.peek(&first), Peek::Absent));
+        assert!(matches!(cache.peek(&first), Peek::Unknown));
+        let last = KeyId::from_raw("unknownid009").unwrap();
+        assert!(matches!(cache.peek(&last), Peek::Absent), "never stops remembering");
     }
 
     #[tokio::test]
@@ -326,6 +343,7 @@ mod tests {
         cache.inner().insert(r.clone()).await.unwrap();
         std::thread::sleep(Duration::from_millis(40));
         assert!(matches!(cache.peek(&r.id), Peek::Unknown), "the negative entry lapsed");
+        assert_eq!(cache.len().1, 0, "and was dropped");
         assert!(cache.find(&r.id).await.unwrap().is_some());
         assert!(matches!(cache.peek(&r.id), Peek::Found(_)));
     }
