@@ -321,5 +321,54 @@ fn cached_postgres(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, floor, verify, threads, peers, cached_postgres, large_store);
+/// The failed-auth throttle at capacity: a failure from an address it already tracks against
+/// one from a new address, which takes the place of the address that failed longest ago.
+fn throttle(c: &mut Criterion) {
+    const CLIENTS: usize = 100_000;
+    let rss = || -> usize {
+        let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+        statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0) * 4096
+    };
+    // Measured from before the gate is built: the throttle's table is allocated for its
+    // capacity up front.
+    let before = rss();
+    let gate = keygate::Keygate::builder(Preset::livetest())
+        .pepper(1, keygate_benches::pepper())
+        .clock(Arc::new(keygate_benches::clock()))
+        .failure_budget(Some(keygate::limit::Window::new(1_000_000, Duration::from_secs(60))))
+        .failure_clients(keygate::limit::ClientGrouping::default(), CLIENTS)
+        .build()
+        .expect("gate");
+    let forged = [(
+        "authorization",
+        format!(
+            "Bearer {}",
+            gate.preset().format.generate(Environment::Live).expect("random").expose_secret()
+        ),
+    )];
+    let addr = |n: u32| keygate::Peer::from(std::net::IpAddr::from(std::net::Ipv4Addr::from(n)));
+    for n in 0..CLIENTS as u32 {
+        let refused = ready(gate.authenticate(&forged, addr(n)));
+        assert!(matches!(refused, Err(AuthError::Invalid(InvalidKey::UnknownId))));
+    }
+    eprintln!(
+        "throttle: {CLIENTS} tracked addresses, resident memory grew by {} bytes ({} per address)",
+        rss().saturating_sub(before),
+        rss().saturating_sub(before) / CLIENTS
+    );
+    let mut g = c.benchmark_group("throttle");
+    g.bench_function("failure_tracked_address", |b| {
+        b.iter(|| black_box(ready(gate.authenticate(&forged, addr(7))).is_err()))
+    });
+    let mut next = CLIENTS as u32;
+    g.bench_function("failure_new_address_at_capacity", |b| {
+        b.iter(|| {
+            next = next.wrapping_add(1);
+            black_box(ready(gate.authenticate(&forged, addr(next))).is_err())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, floor, verify, threads, peers, cached_postgres, large_store, throttle);
 criterion_main!(benches);

@@ -66,6 +66,33 @@ impl PgStore {
         &self.channel
     }
 
+    /// How many keys of `workspace` are in force at `at`, counted under a lock on the
+    /// workspace that the transaction holds to its end: capped inserts and rotations of one
+    /// workspace take turns.
+    async fn in_force(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        workspace: &str,
+        at: Timestamp,
+    ) -> Result<u64, StoreError> {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))")
+            .bind(&self.channel)
+            .bind(workspace)
+            .execute(&mut **tx)
+            .await
+            .map_err(store_error)?;
+        let in_force: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM keygate_keys WHERE workspace_id = $1 \
+             AND (revoked_at IS NULL OR revoked_at > $2) AND (expires_at IS NULL OR expires_at > $2)",
+        )
+        .bind(workspace)
+        .bind(at.unix_millis())
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(store_error)?;
+        Ok(u64::try_from(in_force).unwrap_or(0))
+    }
+
     async fn notify(
         &self,
         tx: &mut Transaction<'_, Postgres>,
@@ -144,23 +171,7 @@ impl KeyStore for PgStore {
 
     async fn insert_within(&self, record: KeyRecord, limit: u64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        // One workspace's capped inserts take turns; the lock ends with the transaction.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))")
-            .bind(&self.channel)
-            .bind(&record.owner.workspace_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?;
-        let in_force: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM keygate_keys WHERE workspace_id = $1 \
-             AND (revoked_at IS NULL OR revoked_at > $2) AND (expires_at IS NULL OR expires_at > $2)",
-        )
-        .bind(&record.owner.workspace_id)
-        .bind(record.created_at.unix_millis())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(store_error)?;
-        if u64::try_from(in_force).unwrap_or(0) >= limit {
+        if self.in_force(&mut tx, &record.owner.workspace_id, record.created_at).await? >= limit {
             return Err(StoreError::LimitReached { limit });
         }
         self.write(&mut tx, &record, true).await?;
@@ -183,6 +194,11 @@ impl KeyStore for PgStore {
         let mut current = self.locked(&mut tx, old).await?.ok_or(StoreError::NotFound(*old))?;
         // The settings are copied from the row as locked: a change committed before is kept.
         let new = rotation.apply(&mut current)?;
+        if let Some(limit) = rotation.cap_to_check()
+            && self.in_force(&mut tx, &current.owner.workspace_id, rotation.at).await? >= limit
+        {
+            return Err(StoreError::LimitReached { limit });
+        }
         // Dropping `tx` on an error rolls everything back.
         self.write(&mut tx, &new, true).await?;
         self.write(&mut tx, &current, false).await?;

@@ -205,8 +205,9 @@ impl CallerKeys<'_> {
         Ok(self.gate.info(&record, self.gate.now()))
     }
 
-    /// Changes a key the caller sees. New scopes must be held by the caller; the plan only
-    /// where the deployment lets tenants set it.
+    /// Changes a key the caller sees. New scopes must be held by the caller, and so must the
+    /// key's scopes to turn it back on or change its expiry; the plan only where the deployment
+    /// lets tenants set it.
     ///
     /// # Errors
     /// As [`Keygate::update_key`], and the refusals of the rules.
@@ -218,7 +219,12 @@ impl CallerKeys<'_> {
             self.gate.preset().policy.validate(scopes)?;
             self.held(scopes)?;
         }
-        self.visible(id).await?;
+        let record = self.visible(id).await?;
+        // Turning a key back on or moving its expiry gives it back power: only to a caller
+        // that holds what the key holds, as for a rotation.
+        if changes.disabled == Some(false) || changes.expires_at.is_some() {
+            self.held(&record.scopes)?;
+        }
         self.gate.update_key(id, changes).await
     }
 
@@ -231,13 +237,14 @@ impl CallerKeys<'_> {
         self.gate.revoke_key(id).await
     }
 
-    /// Rotates a key the caller sees and whose scopes it holds (it receives the new key).
+    /// Rotates a key the caller sees and whose scopes it holds (it receives the new key). With a
+    /// grace period both keys are in force for a while: refused at the workspace's cap.
     ///
     /// # Errors
     /// As [`Keygate::rotate_key`], and the refusals of the rules.
     pub async fn rotate(&self, id: &KeyId, grace: Duration) -> Result<MintedKey, ManageError> {
         self.gate
-            .rotate_checked(id, grace, |record| {
+            .rotate_checked(id, grace, Some(self.gate.max_keys()), |record| {
                 if !self.caller.sees(record) {
                     return Err(ManageError::NotFound(*id));
                 }

@@ -21,6 +21,7 @@ use ipnet::IpNet;
 use crate::clock::{Clock, SystemClock};
 use crate::event::{Event, EventSink};
 use crate::format::Environment;
+use crate::forwarded::ForwardedHeader;
 use crate::hash::{KeyHasher, Pepper, PepperVersion};
 use crate::limit::{
     ClientGrouping, DEFAULT_MAX_CLIENTS, FailureThrottle, InProcessLimiter, RateLimiter, RatePlan,
@@ -74,6 +75,7 @@ struct Inner {
     max_keys: u64,
     tenant_rate_plans: bool,
     trusted_proxies: Vec<IpNet>,
+    forwarded_header: ForwardedHeader,
     /// Pepper versions already reported as missing.
     reported_peppers: Mutex<Vec<PepperVersion>>,
 }
@@ -192,6 +194,7 @@ pub struct KeygateBuilder {
     grouping: ClientGrouping,
     max_clients: usize,
     trusted_proxies: Vec<IpNet>,
+    forwarded_header: ForwardedHeader,
 }
 
 impl fmt::Debug for KeygateBuilder {
@@ -263,10 +266,13 @@ impl KeygateBuilder {
     }
 
     /// The proxies in front of the service (load balancers, reverse proxies). A request whose
-    /// socket peer is inside one of these ranges is counted against the address it forwarded
-    /// for: the rightmost address of `Forwarded` (or, without it, `X-Forwarded-For`) that is
-    /// not itself a trusted proxy. A malformed header, or a peer outside these ranges, counts as
-    /// the peer itself, so a client cannot pick its own address.
+    /// socket peer is inside one of these ranges is counted against the address the proxies
+    /// forwarded: in the header [`forwarded_header`](Self::forwarded_header) names
+    /// (`X-Forwarded-For` by default), read from the right, the first address that is not
+    /// itself a trusted proxy. What a client wrote to the left of that is never believed, and a
+    /// peer outside these ranges is counted as itself, so a client cannot pick its address.
+    /// With proxies set, `X-Forwarded-Proto` (see [`require_https`](Self::require_https)) is
+    /// believed only from them.
     ///
     /// ```
     /// use keygate::{Keygate, preset::Preset};
@@ -280,6 +286,13 @@ impl KeygateBuilder {
     /// ```
     pub fn trusted_proxies(mut self, ranges: impl IntoIterator<Item = IpNet>) -> Self {
         self.trusted_proxies = ranges.into_iter().collect();
+        self
+    }
+
+    /// The header the trusted proxies write the client's address into (default
+    /// `X-Forwarded-For`). Only that header is read.
+    pub fn forwarded_header(mut self, header: ForwardedHeader) -> Self {
+        self.forwarded_header = header;
         self
     }
 
@@ -361,6 +374,7 @@ impl KeygateBuilder {
                 max_keys: self.max_keys,
                 tenant_rate_plans: self.tenant_rate_plans,
                 trusted_proxies: self.trusted_proxies,
+                forwarded_header: self.forwarded_header,
                 reported_peppers: Mutex::new(Vec::new()),
             }),
         })
@@ -388,6 +402,7 @@ impl Keygate {
             grouping: ClientGrouping::default(),
             max_clients: DEFAULT_MAX_CLIENTS,
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::default(),
         }
     }
 
@@ -441,6 +456,11 @@ impl Keygate {
     /// The proxies whose forwarding headers are believed.
     pub(crate) fn trusted_proxies(&self) -> &[IpNet] {
         &self.inner.trusted_proxies
+    }
+
+    /// The header they write the client's address into.
+    pub(crate) fn forwarded_header(&self) -> ForwardedHeader {
+        self.inner.forwarded_header
     }
 
     /// Whether this is the first time `version` is found missing (then it is remembered).

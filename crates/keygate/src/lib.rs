@@ -26,6 +26,7 @@ mod usage;
 pub mod verify;
 
 pub use error::AuthError;
+pub use forwarded::ForwardedHeader;
 pub use gate::{
     BuildError, DEFAULT_FAILURE_BUDGET, DEFAULT_MAX_KEYS, HttpsPolicy, Keygate, KeygateBuilder,
     LimiterFailure,

@@ -185,10 +185,15 @@ impl Keygate {
         peer: impl Into<Peer>,
     ) -> Result<Principal, AuthError> {
         let peer = peer.into();
-        let client_ip = crate::forwarded::client_ip(headers, peer.ip, self.trusted_proxies());
+        let trusted = self.trusted_proxies();
+        let client_ip =
+            crate::forwarded::client_ip(headers, peer.ip, trusted, self.forwarded_header());
+        // With trusted proxies set, only they may say the request came over HTTPS.
+        let proxied = trusted.is_empty()
+            || peer.ip.is_some_and(|ip| trusted.iter().any(|net| net.contains(&ip)));
         if let Some(https) = self.https()
             && !peer.tls
-            && !(https.trust_forwarded_proto && forwarded_https(headers))
+            && !(https.trust_forwarded_proto && proxied && forwarded_https(headers))
         {
             return Err(AuthError::Forbidden(Forbidden::HttpsRequired));
         }

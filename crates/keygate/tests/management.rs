@@ -212,3 +212,46 @@ async fn a_long_description_and_an_unreachable_store_are_told_apart() {
     assert_eq!(r.status, 503, "{}", r.body);
     assert!(r.body.contains(r#""code":"unavailable""#), "{}", r.body);
 }
+
+#[tokio::test]
+async fn turning_back_on_or_extending_a_key_needs_its_scopes_and_rotation_respects_the_cap() {
+    use keygate::store::KeyUpdate;
+
+    let (builder, _) = gate_builder();
+    let gate = builder.max_keys_per_workspace(3).build().unwrap();
+    let strong = NewKey::new(Owner::workspace("wks_1"), "strong").scopes(["tasks:delete"]).unwrap();
+    let id = gate.mint(strong).await.unwrap().record.id;
+    let off = KeyUpdate { disabled: Some(true), ..KeyUpdate::default() };
+    gate.update_key(&id, off).await.unwrap();
+
+    // `admin:*` holds everything in this preset; the narrow caller does not hold `tasks:delete`.
+    let full = Caller::new("wks_1", Environment::Live, ScopeSet::parse(["admin:*"]).unwrap());
+    let narrow = Caller::new("wks_1", Environment::Live, ScopeSet::parse(["tasks:read"]).unwrap());
+    let keys = gate.acting_for(&narrow);
+    for change in [
+        KeyUpdate { disabled: Some(false), ..KeyUpdate::default() },
+        KeyUpdate { expires_at: Some(None), ..KeyUpdate::default() },
+    ] {
+        assert!(
+            matches!(keys.update(&id, change.clone()).await, Err(ManageError::ScopeNotHeld(_))),
+            "{change:?}"
+        );
+    }
+    let rename = KeyUpdate { name: Some("renamed".into()), ..KeyUpdate::default() };
+    assert_eq!(keys.update(&id, rename).await.unwrap().name, "renamed");
+    let on = KeyUpdate { disabled: Some(false), ..KeyUpdate::default() };
+    assert!(
+        !gate.acting_for(&full).update(&id, on).await.unwrap().disabled,
+        "one that holds it can"
+    );
+
+    // Cap 3: the strong key and two more are in force; rotating with a grace period would make
+    // four for a while, so it is refused; at once it is not.
+    let keys = gate.acting_for(&full);
+    for name in ["a", "b"] {
+        keys.mint(NewKey::new(Owner::workspace("wks_1"), name)).await.unwrap();
+    }
+    let refused = keys.rotate(&id, Duration::from_secs(60)).await;
+    assert!(matches!(refused, Err(ManageError::KeyLimitReached(3))), "{refused:?}");
+    keys.rotate(&id, Duration::ZERO).await.unwrap();
+}

@@ -57,7 +57,9 @@ impl ClientGrouping {
 /// Counts failed authentications per client network and says when one is over its budget.
 ///
 /// A client over budget gets 429 instead of 401 for its further *failing* requests, and its
-/// keys are looked up in memory only; a request with a valid key is never blocked by it.
+/// keys are looked up in memory only: a valid key in the verification cache (with a memory
+/// store, every key) still passes; one that would need a store lookup gets 429 until the
+/// window ends.
 ///
 /// Memory is bounded: at most `max_clients` networks are tracked, in least-recently-failed
 /// order. A new network at capacity takes the place of the one that failed longest ago, in

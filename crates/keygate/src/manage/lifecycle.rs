@@ -308,7 +308,7 @@ impl Keygate {
     /// [`ManageError::KeyDisabled`] / [`ManageError::KeyExpired`] for a disabled or expired one;
     /// the store's failure; [`ManageError::Random`] if the OS random number generator fails.
     pub async fn rotate_key(&self, id: &KeyId, grace: Duration) -> Result<MintedKey, ManageError> {
-        self.rotate_checked(id, grace, |_| Ok(())).await
+        self.rotate_checked(id, grace, None, |_| Ok(())).await
     }
 
     /// [`rotate_key`](Self::rotate_key), after `allow` accepts the key as it is read; the
@@ -318,6 +318,7 @@ impl Keygate {
         &self,
         id: &KeyId,
         grace: Duration,
+        cap: Option<u64>,
         allow: impl Fn(&KeyRecord) -> Result<(), ManageError>,
     ) -> Result<MintedKey, ManageError> {
         let mut attempt = 0;
@@ -336,6 +337,7 @@ impl Keygate {
                 at: now,
                 old_revoke_at: now.saturating_add(grace),
                 expect_scopes: Some(old.scopes.clone()),
+                cap,
             };
             match self.store().rotate(id, &rotation).await {
                 Ok(rotated) => {

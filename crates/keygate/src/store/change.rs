@@ -128,6 +128,7 @@ impl KeyUpdate {
 ///     at: Timestamp::from_unix_seconds(1_800_000_000),
 ///     old_revoke_at: Timestamp::from_unix_seconds(1_800_003_600),
 ///     expect_scopes: None,
+///     cap: None,
 /// };
 /// let new = rotation.apply(&mut old)?;
 /// assert_eq!(new.name, "ci"); // settings carry over
@@ -154,6 +155,11 @@ pub struct Rotation {
     /// authorized to receive); otherwise the rotation is refused with
     /// [`StoreError::Changed`] and nothing changes.
     pub expect_scopes: Option<ScopeSet>,
+    /// When set and the old key keeps working after [`at`](Self::at) (a grace period), the
+    /// rotation is refused with [`StoreError::LimitReached`] if the workspace already holds this
+    /// many keys in force: for a while it holds one more. The store counts in the same atomic
+    /// step.
+    pub cap: Option<u64>,
 }
 
 /// The two records of a rotation, as stored.
@@ -179,6 +185,7 @@ pub struct Rotation {
 /// #     at: Timestamp::from_unix_seconds(1_800_000_000),
 /// #     old_revoke_at: Timestamp::from_unix_seconds(1_800_003_600),
 /// #     expect_scopes: None,
+/// #     cap: None,
 /// # };
 /// let store = MemoryStore::new();
 /// store.insert(record("key_AbCdEfGh1234", 1_700_000_000)).await?;
@@ -197,6 +204,11 @@ pub struct Rotated {
 }
 
 impl Rotation {
+    /// The cap to check, when this rotation leaves the old key in force for a grace period.
+    pub fn cap_to_check(&self) -> Option<u64> {
+        self.cap.filter(|_| self.old_revoke_at > self.at)
+    }
+
     /// Checks `old` and returns its successor, marking `old` as rotated: the one definition
     /// every store follows, inside the atomic step that reads `old`.
     ///

@@ -67,6 +67,13 @@ impl MemoryStore {
         self.writes.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// How many keys of `workspace` are in force at `at` (a scan: minted by tenants only).
+    fn in_force(&self, workspace: &str, at: Timestamp) -> u64 {
+        let map = self.map.pin();
+        map.values().filter(|r| r.owner.workspace_id == workspace && r.is_in_force_at(at)).count()
+            as u64
+    }
+
     fn get(&self, id: &KeyId) -> Option<Arc<KeyRecord>> {
         self.map.pin().get(id).cloned()
     }
@@ -102,12 +109,7 @@ impl KeyStore for MemoryStore {
         if map.contains_key(&record.id) {
             return Err(StoreError::Conflict(record.id));
         }
-        let workspace = &record.owner.workspace_id;
-        let in_force = map
-            .values()
-            .filter(|r| r.owner.workspace_id == *workspace && r.is_in_force_at(record.created_at))
-            .count();
-        if in_force as u64 >= limit {
+        if self.in_force(&record.owner.workspace_id, record.created_at) >= limit {
             return Err(StoreError::LimitReached { limit });
         }
         map.insert(record.id, Arc::new(record));
@@ -129,6 +131,11 @@ impl KeyStore for MemoryStore {
         let map = self.map.pin();
         let mut changed = KeyRecord::clone(map.get(old).ok_or(StoreError::NotFound(*old))?);
         let new = rotation.apply(&mut changed)?;
+        if let Some(limit) = rotation.cap_to_check()
+            && self.in_force(&changed.owner.workspace_id, rotation.at) >= limit
+        {
+            return Err(StoreError::LimitReached { limit });
+        }
         if map.contains_key(&new.id) {
             return Err(StoreError::Conflict(new.id));
         }

@@ -112,6 +112,7 @@ impl Kit {
             at,
             old_revoke_at,
             expect_scopes: None,
+            cap: None,
         }
     }
 }
@@ -582,6 +583,21 @@ async fn insert_within(store: &dyn KeyStore) {
         matches!(store.insert_within(twin, 10).await, Err(StoreError::Conflict(_))),
         "a taken id is a Conflict"
     );
+    // A rotation with a grace period holds one more key for a while: capped like a mint;
+    // without one, the count does not change.
+    let mut with_grace = kit.rotation(now, t(1250));
+    with_grace.cap = Some(3);
+    assert!(
+        matches!(
+            store.rotate(&third.id, &with_grace).await,
+            Err(StoreError::LimitReached { limit: 3 })
+        ),
+        "a rotation with a grace period at the cap is refused"
+    );
+    assert_eq!(*found(store, &third.id).await, third, "and changes nothing");
+    let mut at_once = kit.rotation(now, now);
+    at_once.cap = Some(3);
+    store.rotate(&third.id, &at_once).await.expect("a rotation without grace is not capped");
     // Once a key's grace period is over, it no longer counts.
     let mut later = kit.record(None, t(1301));
     later.name = "after the grace period".into();
