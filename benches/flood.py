@@ -43,9 +43,12 @@ def main():
     demo_bin = os.environ.get("KEYGATE_DEMO", "target/debug/keygate-demo")
     psql(f"CREATE DATABASE {DB}")
     env = dict(os.environ, KEYGATE_PEPPER="flood-test-pepper-of-at-least-32-bytes!!")
+    # A demo from before --trusted-proxy existed: run it without (all requests then come from
+    # one address, which the forged ones share with the valid ones).
+    proxy = [] if os.environ.get("KEYGATE_FLOOD_NO_PROXY") else ["--trusted-proxy", "127.0.0.1"]
     demo = subprocess.Popen(
         [demo_bin, "--addr", "127.0.0.1:0", "--store",
-         f"postgres://postgres@127.0.0.1:5432/{DB}", "--trusted-proxy", "127.0.0.1"],
+         f"postgres://postgres@127.0.0.1:5432/{DB}", *proxy],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
     try:
         ready = json.loads(demo.stdout.readline())
