@@ -5,7 +5,9 @@
 //! plan's windows, refuses if any is full and otherwise counts the request in all of them. Redis
 //! runs a script atomically, so across any number of replicas a limit of L lets exactly L
 //! requests through per window; replicas whose clocks agree (NTP) agree on the windows. The
-//! counts expire by themselves a second after their window ends. The decision is then reported
+//! counts expire by themselves a second after their window ends. Every counter the script
+//! touches comes through `KEYS`, named `{<prefix>:<key id>}:rl:<period ms>:<window index>`: the
+//! hash tag keeps a key's windows in one slot of a Redis Cluster. The decision is then reported
 //! with keygate's own rule ([`Counters`]) at that same time, so the figures match the
 //! in-process limiter's and `X-RateLimit-Reset`.
 //!
@@ -37,36 +39,43 @@ use keygate::limit::{Counters, Decision, LimiterError, RateLimiter, RatePlan};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 /// Checks every window of a plan and, if all have room and counting is asked, counts.
-/// KEYS[1]: the key's base name. ARGV: the caller's time (ms since the epoch), consume (0/1),
-/// window count, then limit and period (ms) of each window. Returns: allowed (0/1), then each
-/// window's count before this request.
+/// KEYS: the name of each window's count, in the order of the windows (every name the script
+/// touches comes through `KEYS`, as Redis Cluster requires). ARGV: the caller's time (ms since
+/// the epoch), consume (0/1), window count, then limit and period (ms) of each window. Returns:
+/// allowed (0/1), then each window's count before this request.
 const SCRIPT: &str = r"
 local now = tonumber(ARGV[1])
 local consume = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
-local names = {}
 local ends = {}
 local counts = {}
 local allowed = 1
 for i = 1, n do
   local limit = tonumber(ARGV[2 + 2 * i])
   local period = tonumber(ARGV[3 + 2 * i])
-  local index = math.floor(now / period)
-  names[i] = KEYS[1] .. ':' .. period .. ':' .. index
-  ends[i] = (index + 1) * period
-  counts[i] = tonumber(redis.call('GET', names[i]) or '0')
+  ends[i] = (math.floor(now / period) + 1) * period
+  counts[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
   if counts[i] >= limit then allowed = 0 end
 end
 if allowed == 1 and consume == 1 then
   for i = 1, n do
-    redis.call('INCR', names[i])
-    redis.call('PEXPIRE', names[i], ends[i] - now + 1000)
+    redis.call('INCR', KEYS[i])
+    redis.call('PEXPIRE', KEYS[i], ends[i] - now + 1000)
   end
 end
 local out = {allowed}
 for i = 1, n do out[#out + 1] = counts[i] end
 return out
 ";
+
+/// The name of the count of one window of one key: `{<prefix>:<key id>}:rl:<period ms>:<window
+/// index>`. The braces are a Redis Cluster hash tag: every window of a key lands in one slot, so
+/// one script can touch them all.
+fn window_name(prefix: &str, key: &KeyId, period_ms: u64, now_ms: i64) -> String {
+    let period = i64::try_from(period_ms).unwrap_or(i64::MAX);
+    let index = now_ms.div_euclid(period);
+    format!("{{{prefix}:{}}}:rl:{period_ms}:{index}", key.as_str())
+}
 
 /// How long [`RedisLimiter::connect`] waits for Redis before a check fails: 500 ms.
 /// [`RedisLimiter::connect_lazy`] takes its own.
@@ -111,8 +120,8 @@ fn config(timeout: Duration) -> ConnectionManagerConfig {
 }
 
 impl RedisLimiter {
-    /// Connects to `url` (`redis://host:port`), keeping counts under `prefix:`. Fails if Redis
-    /// does not answer within [`DEFAULT_TIMEOUT`].
+    /// Connects to `url` (`redis://host:port`), keeping counts under `{<prefix>:<key id>}:`.
+    /// Fails if Redis does not answer within [`DEFAULT_TIMEOUT`].
     ///
     /// # Errors
     /// The client's error when the URL is invalid or the server does not answer.
@@ -153,10 +162,12 @@ impl RedisLimiter {
         if windows.is_empty() {
             return Ok(None);
         }
-        let mut invocation = self.script.key(format!("{}:rl:{}", self.prefix, key.as_str()));
-        invocation.arg(now.unix_millis()).arg(u8::from(consume)).arg(windows.len());
+        let now_ms = now.unix_millis();
+        let mut invocation = self.script.prepare_invoke();
+        invocation.arg(now_ms).arg(u8::from(consume)).arg(windows.len());
         for w in windows {
             let period = u64::try_from(w.period().as_millis()).unwrap_or(u64::MAX).max(1);
+            invocation.key(window_name(&self.prefix, key, period, now_ms));
             invocation.arg(w.limit()).arg(period);
         }
         let mut connection = self.connection.clone();

@@ -15,7 +15,7 @@ use keygate_redis::RedisLimiter;
 
 mod common;
 
-use common::{clean_up, connect, fresh_id, prefix, url};
+use common::{clean_up, connect, fresh_id, names_under, prefix, url};
 
 /// The caller's clock in these tests: windows follow it, not Redis's clock, so no test can
 /// straddle a window boundary (midnight UTC for a day window) by running at the wrong moment.
@@ -107,6 +107,44 @@ async fn a_window_frees_up_when_it_ends_by_the_callers_clock() {
     assert!(!limiter.check(&key, &day, before).await.unwrap().unwrap().allowed);
     assert!(limiter.check(&key, &day, midnight).await.unwrap().unwrap().allowed);
     clean_up(&url, &prefix).await;
+}
+
+/// Every count the script touches is named by the caller, through `KEYS`, and carries the hash
+/// tag `{<prefix>:<key id>}`: on Redis Cluster all the windows of one key share one slot.
+#[tokio::test]
+#[ignore = "needs KEYGATE_TEST_REDIS_URL"]
+async fn every_window_of_a_key_carries_its_hash_tag() {
+    let url = url();
+    let prefix = prefix();
+    let limiter = connect(&url, &prefix).await;
+    let plan = RatePlan::new("t")
+        .window(5, Duration::from_secs(1))
+        .window(50, Duration::from_secs(60))
+        .window(500, Duration::from_secs(86_400));
+    let (one, other) = (fresh_id(), fresh_id());
+    for key in [&one, &other] {
+        assert!(limiter.check(key, &plan, NOW).await.unwrap().unwrap().allowed);
+    }
+    let mut names = names_under(&url, &prefix).await;
+    names.sort();
+    let mut expected: Vec<String> = [&one, &other]
+        .iter()
+        .flat_map(|key| {
+            let tag = format!("{{{prefix}:{}}}", key.as_str());
+            [
+                format!("{tag}:rl:1000:1800000000"),
+                format!("{tag}:rl:60000:30000000"),
+                format!("{tag}:rl:86400000:20833"),
+            ]
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(names, expected);
+    // A status read creates nothing.
+    limiter.status(&fresh_id(), &plan, NOW).await.unwrap().unwrap();
+    assert_eq!(names_under(&url, &prefix).await.len(), 6);
+    clean_up(&url, &prefix).await;
+    assert!(names_under(&url, &prefix).await.is_empty());
 }
 
 #[tokio::test]

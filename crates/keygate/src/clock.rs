@@ -100,8 +100,14 @@ impl Timestamp {
     /// # Errors
     /// [`TimestampError`] when the text is not RFC 3339 or lies outside the years 1 to 9999.
     pub fn parse_rfc3339(text: &str) -> Result<Self, TimestampError> {
+        // 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z: an offset can carry a text of
+        // the first or last day outside the years this timestamp can be written in again.
+        const WRITABLE: std::ops::RangeInclusive<i128> = -62_135_596_800_000..=253_402_300_799_999;
         let t = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| TimestampError)?;
         let ms = t.unix_timestamp_nanos() / 1_000_000;
+        if !WRITABLE.contains(&ms) {
+            return Err(TimestampError);
+        }
         i64::try_from(ms).map(Timestamp).map_err(|_| TimestampError)
     }
 

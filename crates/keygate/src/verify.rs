@@ -324,6 +324,8 @@ impl Keygate {
         };
         let Some(record) = record else {
             self.hasher().verify_dummy(parsed.secret());
+            // Every refusal answered `invalid_key` reads the clock once, as a revoked key's does.
+            std::hint::black_box(self.now());
             return Err(err(fail(id, InvalidKey::UnknownId)));
         };
         let Ok(matched) =
@@ -343,11 +345,14 @@ impl Keygate {
         };
         // A key whose prefix names another environment than its record is not that key: its
         // checksum is public, so the prefix alone could otherwise be swapped.
-        if !matched || parsed.environment() != record.environment {
+        let wrong = !matched | (parsed.environment() != record.environment);
+        // Read the clock for a key that can lapse (most never do), and for every wrong secret:
+        // a wrong secret and a revoked key's right one then do the same work, and take as long.
+        let lapses = record.revoked_at.is_some() | record.expires_at.is_some();
+        let now = (wrong | lapses).then(|| self.now());
+        if wrong {
             return Err(err(fail(id, InvalidKey::WrongSecret)));
         }
-        // Read the clock only for a key that can lapse: most keys never do.
-        let now = (record.revoked_at.is_some() || record.expires_at.is_some()).then(|| self.now());
         if now.is_some_and(|now| record.is_revoked_at(now)) {
             return Err(err(fail(id, InvalidKey::Revoked)));
         }

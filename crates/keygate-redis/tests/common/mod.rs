@@ -34,12 +34,18 @@ pub(crate) async fn connect(url: &str, prefix: &str) -> RedisLimiter {
     })
 }
 
+/// The names of every count under `prefix`: they all start with the hash tag `{<prefix>:`.
+pub(crate) async fn names_under(url: &str, prefix: &str) -> Vec<String> {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("KEYS").arg(format!("{{{prefix}:*")).query_async(&mut conn).await.unwrap()
+}
+
 /// Deletes every count under `prefix`.
 pub(crate) async fn clean_up(url: &str, prefix: &str) {
     let client = redis::Client::open(url).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> =
-        redis::cmd("KEYS").arg(format!("{prefix}:*")).query_async(&mut conn).await.unwrap();
+    let keys = names_under(url, prefix).await;
     if !keys.is_empty() {
         let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
     }
