@@ -334,6 +334,7 @@ impl Keygate {
             // A pepper this deployment lacks: refused exactly like an unknown id, so an outsider
             // cannot tell that the id exists; the operator hears of it once.
             self.hasher().verify_dummy(parsed.secret());
+            std::hint::black_box(self.now());
             if self.first_report_of_pepper(record.pepper_version) {
                 tracing::error!(key_id = %id, version = record.pepper_version, "a key names a pepper version this deployment lacks");
                 self.emit(Event::UnknownPepperVersion {
