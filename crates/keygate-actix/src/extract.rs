@@ -115,18 +115,8 @@ impl<R: ScopeRequirement> FromRequest for Scoped<R> {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let extensions = req.extensions();
-        let Some(verified) = extensions.get::<Verified>() else {
-            return ready(Err(Rejection::misconfigured(
-                "keygate: Scoped used on a route without KeygateTransform",
-            )));
-        };
-        ready(match verified.require(R::requirement()) {
-            Ok(()) => {
-                Ok(Scoped { principal: verified.principal().clone(), _requirement: PhantomData })
-            }
-            Err(refusal) => Err(Rejection { response: Some(refusal) }),
-        })
+        let checked = checked(req, "Scoped", |v| v.require(R::requirement()));
+        ready(checked.map(|principal| Scoped { principal, _requirement: PhantomData }))
     }
 }
 
@@ -155,17 +145,25 @@ impl<P: RequirePlan> FromRequest for Planned<P> {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let extensions = req.extensions();
-        let Some(verified) = extensions.get::<Verified>() else {
-            return ready(Err(Rejection::misconfigured(
-                "keygate: Planned used on a route without KeygateTransform",
-            )));
-        };
-        ready(match verified.require_plan(P::requirement()) {
-            Ok(()) => {
-                Ok(Planned { principal: verified.principal().clone(), _requirement: PhantomData })
-            }
-            Err(refusal) => Err(Rejection { response: Some(refusal) }),
-        })
+        let checked = checked(req, "Planned", |v| v.require_plan(P::requirement()));
+        ready(checked.map(|principal| Planned { principal, _requirement: PhantomData }))
+    }
+}
+
+/// The principal of a request that passes `check`, or the refusal to send: the rendered one, or
+/// 500 when the route has no [`KeygateTransform`](crate::KeygateTransform) in front of it.
+fn checked(
+    req: &HttpRequest,
+    extractor: &'static str,
+    check: impl FnOnce(&Verified) -> Result<(), keygate::response::Response>,
+) -> Result<Principal, Rejection> {
+    let extensions = req.extensions();
+    let Some(verified) = extensions.get::<Verified>() else {
+        tracing::error!("keygate: {extractor} used on a route without KeygateTransform");
+        return Err(Rejection { response: None });
+    };
+    match check(verified) {
+        Ok(()) => Ok(verified.principal().clone()),
+        Err(refusal) => Err(Rejection { response: Some(refusal) }),
     }
 }

@@ -71,17 +71,11 @@ impl<S: Send + Sync, R: ScopeRequirement> FromRequestParts<S> for Scoped<R> {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Some(verified) = parts.extensions.get::<Verified>() else {
-            return Err(Rejection::misconfigured(
-                "keygate: Scoped used on a route without KeygateLayer",
-            ));
-        };
-        match verified.require(R::requirement()) {
-            Ok(()) => {
-                Ok(Scoped { principal: verified.principal().clone(), _requirement: PhantomData })
-            }
-            Err(refusal) => Err(Rejection(refusal.into_http())),
-        }
+        let principal =
+            checked(parts, "keygate: Scoped used on a route without KeygateLayer", |v| {
+                v.require(R::requirement())
+            })?;
+        Ok(Scoped { principal, _requirement: PhantomData })
     }
 }
 
@@ -109,16 +103,28 @@ impl<S: Send + Sync, P: RequirePlan> FromRequestParts<S> for Planned<P> {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Some(verified) = parts.extensions.get::<Verified>() else {
-            return Err(Rejection::misconfigured(
-                "keygate: Planned used on a route without KeygateLayer",
-            ));
-        };
-        match verified.require_plan(P::requirement()) {
-            Ok(()) => {
-                Ok(Planned { principal: verified.principal().clone(), _requirement: PhantomData })
-            }
-            Err(refusal) => Err(Rejection(refusal.into_http())),
-        }
+        let principal =
+            checked(parts, "keygate: Planned used on a route without KeygateLayer", |v| {
+                v.require_plan(P::requirement())
+            })?;
+        Ok(Planned { principal, _requirement: PhantomData })
+    }
+}
+
+/// The principal of a request that passes `check`, or the refusal to send: the rendered one, or
+/// 500 (`missing_layer`) when the route has no [`KeygateLayer`](crate::KeygateLayer).
+// The extractors' own error type, returned as it is.
+#[allow(clippy::result_large_err)]
+fn checked(
+    parts: &Parts,
+    missing_layer: &'static str,
+    check: impl FnOnce(&Verified) -> Result<(), keygate::response::Response>,
+) -> Result<Principal, Rejection> {
+    let Some(verified) = parts.extensions.get::<Verified>() else {
+        return Err(Rejection::misconfigured(missing_layer));
+    };
+    match check(verified) {
+        Ok(()) => Ok(verified.principal().clone()),
+        Err(refusal) => Err(Rejection(refusal.into_http())),
     }
 }
