@@ -64,13 +64,12 @@ where
 }
 
 /// What a field of the wrong type is told.
-fn expected(field: &str, scopes_field: &str) -> String {
+fn expected(field: &str) -> String {
     match field {
         "scopes" | "permissions" => format!("{field} must be a list of strings."),
         "disabled" => "disabled must be true or false.".into(),
         "grace_period_seconds" => GRACE_RANGE.into(),
         "expires_at" => EXPIRES_AT_FORMAT.into(),
-        f if f == scopes_field => format!("{f} must be a list of strings."),
         f => format!("{f} must be a string."),
     }
 }
@@ -121,7 +120,7 @@ pub(super) fn body<'de, T: Deserialize<'de>>(
         match field {
             Some(f) => {
                 let f: String = f.chars().take(64).collect();
-                let message = expected(&f, scopes_field);
+                let message = expected(&f);
                 RequestProblem::invalid(&f, message)
             }
             None => RequestProblem::bad_body("The body must be a JSON object."),
