@@ -28,6 +28,10 @@ pub struct ServerOptions {
     /// Share this store (and the pepper below) with other servers.
     pub store: Option<Arc<Outage>>,
     pub pepper: Option<[u8; 32]>,
+    /// Serve gRPC too, on a free port.
+    pub grpc: bool,
+    /// `--rate-limit-headers`: `x-ratelimit` (default), `standard` or `both`.
+    pub rate_limit_headers: Option<&'static str>,
 }
 
 /// A running demo.
@@ -35,6 +39,8 @@ pub struct Server {
     pub framework: Framework,
     pub preset: Preset,
     pub addr: SocketAddr,
+    /// Where gRPC is served, with [`ServerOptions::grpc`].
+    pub grpc_addr: Option<SocketAddr>,
     pub admin_key: String,
     pub clock: ManualClock,
     pub store: Arc<Outage>,
@@ -59,6 +65,8 @@ impl Server {
             framework,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             preset: preset.into(),
+            grpc_addr: opts.grpc.then(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+            rate_limit_headers: opts.rate_limit_headers.unwrap_or("x-ratelimit").into(),
             ..Options::default()
         };
         let overrides = Overrides {
@@ -75,6 +83,7 @@ impl Server {
             framework,
             preset: Preset::by_name(preset).unwrap(),
             addr: running.addr,
+            grpc_addr: running.grpc_addr,
             admin_key: running.admin_key.expose_secret().to_owned(),
             clock,
             store,

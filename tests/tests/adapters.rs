@@ -115,3 +115,30 @@ async fn the_failed_auth_throttle_over_http_in_every_adapter() {
         s.stop().await;
     }
 }
+
+/// The management routes see the connection's TLS too: a server that terminates TLS itself
+/// (marking its connections, as its acceptor would: a request extension on axum, `on_connect`
+/// data on actix-web, `management_with` on warp) can require HTTPS and still manage keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_management_routes_see_the_connections_tls_in_every_adapter() {
+    for &framework in FRAMEWORKS {
+        for (tls, expected) in [(true, 200), (false, 403)] {
+            let s = Server::start_with(framework, "livetest", https_required(false, tls)).await;
+            let name = s.name();
+            for path in ["/v1/me", "/v1/api-keys", "/v1/rate-limit"] {
+                let req = Request::get(path).header("X-Request-Id", "m-1");
+                let r = s.send(s.with_key(req, &s.admin_key)).await;
+                assert_eq!(r.status, expected, "{name}: {path} with TLS {tls}: {}", r.body);
+                if expected == 403 {
+                    plain(403, "forbidden", "Requests must use HTTPS.", "").check(
+                        &r,
+                        &s.preset,
+                        "m-1",
+                        &format!("{name}: {path} over plain HTTP"),
+                    );
+                }
+            }
+            s.stop().await;
+        }
+    }
+}

@@ -32,10 +32,15 @@ impl FromRequest for RequestId {
 /// A refused request: keygate's rendered error, sent as it is.
 #[derive(Debug)]
 pub struct Rejection {
-    response: Option<keygate::response::Response>,
+    response: Option<keygate::adapter::Refusal>,
 }
 
 impl Rejection {
+    /// Why the request was refused; `None` when the route lacks the middleware (a 500).
+    pub fn error(&self) -> Option<&keygate::AuthError> {
+        self.response.as_ref().map(keygate::adapter::Refusal::error)
+    }
+
     fn misconfigured(what: &'static str) -> Self {
         tracing::error!("{what}");
         Rejection { response: None }
@@ -45,7 +50,7 @@ impl Rejection {
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.response {
-            Some(r) => write!(f, "request refused by keygate: {}", r.status),
+            Some(r) => write!(f, "request refused by keygate: {}", r.status()),
             None => f.write_str("keygate middleware missing"),
         }
     }
@@ -55,13 +60,13 @@ impl ResponseError for Rejection {
     fn status_code(&self) -> StatusCode {
         self.response
             .as_ref()
-            .and_then(|r| StatusCode::from_u16(r.status).ok())
+            .and_then(|r| StatusCode::from_u16(r.status()).ok())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
         match &self.response {
-            Some(r) => into_response(r),
+            Some(r) => into_response(r.response()),
             None => HttpResponse::InternalServerError().body("keygate middleware missing"),
         }
     }
@@ -155,7 +160,7 @@ impl<P: RequirePlan> FromRequest for Planned<P> {
 fn checked(
     req: &HttpRequest,
     extractor: &'static str,
-    check: impl FnOnce(&Verified) -> Result<(), keygate::response::Response>,
+    check: impl FnOnce(&Verified) -> Result<(), keygate::adapter::Refusal>,
 ) -> Result<Principal, Rejection> {
     let extensions = req.extensions();
     let Some(verified) = extensions.get::<Verified>() else {

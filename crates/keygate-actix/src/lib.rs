@@ -10,12 +10,13 @@ pub use keygate;
 pub use keygate::plan::RequirePlan;
 pub use keygate::scope::ScopeRequirement;
 pub use keygate::{plan_requirement, requirement};
-pub use management::management_services;
+pub use management::{management_config, management_services};
 pub use middleware::{KeygateMiddleware, KeygateTransform};
 
-use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use keygate::adapter::TlsConnection;
 
 /// keygate's view of actix-web's header map.
 struct ActixHeaders<'a>(&'a HeaderMap);
@@ -38,4 +39,11 @@ pub fn into_response(response: &keygate::response::Response) -> HttpResponse {
         return builder.finish();
     }
     builder.content_type(response.content_type).body(response.body.clone())
+}
+
+/// Whether the request came over TLS the server terminated: `tls` as configured, or
+/// [`TlsConnection`] in the connection's `on_connect` data or the request's extensions.
+fn is_tls(req: &HttpRequest, tls: bool) -> bool {
+    tls || req.conn_data::<TlsConnection>().is_some()
+        || req.extensions().get::<TlsConnection>().is_some()
 }

@@ -8,7 +8,7 @@ use actix_web::{Error, HttpMessage};
 use futures_util::future::LocalBoxFuture;
 use keygate::{Keygate, Peer};
 
-use crate::{ActixHeaders, into_response};
+use crate::{ActixHeaders, into_response, is_tls};
 
 /// Middleware that authenticates every request with [`Keygate::authenticate`].
 ///
@@ -45,8 +45,11 @@ impl KeygateTransform {
         KeygateTransform { gate, tls: false }
     }
 
-    /// Tells keygate the server terminates TLS itself, for
-    /// [`require_https`](keygate::KeygateBuilder::require_https).
+    /// Tells keygate the server terminates TLS itself on every connection, for
+    /// [`require_https`](keygate::KeygateBuilder::require_https). A server with plain and TLS
+    /// listeners marks TLS connections instead, with
+    /// [`TlsConnection`](keygate::adapter::TlsConnection) in `HttpServer::on_connect`; the
+    /// management routes read that mark too.
     pub fn tls(mut self, tls: bool) -> Self {
         self.tls = tls;
         self
@@ -97,7 +100,8 @@ where
         let gate = self.gate.clone();
         let tls = self.tls;
         Box::pin(async move {
-            let peer = Peer { ip: req.peer_addr().map(|a| a.ip()), tls };
+            let peer =
+                Peer { ip: req.peer_addr().map(|a| a.ip()), tls: is_tls(req.request(), tls) };
             let outcome =
                 keygate::adapter::Verified::authenticate(&gate, &ActixHeaders(req.headers()), peer)
                     .await;
@@ -115,7 +119,7 @@ where
                     Ok(response.map_into_left_body())
                 }
                 Err(refusal) => {
-                    let response = into_response(&refusal);
+                    let response = into_response(refusal.response());
                     Ok(req.into_response(response).map_into_right_body())
                 }
             }

@@ -1,13 +1,13 @@
 use std::marker::PhantomData;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use keygate::Principal;
-use keygate::adapter::Verified;
+use keygate::adapter::{Refusal, Verified};
 use keygate::plan::RequirePlan;
 use keygate::scope::ScopeRequirement;
+use keygate::{Keygate, Principal};
 
-use crate::Rejection;
+use crate::{Rejection, peer_of};
 
 /// The id of the request: its `X-Request-Id` if sane, else one keygate makes. Read from what
 /// [`KeygateLayer`](crate::KeygateLayer) left in the extensions; on a route
@@ -26,25 +26,50 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     }
 }
 
-/// Extracts the [`Principal`] of a request authenticated by [`KeygateLayer`](crate::KeygateLayer).
+/// Extracts the [`Principal`] of an authenticated request, else rejects it with keygate's
+/// answer (401, 429…) in the preset's style.
+///
+/// Behind a [`KeygateLayer`](crate::KeygateLayer), it takes what the layer found. Without one,
+/// it authenticates the request itself with the [`Keygate`] of the router's state
+/// (`Keygate: FromRef<S>`), once per request however many extractors ask. The layer is what
+/// adds `X-RateLimit-*` to successful answers; without it only refusals carry them.
 ///
 /// ```
-/// use keygate_axum::Auth;
+/// use axum::{Router, extract::FromRef, routing::get};
+/// use keygate_axum::{Auth, keygate::{Keygate, preset::Preset}};
 ///
 /// async fn me(Auth(principal): Auth) -> String {
 ///     principal.workspace_id().to_owned()
 /// }
+///
+/// #[derive(Clone)]
+/// struct AppState {
+///     gate: Keygate,
+/// }
+///
+/// impl FromRef<AppState> for Keygate {
+///     fn from_ref(state: &AppState) -> Keygate {
+///         state.gate.clone()
+///     }
+/// }
+///
+/// # fn app() -> Result<Router, Box<dyn std::error::Error>> {
+/// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+/// let app = Router::new().route("/v1/me", get(me)).with_state(AppState { gate });
+/// # Ok(app)
+/// # }
 /// ```
 #[derive(Debug, Clone)]
 pub struct Auth(pub Principal);
 
-impl<S: Send + Sync> FromRequestParts<S> for Auth {
+impl<S: Send + Sync> FromRequestParts<S> for Auth
+where
+    Keygate: FromRef<S>,
+{
     type Rejection = Rejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Verified>().map(|v| Auth(v.principal().clone())).ok_or_else(|| {
-            Rejection::misconfigured("keygate: Auth used on a route without KeygateLayer")
-        })
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Auth(verified(parts, state).await?.principal().clone()))
     }
 }
 
@@ -67,15 +92,16 @@ pub struct Scoped<R> {
     _requirement: PhantomData<fn() -> R>,
 }
 
-impl<S: Send + Sync, R: ScopeRequirement> FromRequestParts<S> for Scoped<R> {
+impl<S: Send + Sync, R: ScopeRequirement> FromRequestParts<S> for Scoped<R>
+where
+    Keygate: FromRef<S>,
+{
     type Rejection = Rejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let principal =
-            checked(parts, "keygate: Scoped used on a route without KeygateLayer", |v| {
-                v.require(R::requirement())
-            })?;
-        Ok(Scoped { principal, _requirement: PhantomData })
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let verified = verified(parts, state).await?;
+        verified.require(R::requirement())?;
+        Ok(Scoped { principal: verified.principal().clone(), _requirement: PhantomData })
     }
 }
 
@@ -99,32 +125,31 @@ pub struct Planned<P> {
     _requirement: PhantomData<fn() -> P>,
 }
 
-impl<S: Send + Sync, P: RequirePlan> FromRequestParts<S> for Planned<P> {
+impl<S: Send + Sync, P: RequirePlan> FromRequestParts<S> for Planned<P>
+where
+    Keygate: FromRef<S>,
+{
     type Rejection = Rejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let principal =
-            checked(parts, "keygate: Planned used on a route without KeygateLayer", |v| {
-                v.require_plan(P::requirement())
-            })?;
-        Ok(Planned { principal, _requirement: PhantomData })
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let verified = verified(parts, state).await?;
+        verified.require_plan(P::requirement())?;
+        Ok(Planned { principal: verified.principal().clone(), _requirement: PhantomData })
     }
 }
 
-/// The principal of a request that passes `check`, or the refusal to send: the rendered one, or
-/// 500 (`missing_layer`) when the route has no [`KeygateLayer`](crate::KeygateLayer).
-// The extractors' own error type, returned as it is.
-#[allow(clippy::result_large_err)]
-fn checked(
-    parts: &Parts,
-    missing_layer: &'static str,
-    check: impl FnOnce(&Verified) -> Result<(), keygate::response::Response>,
-) -> Result<Principal, Rejection> {
-    let Some(verified) = parts.extensions.get::<Verified>() else {
-        return Err(Rejection::misconfigured(missing_layer));
-    };
-    match check(verified) {
-        Ok(()) => Ok(verified.principal().clone()),
-        Err(refusal) => Err(Rejection(refusal.into_http())),
+/// The request's authentication: the layer's, or one made now with the state's [`Keygate`] and
+/// kept in the extensions for the request's other extractors.
+async fn verified<S>(parts: &mut Parts, state: &S) -> Result<Verified, Refusal>
+where
+    Keygate: FromRef<S>,
+{
+    if let Some(verified) = parts.extensions.get::<Verified>() {
+        return Ok(verified.clone());
     }
+    let gate = Keygate::from_ref(state);
+    let peer = peer_of(&parts.extensions, false);
+    let verified = Verified::authenticate(&gate, &parts.headers, peer).await?;
+    parts.extensions.insert(verified.clone());
+    Ok(verified)
 }

@@ -13,6 +13,11 @@ use crate::peer_of;
 /// nest anywhere. It authenticates requests itself, or uses what a [`KeygateLayer`](crate::KeygateLayer)
 /// around it found. Every answer is [`Keygate::handle_api`]'s, byte for byte.
 ///
+/// A request is HTTPS, for [`require_https`](keygate::KeygateBuilder::require_https), when it
+/// carries [`TlsConnection`](keygate::adapter::TlsConnection): a server that terminates TLS
+/// itself adds it (`.layer(Extension(TlsConnection))` on a TLS-only router, or per connection
+/// in its TLS accept loop).
+///
 /// ```
 /// use axum::Router;
 /// use keygate_axum::{management_router, keygate::{Keygate, preset::Preset}};

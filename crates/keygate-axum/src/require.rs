@@ -5,13 +5,11 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::http::Request;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use keygate::scope::Requirement;
 
 use tower_layer::Layer;
 use tower_service::Service;
-
-use crate::Rejection;
 
 /// A per-route layer that lets through only requests whose key holds `requirement`; put it
 /// inside [`KeygateLayer`](crate::KeygateLayer) with `route_layer`.
@@ -73,9 +71,11 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let Some(verified) = req.extensions().get::<keygate::adapter::Verified>() else {
-            let rejection =
-                Rejection::misconfigured("keygate: RequireScopesLayer used without KeygateLayer");
-            return Box::pin(async move { Ok(rejection.into_response()) });
+            let what = "keygate: RequireScopesLayer used without KeygateLayer";
+            tracing::error!("{what}");
+            let mut response = Response::new(Body::from(what));
+            *response.status_mut() = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+            return Box::pin(async move { Ok(response) });
         };
         if let Err(refusal) = verified.require(&self.requirement) {
             let response = refusal.into_http();

@@ -162,10 +162,7 @@ impl PgStoreBuilder {
             .acquire_timeout(self.acquire_timeout)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|e| sqlx::Error::Migrate(Box::new(e)))?;
+        crate::migrate::run(&pool).await?;
         let schema: String = sqlx::query_scalar("SELECT current_schema()").fetch_one(&pool).await?;
         let channel: String = format!("keygate_{schema}").chars().take(63).collect();
         Ok(PgStore::new(pool, channel))

@@ -14,6 +14,20 @@
 //!   from those notifications, so hot keys verify from memory while a revocation on one
 //!   replica reaches every other within the time a notification takes. A lost notification is
 //!   bounded by the cache's TTL; while the listening connection is down, the cache is bypassed.
+//! - **Migrations** are embedded and recorded in keygate's own table, `keygate_migrations`, in
+//!   the store's schema, not in sqlx's `_sqlx_migrations`: an application that runs its own
+//!   sqlx migrations on the same database, even in the same schema, and keygate never stop
+//!   each other, whichever runs first. They run in one transaction under an advisory lock, so
+//!   replicas starting together take turns.
+//!
+//! # Upgrading a schema migrated by an earlier keygate
+//!
+//! Earlier versions recorded keygate's migrations in `_sqlx_migrations`. The first start of
+//! this version moves those rows (matched by version and checksum) into `keygate_migrations`,
+//! in the same transaction and without running any migration again; the application's rows,
+//! and the table, stay. From then on a process of an earlier version cannot start on that
+//! schema (its migrator would create `keygate_keys` again and fails); processes already
+//! running are not affected. Upgrade every replica, as with any change of schema.
 //!
 //! ```no_run
 //! use keygate::store::CacheConfig;
@@ -32,6 +46,7 @@
 mod builder;
 mod errors;
 mod listener;
+mod migrate;
 mod rows;
 mod store;
 

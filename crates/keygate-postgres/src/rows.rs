@@ -1,10 +1,11 @@
 //! A row of `keygate_keys` and a [`KeyRecord`], each made from the other.
 
+use ipnet::IpNet;
 use keygate::clock::Timestamp;
 use keygate::format::{Environment, KeyId};
 use keygate::hash::KeyHash;
 use keygate::scope::ScopeSet;
-use keygate::store::{KeyKind, KeyRecord, Owner, StoreError, Usage};
+use keygate::store::{KeyKind, KeyRecord, Metadata, Owner, StoreError, Usage};
 use sqlx::Postgres;
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
@@ -12,7 +13,7 @@ use sqlx::query::Query;
 /// The columns of a record, in the order [`KeyRow::bind`] binds them.
 pub(crate) const COLUMNS: &str = "id, hash, pepper_version, preview, workspace_id, user_id, kind, environment, \
     scopes, name, description, created_at, expires_at, revoked_at, disabled, last_used, rate_plan, \
-    usage_day, usage_today, usage_month, usage_this_month";
+    usage_day, usage_today, usage_month, usage_this_month, metadata, allowed_ips";
 
 /// One row of `keygate_keys`, as PostgreSQL holds it: times in milliseconds since the epoch,
 /// counts as `BIGINT`, names of kinds and environments as text.
@@ -39,6 +40,8 @@ pub(crate) struct KeyRow {
     usage_today: i64,
     usage_month: i64,
     usage_this_month: i64,
+    metadata: Option<String>,
+    allowed_ips: Vec<String>,
 }
 
 impl KeyRow {
@@ -66,10 +69,12 @@ impl KeyRow {
             usage_today: count_to_db(r.usage.today),
             usage_month: r.usage.month,
             usage_this_month: count_to_db(r.usage.this_month),
+            metadata: r.metadata.as_ref().map(|m| m.as_json().to_owned()),
+            allowed_ips: r.allowed_ips.iter().map(ToString::to_string).collect(),
         }
     }
 
-    /// Binds the row's values to `query` as `$1` to `$21`, in the order of [`COLUMNS`].
+    /// Binds the row's values to `query` as `$1` to `$23`, in the order of [`COLUMNS`].
     pub(crate) fn bind(
         self,
         query: Query<'_, Postgres, PgArguments>,
@@ -96,6 +101,8 @@ impl KeyRow {
             .bind(self.usage_today)
             .bind(self.usage_month)
             .bind(self.usage_this_month)
+            .bind(self.metadata)
+            .bind(self.allowed_ips)
     }
 
     /// The record this row stores. A value no record can hold (a row changed behind the
@@ -128,6 +135,18 @@ impl KeyRow {
             month: self.usage_month,
             this_month: count_from_db(self.usage_this_month),
         };
+        record.metadata = self
+            .metadata
+            .as_deref()
+            .map(Metadata::parse)
+            .transpose()
+            .map_err(|_| corrupt("metadata"))?;
+        record.allowed_ips = self
+            .allowed_ips
+            .iter()
+            .map(|n| n.parse::<IpNet>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| corrupt("network"))?;
         Ok(record)
     }
 }

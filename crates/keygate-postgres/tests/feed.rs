@@ -44,13 +44,14 @@ async fn bulk_revocations_reach_another_replicas_cache_by_id_or_all_at_once() {
     let url = url();
     let schema = unique_schema("feed");
     let here = connect(&url, &schema).await;
+    let there = connect(&url, &schema).await;
+    let elsewhere = gate(Arc::new(there.clone()));
+    // Minted before anyone listens, so that no notification of its own can drop it later: only
+    // the one this test sends below does.
+    let keep = mint(&elsewhere, "wks_keep").await;
     // Only a notification can drop a cached record within the test: the TTL is an hour.
     let config = CacheConfig { ttl: Duration::from_secs(3600), ..CacheConfig::default() };
     let cache = keygate_postgres::cached(here.clone(), config);
-    let there = connect(&url, &schema).await;
-    let elsewhere = gate(Arc::new(there.clone()));
-
-    let keep = mint(&elsewhere, "wks_keep").await;
     // The listener is up once a read is cached.
     let probe = cache.clone();
     let listening = async {

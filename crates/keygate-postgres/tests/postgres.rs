@@ -10,35 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use keygate::clock::Timestamp;
-use keygate::format::{Environment, KeyFormat};
-use keygate::hash::{KeyHasher, Pepper};
-use keygate::scope::ScopeSet;
-use keygate::store::{CacheConfig, KeyRecord, KeyStore, KeyUpdate, Owner, Peek, UsageDelta};
+use keygate::store::{CacheConfig, KeyStore, KeyUpdate, Peek, UsageDelta};
 use keygate_postgres::PgStore;
 
 mod common;
 
-use common::{connect, drop_schema, unique_schema, url};
-
-fn record(workspace: &str) -> KeyRecord {
-    let format = KeyFormat::builder("t").build().unwrap();
-    let key = format.generate(Environment::Live).unwrap();
-    let parsed = format.parse(key.expose_secret()).unwrap();
-    let (pepper_version, hash) =
-        KeyHasher::new(1, Pepper::new([3u8; 32]).unwrap()).hash(parsed.secret());
-    let mut record = KeyRecord::new(
-        parsed.id(),
-        hash,
-        pepper_version,
-        format.preview_of(Environment::Live, &parsed.id()),
-        Owner::workspace(workspace),
-        Environment::Live,
-        Timestamp::from_unix_seconds(1_800_000_000),
-    );
-    record.scopes = ScopeSet::parse(["tasks:read"]).unwrap();
-    record.name = "pg".into();
-    record
-}
+use common::{connect, drop_schema, record, unique_schema, url};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs KEYGATE_TEST_POSTGRES_URL"]

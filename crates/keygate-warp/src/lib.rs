@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use bytes::Buf;
 use futures_util::StreamExt;
-use keygate::adapter::{ApiRequest, CappedBody};
+use keygate::adapter::{ApiRequest, CappedBody, TlsConnection};
 use keygate::plan::RequirePlan;
 use keygate::scope::ScopeRequirement;
 use keygate::{Keygate, Peer};
@@ -17,9 +17,16 @@ pub use keygate;
 pub use keygate::adapter::Verified;
 pub use keygate::{plan_requirement, requirement};
 
-/// A request keygate refused: its rendered response. [`recover`] sends it.
+/// A request keygate refused: why, and its rendered response. [`recover`] sends it.
 #[derive(Debug)]
-pub struct KeygateRejection(keygate::response::Response);
+pub struct KeygateRejection(keygate::adapter::Refusal);
+
+impl KeygateRejection {
+    /// Why the request was refused, and the rendered answer.
+    pub fn refusal(&self) -> &keygate::adapter::Refusal {
+        &self.0
+    }
+}
 
 impl warp::reject::Reject for KeygateRejection {}
 
@@ -36,13 +43,14 @@ pub fn reply(verified: &Verified, reply: impl Reply) -> Response {
     response
 }
 
-fn reject(refusal: keygate::response::Response) -> Rejection {
+fn reject(refusal: keygate::adapter::Refusal) -> Rejection {
     warp::reject::custom(KeygateRejection(refusal))
 }
 
-/// The client address and TLS flag of the request.
-fn peer(addr: Option<SocketAddr>, tls: bool) -> Peer {
-    Peer { ip: addr.map(|a| a.ip()), tls }
+/// The client address and TLS flag of the request: TLS when `tls` is set or the request carries
+/// [`TlsConnection`].
+fn peer(addr: Option<SocketAddr>, tls: bool, marked: Option<TlsConnection>) -> Peer {
+    Peer { ip: addr.map(|a| a.ip()), tls: tls || marked.is_some() }
 }
 
 /// A filter that authenticates the request with [`Verified::authenticate`] and extracts
@@ -72,17 +80,22 @@ pub fn authenticated(
 }
 
 /// [`authenticated`] for a server that terminates TLS itself, for
-/// [`require_https`](keygate::KeygateBuilder::require_https).
+/// [`require_https`](keygate::KeygateBuilder::require_https). (Every filter of this crate also
+/// takes a request that carries [`TlsConnection`] in its extensions as HTTPS.)
 pub fn authenticated_with(
     gate: Keygate,
     tls: bool,
 ) -> impl Filter<Extract = (Verified,), Error = Rejection> + Clone {
-    warp::header::headers_cloned().and(warp::addr::remote()).and_then(
-        move |headers: HeaderMap, addr| {
+    warp::header::headers_cloned()
+        .and(warp::addr::remote())
+        .and(warp::ext::optional::<TlsConnection>())
+        .and_then(move |headers: HeaderMap, addr, marked| {
             let gate = gate.clone();
-            async move { Verified::authenticate(&gate, &headers, peer(addr, tls)).await.map_err(reject) }
-        },
-    )
+            async move {
+                let peer = peer(addr, tls, marked);
+                Verified::authenticate(&gate, &headers, peer).await.map_err(reject)
+            }
+        })
 }
 
 /// A filter like [`authenticated`] that also requires the scopes `R` (declare `R` with
@@ -155,7 +168,7 @@ pub async fn require_plan<P: RequirePlan>(verified: Verified) -> Result<Verified
 /// The rejection itself, when it is not keygate's.
 pub async fn recover(rejection: Rejection) -> Result<Response, Rejection> {
     match rejection.find::<KeygateRejection>() {
-        Some(KeygateRejection(response)) => Ok(response.clone().into_http()),
+        Some(KeygateRejection(refusal)) => Ok(refusal.response().clone().into_http()),
         None => Err(rejection),
     }
 }
@@ -176,6 +189,15 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Rejection> {
 /// # }
 /// ```
 pub fn management(gate: Keygate) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    management_with(gate, false)
+}
+
+/// [`management`] for a server that terminates TLS itself, for
+/// [`require_https`](keygate::KeygateBuilder::require_https), as [`authenticated_with`].
+pub fn management_with(
+    gate: Keygate,
+    tls: bool,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path::tail()
         .and_then(|tail: warp::path::Tail| async move {
             let path = format!("/{}", tail.as_str());
@@ -189,6 +211,7 @@ pub fn management(gate: Keygate) -> impl Filter<Extract = (Response,), Error = R
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::header::headers_cloned())
         .and(warp::addr::remote())
+        .and(warp::ext::optional::<TlsConnection>())
         .and(warp::body::stream())
         .then(
             move |path: String,
@@ -196,6 +219,7 @@ pub fn management(gate: Keygate) -> impl Filter<Extract = (Response,), Error = R
                   query: String,
                   headers: HeaderMap,
                   addr,
+                  marked,
                   body| {
                 let gate = gate.clone();
                 async move {
@@ -203,7 +227,7 @@ pub fn management(gate: Keygate) -> impl Filter<Extract = (Response,), Error = R
                     let request = ApiRequest::new(method.as_str(), &path, &headers)
                         .query(Some(query.as_str()).filter(|q| !q.is_empty()))
                         .body(body.as_bytes())
-                        .peer(peer(addr, false));
+                        .peer(peer(addr, tls, marked));
                     gate.handle_api(request, None).await.into_http()
                 }
             },

@@ -167,6 +167,9 @@ pub enum Forbidden {
     /// The route requires another plan than the key's ([`Keygate::authorize_plan`](crate::Keygate::authorize_plan)).
     #[error("the endpoint requires the {0} plan")]
     Plan(crate::plan::PlanDenied),
+    /// The key names the networks it may be used from, and the client is outside them.
+    #[error("the key cannot be used from this address")]
+    Network,
 }
 
 /// Why a request is ambiguous.

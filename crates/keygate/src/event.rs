@@ -5,7 +5,12 @@
 //! keygate also emits `tracing` events: `info` for minted, revoked and rotated keys, `debug` for
 //! refused credentials and rate-limited requests (per request, so a flood of them cannot flood
 //! the logs), `warn` for expiring keys and an unreachable store or limiter, `trace` for each
-//! verified request.
+//! verified request. Each authentication runs in an `info` span `keygate.authenticate`
+//! (fields `preset`, `client_ip`, `key_id`, `outcome`) and each management call in a span
+//! `keygate.management` (`method`, `route`, `key_id`, `status`); no field ever holds a secret.
+//!
+//! With the feature `metrics`, [`MetricsSink`](crate::metrics::MetricsSink) turns events into
+//! counters and a histogram of the `metrics` crate.
 //!
 //! ```
 //! use std::sync::{Arc, Mutex};
@@ -118,6 +123,21 @@ pub enum Event<'a> {
         key_id: KeyId,
         /// The version.
         version: crate::hash::PepperVersion,
+    },
+    /// A presented key was checked (parse, lookup, hash, constant-time compare, state): how
+    /// long that took, and whether the key verified. Requests without a credential are not
+    /// checked.
+    Checked {
+        /// The time the check took.
+        elapsed: std::time::Duration,
+        /// Whether the key verified.
+        verified: bool,
+    },
+    /// The key store could not answer: a request was refused with 503 (authentication never
+    /// fails open) or a management call failed.
+    StoreUnavailable {
+        /// What was asked of it: `find` (a request's key), `manage` (a management call).
+        operation: &'static str,
     },
     /// A key expires soon.
     ExpiringSoon {

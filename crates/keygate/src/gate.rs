@@ -13,14 +13,15 @@
 //! ```
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use ipnet::IpNet;
 
 use crate::clock::{Clock, SystemClock};
+use crate::decoy::Decoys;
 use crate::event::{Event, EventSink};
-use crate::format::Environment;
+use crate::format::{Environment, KeyId};
 use crate::forwarded::ForwardedHeader;
 use crate::hash::{KeyHasher, Pepper, PepperVersion};
 use crate::limit::{
@@ -78,6 +79,8 @@ struct Inner {
     forwarded_header: ForwardedHeader,
     /// Pepper versions already reported as missing.
     reported_peppers: Mutex<Vec<PepperVersion>>,
+    /// What a key naming no usable record is checked against; made at the first such key.
+    decoys: OnceLock<Decoys>,
 }
 
 /// When the deployment requires HTTPS ([`KeygateBuilder::require_https`]).
@@ -376,6 +379,7 @@ impl KeygateBuilder {
                 trusted_proxies: self.trusted_proxies,
                 forwarded_header: self.forwarded_header,
                 reported_peppers: Mutex::new(Vec::new()),
+                decoys: OnceLock::new(),
             }),
         })
     }
@@ -464,6 +468,13 @@ impl Keygate {
     }
 
     /// Whether this is the first time `version` is found missing (then it is remembered).
+    /// The record a key whose id names no usable record is checked against, so that its
+    /// refusal does a found key's work ([`Decoys`]).
+    #[inline]
+    pub(crate) fn decoy(&self, id: &KeyId) -> Arc<KeyRecord> {
+        self.inner.decoys.get_or_init(|| Decoys::new(&self.inner.hasher)).for_id(id)
+    }
+
     pub(crate) fn first_report_of_pepper(&self, version: PepperVersion) -> bool {
         let mut reported =
             self.inner.reported_peppers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -512,6 +523,12 @@ impl Keygate {
             .as_deref()
             .and_then(|name| plans.get(name))
             .or_else(|| plans.default_plan(record.kind))
+    }
+
+    /// Whether an [`EventSink`] listens.
+    #[inline]
+    pub(crate) fn has_events(&self) -> bool {
+        self.inner.events.is_some()
     }
 
     pub(crate) fn emit(&self, event: Event<'_>) {

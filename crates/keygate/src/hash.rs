@@ -18,12 +18,12 @@
 
 use std::fmt;
 
-use hmac::{Hmac, KeyInit, Mac};
 use rand::TryRng;
 use rand::rngs::SysRng;
-use sha2::Sha256;
+use sha2::block_api::compress256;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::format::RandomError;
 
@@ -183,7 +183,7 @@ pub struct UnknownPepper(pub PepperVersion);
 #[derive(Clone)]
 pub struct KeyHasher {
     current: PepperVersion,
-    keyed: Vec<(PepperVersion, Hmac<Sha256>)>,
+    keyed: Vec<(PepperVersion, Prekeyed)>,
     dummy: KeyHash,
 }
 
@@ -197,21 +197,101 @@ impl fmt::Debug for KeyHasher {
     }
 }
 
-fn keyed(pepper: &Pepper) -> Hmac<Sha256> {
-    // HMAC accepts keys of any length; the constructor cannot fail.
-    match <Hmac<Sha256> as KeyInit>::new_from_slice(&pepper.0) {
-        Ok(mac) => mac,
-        Err(_) => unreachable!("HMAC takes keys of any length"),
+/// The SHA-256 initial state.
+const SHA256_IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+/// HMAC-SHA256 (RFC 2104) keyed once: the SHA-256 states after the key's inner and outer
+/// blocks. A message of up to 55 bytes then costs two block compressions and nothing else.
+/// The states stand for the pepper, so they are wiped when dropped.
+#[derive(Clone)]
+struct Prekeyed {
+    inner: [u32; 8],
+    outer: [u32; 8],
+}
+
+impl Drop for Prekeyed {
+    fn drop(&mut self) {
+        self.inner.zeroize();
+        self.outer.zeroize();
+    }
+}
+
+impl Prekeyed {
+    fn new(key: &[u8]) -> Self {
+        // A key longer than a block is replaced by its digest; a shorter one is zero-padded.
+        let mut block = Zeroizing::new([0u8; 64]);
+        if key.len() > 64 {
+            block[..32].copy_from_slice(&Sha256::digest(key));
+        } else {
+            block[..key.len()].copy_from_slice(key);
+        }
+        let keyed_state = |pad: u8| {
+            let mut padded = Zeroizing::new([0u8; 64]);
+            for (p, k) in padded.iter_mut().zip(block.iter()) {
+                *p = k ^ pad;
+            }
+            let mut state = SHA256_IV;
+            compress256(&mut state, std::slice::from_ref(&*padded));
+            state
+        };
+        Prekeyed { inner: keyed_state(0x36), outer: keyed_state(0x5c) }
+    }
+
+    /// `HMAC-SHA256(key, message)`. Its buffers are not wiped: they hold the message, which
+    /// the caller holds too, and values derived from it.
+    #[inline]
+    fn mac(&self, message: &[u8]) -> KeyHash {
+        let mut inner = self.inner;
+        let mut blocks = message.chunks_exact(64);
+        for block in &mut blocks {
+            let block: &[u8; 64] = block.try_into().unwrap_or_else(|_| unreachable!());
+            compress256(&mut inner, std::slice::from_ref(block));
+        }
+        // The key's block came first: 64 bytes more than the message.
+        let bits = (64 + message.len() as u64) * 8;
+        let rest = blocks.remainder();
+        let mut last = [0u8; 64];
+        last[..rest.len()].copy_from_slice(rest);
+        last[rest.len()] = 0x80;
+        if rest.len() >= 56 {
+            compress256(&mut inner, std::slice::from_ref(&last));
+            last = [0u8; 64];
+        }
+        last[56..].copy_from_slice(&bits.to_be_bytes());
+        compress256(&mut inner, std::slice::from_ref(&last));
+
+        // The outer hash: the key's outer block, then the inner digest in one padded block.
+        let mut block = [0u8; 64];
+        for (chunk, word) in block.chunks_exact_mut(4).zip(inner.iter()) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        block[32] = 0x80;
+        block[56..].copy_from_slice(&((64u64 + 32) * 8).to_be_bytes());
+        let mut outer = self.outer;
+        compress256(&mut outer, std::slice::from_ref(&block));
+        let mut digest = [0u8; 32];
+        for (chunk, word) in digest.chunks_exact_mut(4).zip(outer.iter()) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        KeyHash(digest)
     }
 }
 
 impl KeyHasher {
     /// A hasher whose current pepper is `pepper`, numbered `version`.
     pub fn new(version: PepperVersion, pepper: Pepper) -> Self {
-        let mac = keyed(&pepper);
+        let mac = Prekeyed::new(&pepper.0);
         // The dummy compared against when a key id is unknown: a hash no secret will produce.
-        let dummy =
-            KeyHash(mac.clone().chain_update(b"keygate dummy").finalize().into_bytes().into());
+        let dummy = mac.mac(b"keygate dummy");
         KeyHasher { current: version, keyed: vec![(version, mac)], dummy }
     }
 
@@ -219,7 +299,7 @@ impl KeyHasher {
     /// one. Adding a version twice keeps the first.
     pub fn with_retired(mut self, version: PepperVersion, pepper: Pepper) -> Self {
         if !self.keyed.iter().any(|(v, _)| *v == version) {
-            self.keyed.push((version, keyed(&pepper)));
+            self.keyed.push((version, Prekeyed::new(&pepper.0)));
         }
         self
     }
@@ -229,16 +309,15 @@ impl KeyHasher {
         self.current
     }
 
-    /// Hashes `secret` with the current pepper.
-    pub fn hash(&self, secret: &str) -> (PepperVersion, KeyHash) {
-        (self.current, Self::mac(&self.keyed[0].1, secret))
+    /// Whether this hasher holds the pepper numbered `version`.
+    #[inline]
+    pub fn has_version(&self, version: PepperVersion) -> bool {
+        self.keyed.iter().any(|(v, _)| *v == version)
     }
 
-    #[inline]
-    fn mac(keyed: &Hmac<Sha256>, secret: &str) -> KeyHash {
-        let mut mac = keyed.clone();
-        mac.update(secret.as_bytes());
-        KeyHash(mac.finalize().into_bytes().into())
+    /// Hashes `secret` with the current pepper.
+    pub fn hash(&self, secret: &str) -> (PepperVersion, KeyHash) {
+        (self.current, self.keyed[0].1.mac(secret.as_bytes()))
     }
 
     /// Whether `secret` hashes to `expected` under pepper `version`, compared in constant time.
@@ -254,14 +333,14 @@ impl KeyHasher {
     ) -> Result<bool, UnknownPepper> {
         let (_, keyed) =
             self.keyed.iter().find(|(v, _)| *v == version).ok_or(UnknownPepper(version))?;
-        Ok(Self::mac(keyed, secret).ct_eq(expected).into())
+        Ok(keyed.mac(secret.as_bytes()).ct_eq(expected).into())
     }
 
     /// Does the work of a failed [`verify`](Self::verify) for a key id that does not exist, so
     /// that the time taken does not tell an unknown id from a wrong secret. Always `false`.
     #[inline]
     pub fn verify_dummy(&self, secret: &str) -> bool {
-        let matched: bool = Self::mac(&self.keyed[0].1, secret).ct_eq(&self.dummy).into();
+        let matched: bool = self.keyed[0].1.mac(secret.as_bytes()).ct_eq(&self.dummy).into();
         // Never true in practice; `&` keeps the comparison from being skipped.
         matched & false
     }
@@ -293,6 +372,28 @@ mod tests {
             hex(h.as_bytes()),
             "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"
         );
+    }
+
+    /// The compression-level construction agrees with the `hmac` crate for keys shorter than,
+    /// as long as and longer than a block, and messages around every padding edge.
+    #[test]
+    fn agrees_with_the_hmac_crate() {
+        use hmac::{Hmac, KeyInit, Mac};
+        for key_len in [32, 63, 64, 65, 131] {
+            let key: Vec<u8> = (0..key_len).map(|i| (i * 7 + 3) as u8).collect();
+            let ours = Prekeyed::new(&key);
+            for msg_len in 0..=200 {
+                let message: Vec<u8> = (0..msg_len).map(|i| (i * 13 + 1) as u8).collect();
+                let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).unwrap();
+                mac.update(&message);
+                let theirs: [u8; 32] = mac.finalize().into_bytes().into();
+                assert_eq!(
+                    ours.mac(&message).as_bytes(),
+                    &theirs,
+                    "key {key_len}, message {msg_len}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod adapter;
 pub mod caller;
 pub mod clock;
 pub mod credential;
+mod decoy;
 pub mod error;
 pub mod event;
 pub mod format;
@@ -16,6 +17,9 @@ pub mod limit;
 pub mod manage;
 pub mod management;
 mod map;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
 pub mod plan;
 pub mod preset;
 pub mod response;

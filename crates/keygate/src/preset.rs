@@ -8,7 +8,10 @@
 //! | [`Preset::workspace`] | a workspace API | `ws_` | Bearer | RFC 9457 problem | `read:all`, `write:all`, `admin` (implies both) | none |
 //!
 //! Every preset also knows the scopes `tasks:read`, `tasks:write` and `tasks:delete`, and names an
-//! admin scope that key management requires. A preset is a plain value: change any field.
+//! admin scope that key management requires. A preset is a plain value: change any field. Each
+//! sends the `X-RateLimit-*` headers; its renderer's
+//! [`rate_limit_fields`](crate::response::Renderer::rate_limit_fields) switches to (or adds)
+//! the IETF `RateLimit-Policy` / `RateLimit` fields.
 //!
 //! ```
 //! use keygate::preset::Preset;

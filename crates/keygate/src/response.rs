@@ -8,8 +8,9 @@
 //!
 //! Every 401 carries a `WWW-Authenticate: Bearer realm="…"` challenge (RFC 6750 §3), with
 //! `error="invalid_token"` when a credential was sent; a 403 for a missing scope carries
-//! `error="insufficient_scope", scope="…"`; a 429 carries `Retry-After` and the
-//! `X-RateLimit-*` headers. An adapter copies the [`Response`] into its framework's
+//! `error="insufficient_scope", scope="…"`; a 429 carries `Retry-After` and the rate-limit
+//! headers: `X-RateLimit-*`, the IETF `RateLimit-Policy` / `RateLimit` fields, or both, as
+//! [`Renderer::rate_limit_fields`] says. An adapter copies the [`Response`] into its framework's
 //! response, byte for byte.
 //!
 //! ```
@@ -27,7 +28,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::clock::Timestamp;
 use crate::error::{AuthError, Forbidden, InvalidRequest};
+use crate::limit::RateLimitInfo;
 use crate::scope::Scope;
 
 /// How error bodies are written.
@@ -49,6 +52,63 @@ pub enum ErrorStyle {
     Detail,
     /// RFC 9457 problem details, `application/problem+json`.
     Problem,
+}
+
+/// Which rate-limit headers responses carry.
+///
+/// ```
+/// use std::time::Duration;
+/// use keygate::{AuthError, clock::Timestamp, limit::RateLimitInfo};
+/// use keygate::response::{ErrorStyle, RateLimitFields, Renderer};
+///
+/// let renderer = Renderer::new(ErrorStyle::Envelope).rate_limit_fields(RateLimitFields::Both);
+/// let info = RateLimitInfo {
+///     limit: 100,
+///     remaining: 0,
+///     reset: Timestamp::from_unix_seconds(1_800_000_060),
+///     retry_after: Some(Duration::from_secs(17)),
+///     window: Duration::from_secs(60),
+/// };
+/// let response = renderer.render(&AuthError::RateLimited(info), None);
+/// assert_eq!(response.header("x-ratelimit-limit"), Some("100"));
+/// assert_eq!(response.header("ratelimit-policy"), Some(r#""60s";q=100;w=60"#));
+/// assert_eq!(response.header("ratelimit"), Some(r#""60s";r=0;t=17"#));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RateLimitFields {
+    /// `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (epoch seconds), as
+    /// most APIs send them (the default).
+    #[default]
+    XRateLimit,
+    /// The IETF `RateLimit-Policy` and `RateLimit` fields only.
+    Standard,
+    /// Both sets.
+    Both,
+}
+
+impl RateLimitFields {
+    /// Reads `x-ratelimit`, `standard` or `both`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "x-ratelimit" => Some(Self::XRateLimit),
+            "standard" => Some(Self::Standard),
+            "both" => Some(Self::Both),
+            _ => None,
+        }
+    }
+
+    /// The headers of `info` this choice sends; `t` is the seconds until the window has room.
+    fn headers(self, info: &RateLimitInfo, t: u64) -> Vec<(&'static str, String)> {
+        let mut headers = Vec::with_capacity(5);
+        if self != Self::Standard {
+            headers.extend(info.headers());
+        }
+        if self != Self::XRateLimit {
+            headers.extend(info.standard_headers_with(t));
+        }
+        headers
+    }
 }
 
 /// A rendered answer: what the adapter sends. Its `Debug` hides the body of an answer marked
@@ -92,11 +152,17 @@ impl std::fmt::Debug for Response {
 }
 
 impl Response {
-    /// Adds the `X-RateLimit-*` headers of `info`, unless the response has them already: every
-    /// response to an authenticated request carries them, refusals included.
-    pub fn add_rate_limit_headers(&mut self, info: &crate::limit::RateLimitInfo) {
-        if self.header("x-ratelimit-limit").is_none() {
-            self.headers.extend(info.headers());
+    /// Adds the rate-limit headers of `info` that `renderer` sends (at `now`), unless the
+    /// response has them already: every response to an authenticated request carries them,
+    /// refusals included.
+    pub fn add_rate_limit_headers(
+        &mut self,
+        renderer: &Renderer,
+        info: &RateLimitInfo,
+        now: Timestamp,
+    ) {
+        if self.header("x-ratelimit-limit").is_none() && self.header("ratelimit").is_none() {
+            self.headers.extend(renderer.rate_limit_headers(info, now));
         }
     }
 
@@ -136,6 +202,7 @@ pub struct Renderer {
     realm: Arc<str>,
     unsupported_version_status: u16,
     credential_label: Arc<str>,
+    rate_limit_fields: RateLimitFields,
 }
 
 impl Renderer {
@@ -147,6 +214,7 @@ impl Renderer {
             realm: "api".into(),
             unsupported_version_status: 401,
             credential_label: "Authorization".into(),
+            rate_limit_fields: RateLimitFields::XRateLimit,
         }
     }
 
@@ -172,6 +240,28 @@ impl Renderer {
     pub fn credential_label(mut self, label: &str) -> Self {
         self.credential_label = label.into();
         self
+    }
+
+    /// Which rate-limit headers responses carry (default [`RateLimitFields::XRateLimit`]).
+    pub fn rate_limit_fields(mut self, fields: RateLimitFields) -> Self {
+        self.rate_limit_fields = fields;
+        self
+    }
+
+    /// The rate-limit headers chosen by [`rate_limit_fields`](Self::rate_limit_fields).
+    pub fn rate_limit_fields_in_use(&self) -> RateLimitFields {
+        self.rate_limit_fields
+    }
+
+    /// The rate-limit headers of `info` at `now`, as [`rate_limit_fields`](Self::rate_limit_fields)
+    /// chooses.
+    pub fn rate_limit_headers(
+        &self,
+        info: &RateLimitInfo,
+        now: Timestamp,
+    ) -> Vec<(&'static str, String)> {
+        let t = info.reset.duration_since(now).as_millis().div_ceil(1000) as u64;
+        self.rate_limit_fields.headers(info, t)
     }
 
     /// The style.
@@ -203,8 +293,10 @@ impl Renderer {
             headers.push(("www-authenticate", challenge));
         }
         if let AuthError::RateLimited(info) = err {
-            headers.push(("retry-after", info.retry_after_secs().unwrap_or(1).to_string()));
-            headers.extend(info.headers());
+            let retry_after = info.retry_after_secs().unwrap_or(1);
+            headers.push(("retry-after", retry_after.to_string()));
+            // A refusal's window has room again when a request would pass.
+            headers.extend(self.rate_limit_fields.headers(info, retry_after));
         }
         let parts = Parts {
             status,
@@ -295,6 +387,7 @@ impl Renderer {
                 }
                 Forbidden::HttpsRequired => "Requests must use HTTPS.".into(),
                 Forbidden::Plan(denied) => format!("This endpoint requires the {denied} plan."),
+                Forbidden::Network => "This key cannot be used from this address.".into(),
             },
             AuthError::InvalidRequest(InvalidRequest::MultipleCredentials) => {
                 "Send exactly one credential per request.".into()
@@ -393,20 +486,52 @@ struct Parts<'a> {
     details: Details<'a>,
 }
 
+/// The envelope style's body.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Error))]
+pub(crate) struct EnvelopeBody<'a> {
+    error: EnvelopeInner<'a>,
+}
+
+/// The envelope style's `error` member.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ErrorDetail))]
+pub(crate) struct EnvelopeInner<'a> {
+    /// Machine-readable: `unauthenticated`, `scope_required`, `rate_limited`, `not_found`…
+    code: &'static str,
+    message: String,
+    details: Details<'a>,
+    /// The request's `X-Request-Id`.
+    request_id: Option<&'a str>,
+}
+
+/// The `detail` style's body.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Error))]
+pub(crate) struct DetailBody {
+    detail: String,
+}
+
+/// An RFC 9457 problem, with `code` and the details as extension members.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Problem))]
+pub(crate) struct ProblemBody<'a> {
+    r#type: &'static str,
+    title: &'static str,
+    status: u16,
+    detail: String,
+    /// Machine-readable: `unauthenticated`, `scope_required`, `rate_limited`, `not_found`…
+    code: &'static str,
+    #[serde(flatten)]
+    details: Details<'a>,
+    /// The request's `X-Request-Id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+}
+
 fn envelope(parts: Parts<'_>, request_id: Option<&str>) -> String {
-    #[derive(Serialize)]
-    struct Body<'a> {
-        error: Inner<'a>,
-    }
-    #[derive(Serialize)]
-    struct Inner<'a> {
-        code: &'static str,
-        message: String,
-        details: Details<'a>,
-        request_id: Option<&'a str>,
-    }
-    let body = Body {
-        error: Inner {
+    let body = EnvelopeBody {
+        error: EnvelopeInner {
             code: parts.code,
             message: parts.message,
             details: parts.details,
@@ -417,27 +542,11 @@ fn envelope(parts: Parts<'_>, request_id: Option<&str>) -> String {
 }
 
 fn detail(parts: Parts<'_>) -> String {
-    #[derive(Serialize)]
-    struct Body {
-        detail: String,
-    }
-    to_json(&Body { detail: parts.detail })
+    to_json(&DetailBody { detail: parts.detail })
 }
 
 fn problem(parts: Parts<'_>, request_id: Option<&str>) -> String {
-    #[derive(Serialize)]
-    struct Body<'a> {
-        r#type: &'static str,
-        title: &'static str,
-        status: u16,
-        detail: String,
-        code: &'static str,
-        #[serde(flatten)]
-        details: Details<'a>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        request_id: Option<&'a str>,
-    }
-    let body = Body {
+    let body = ProblemBody {
         r#type: "about:blank",
         title: reason_phrase(parts.status),
         status: parts.status,
@@ -452,16 +561,25 @@ fn problem(parts: Parts<'_>, request_id: Option<&str>) -> String {
 /// Machine-readable details: the scopes of a scope failure, the wait of a rate limit, the
 /// field of a validation error.
 #[derive(Serialize, Default)]
-struct Details<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ErrorDetails))]
+pub(crate) struct Details<'a> {
+    /// The scopes a refused request needed.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>))]
     required: Option<&'a [Scope]>,
+    /// The scopes its key holds.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>))]
     granted: Option<&'a [Scope]>,
+    /// Seconds until a rate-limited request would pass.
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
+    /// The request field at fault.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    /// The scopes a management request asked for that its caller does not hold.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>))]
     not_held: Option<&'a [Scope]>,
 }
 

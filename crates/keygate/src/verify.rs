@@ -1,7 +1,8 @@
 //! The verification pipeline and the [`Principal`] it yields.
 //!
 //! extract the credential → parse and checksum (no I/O) → look the id up → HMAC the secret →
-//! constant-time compare (against a dummy for an unknown id) → state checks → [`Principal`].
+//! constant-time compare (against a decoy record for an unknown id) → state checks →
+//! [`Principal`].
 //! Scopes are checked per route with [`Keygate::authorize`].
 //!
 //! [`Keygate::verify`] is the check alone. [`Keygate::authenticate`] is what a request goes
@@ -34,6 +35,8 @@ use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use tracing::Instrument;
+
 use crate::credential::Headers;
 use crate::error::{AuthError, Forbidden, InvalidKey};
 use crate::event::Event;
@@ -42,7 +45,7 @@ use crate::gate::Keygate;
 use crate::limit::{Decision, LimiterError, RateLimitInfo};
 use crate::plan::PlanRequirement;
 use crate::scope::{Requirement, ScopeSet};
-use crate::store::{KeyKind, KeyRecord, Peek};
+use crate::store::{KeyKind, KeyRecord, Metadata, Peek};
 
 /// Who a verified request acts for: the key's id, owner, kind, environment, scopes and name.
 ///
@@ -102,6 +105,26 @@ impl Principal {
     /// The key's name.
     pub fn name(&self) -> &str {
         &self.record.name
+    }
+
+    /// The key's metadata, if it carries any: read with the key, no further I/O.
+    ///
+    /// ```
+    /// use keygate::{Keygate, manage::NewKey, preset::Preset, store::{Metadata, Owner}};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+    /// let terms = Metadata::parse(r#"{"customer": "cus_42"}"#)?;
+    /// let minted = gate.mint(NewKey::new(Owner::workspace("wks_1"), "ci").metadata(terms)).await?;
+    /// let principal = gate.verify(minted.key.expose_secret()).await?;
+    /// let customer = principal.metadata().and_then(|m| m.get("customer")).and_then(|v| v.as_str());
+    /// assert_eq!(customer, Some("cus_42"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn metadata(&self) -> Option<&Metadata> {
+        self.record.metadata.as_ref()
     }
 
     /// The key's rate-limit figures at this request, when [`Keygate::authenticate`] checked a
@@ -185,9 +208,40 @@ impl Keygate {
         peer: impl Into<Peer>,
     ) -> Result<Principal, AuthError> {
         let peer = peer.into();
+        let client_ip = crate::forwarded::client_ip(
+            headers,
+            peer.ip,
+            self.trusted_proxies(),
+            self.forwarded_header(),
+        );
+        let span = tracing::info_span!(
+            "keygate.authenticate",
+            preset = self.preset().name,
+            client_ip = client_ip.map(tracing::field::display),
+            key_id = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+        );
+        let result =
+            self.authenticate_in_span(headers, peer, client_ip).instrument(span.clone()).await;
+        match &result {
+            Ok(principal) => {
+                span.record("key_id", tracing::field::display(principal.key_id()));
+                span.record("outcome", "verified");
+            }
+            Err(e) => {
+                span.record("outcome", e.reason());
+            }
+        }
+        result
+    }
+
+    async fn authenticate_in_span<H: Headers + ?Sized>(
+        &self,
+        headers: &H,
+        peer: Peer,
+        client_ip: Option<IpAddr>,
+    ) -> Result<Principal, AuthError> {
         let trusted = self.trusted_proxies();
-        let client_ip =
-            crate::forwarded::client_ip(headers, peer.ip, trusted, self.forwarded_header());
         // With trusted proxies set, only they may say the request came over HTTPS.
         let proxied = trusted.is_empty()
             || peer.ip.is_some_and(|ip| trusted.iter().any(|net| net.contains(&ip)));
@@ -198,13 +252,30 @@ impl Keygate {
             return Err(AuthError::Forbidden(Forbidden::HttpsRequired));
         }
         let verified = match self.preset().sources.extract(headers) {
-            Ok(key) => self.verify_inner(key, client_ip).await,
+            Ok(key) => {
+                let started = self.has_events().then(std::time::Instant::now);
+                let verified = self.verify_inner(key, client_ip).await;
+                if let Some(started) = started {
+                    let elapsed = started.elapsed();
+                    self.emit(Event::Checked { elapsed, verified: verified.is_ok() });
+                }
+                if let Err((_, Some(id))) = &verified {
+                    tracing::Span::current().record("key_id", tracing::field::display(id));
+                }
+                verified
+            }
             Err(e) => Err((e, None)),
         };
         let principal = match verified {
             Ok(p) => p,
             Err((err, key_id)) => return Err(self.failed(err, key_id, client_ip)),
         };
+        // Only the key's holder learns of its networks: checked after the secret matched.
+        if !principal.record().allows_client(client_ip) {
+            tracing::debug!(key_id = %principal.key_id(), reason = "network", "key refused");
+            let err = AuthError::Forbidden(Forbidden::Network);
+            return Err(self.failed(err, Some(principal.key_id()), client_ip));
+        }
         let now = self.now();
         let rate_limit = match self.plan_for(principal.record()) {
             None => None,
@@ -319,43 +390,44 @@ impl Keygate {
             Peek::Unknown if self.over_budget(client) => None,
             Peek::Unknown => self.store().find(&id).await.map_err(|e| {
                 tracing::warn!(key_id = %id, error = %e, "key store unavailable; refusing");
+                self.emit(Event::StoreUnavailable { operation: "find" });
                 err(AuthError::Unavailable(e))
             })?,
         };
-        let Some(record) = record else {
-            self.hasher().verify_dummy(parsed.secret());
-            // Every refusal answered `invalid_key` reads the clock once, as a revoked key's does.
-            std::hint::black_box(self.now());
-            return Err(err(fail(id, InvalidKey::UnknownId)));
-        };
-        let Ok(matched) =
-            self.hasher().verify(parsed.secret(), record.pepper_version, &record.hash)
-        else {
-            // A pepper this deployment lacks: refused exactly like an unknown id, so an outsider
-            // cannot tell that the id exists; the operator hears of it once.
-            self.hasher().verify_dummy(parsed.secret());
-            std::hint::black_box(self.now());
-            if self.first_report_of_pepper(record.pepper_version) {
+        // A key whose pepper this deployment lacks is refused exactly like an unknown id, so an
+        // outsider cannot tell that the id exists; the operator hears of it once.
+        let record = record.filter(|record| {
+            let usable = self.hasher().has_version(record.pepper_version);
+            if !usable && self.first_report_of_pepper(record.pepper_version) {
                 tracing::error!(key_id = %id, version = record.pepper_version, "a key names a pepper version this deployment lacks");
-                self.emit(Event::UnknownPepperVersion {
-                    key_id: id,
-                    version: record.pepper_version,
-                });
+                self.emit(Event::UnknownPepperVersion { key_id: id, version: record.pepper_version });
             }
-            return Err(err(fail(id, InvalidKey::UnknownId)));
-        };
+            usable
+        });
+        // An id with no usable record is checked against a decoy: the same lookup, HMAC,
+        // comparison, state reads and clock read as a wrong secret on a real key, so that the
+        // time a refusal takes does not tell whether the id exists.
+        let known = record.is_some();
+        let record = record.unwrap_or_else(|| self.decoy(&id));
+        let matched =
+            self.hasher().verify(parsed.secret(), record.pepper_version, &record.hash) == Ok(true);
         // A key whose prefix names another environment than its record is not that key: its
         // checksum is public, so the prefix alone could otherwise be swapped.
-        let wrong = !matched | (parsed.environment() != record.environment);
-        // Read the clock for a key that can lapse (most never do), and for every wrong secret:
-        // a wrong secret and a revoked key's right one then do the same work, and take as long.
+        let wrong = !(matched & known) | (parsed.environment() != record.environment);
+        // Read the clock for a key that can lapse (most never do), and for every refusal: a
+        // wrong secret and a revoked key's right one then do the same work, and take as long.
         let lapses = record.revoked_at.is_some() | record.expires_at.is_some();
         let now = (wrong | lapses).then(|| self.now());
-        if wrong {
-            return Err(err(fail(id, InvalidKey::WrongSecret)));
-        }
-        if now.is_some_and(|now| record.is_revoked_at(now)) {
-            return Err(err(fail(id, InvalidKey::Revoked)));
+        // Whether the record is revoked is read for every refusal too, so that the right secret
+        // of a revoked key takes the same path as a wrong one.
+        let revoked = now.is_some_and(|now| record.is_revoked_at(now));
+        if wrong | revoked {
+            let reason = match (wrong, known) {
+                (false, _) => InvalidKey::Revoked,
+                (true, true) => InvalidKey::WrongSecret,
+                (true, false) => InvalidKey::UnknownId,
+            };
+            return Err(err(fail(id, reason)));
         }
         if record.disabled {
             tracing::debug!(key_id = %id, reason = "disabled", "key refused");

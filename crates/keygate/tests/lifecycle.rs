@@ -41,6 +41,8 @@ impl EventSink for Recorded {
             Event::RevokedAll { count, .. } => format!("revoked_all {count}"),
             Event::Rotated { old, new, .. } => format!("rotated {old} {new}"),
             Event::ExpiringSoon { key_id, .. } => format!("expiring {key_id}"),
+            // Timings differ from run to run; the metrics tests count them.
+            Event::Checked { .. } => return,
             other => format!("{other:?}"),
         };
         self.0.lock().unwrap().push(line);

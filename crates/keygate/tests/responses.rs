@@ -31,6 +31,7 @@ fn limited() -> AuthError {
         remaining: 0,
         reset: Timestamp::from_unix_seconds(1_634_234_567),
         retry_after: Some(Duration::from_millis(41_200)),
+        window: Duration::from_secs(60),
     })
 }
 

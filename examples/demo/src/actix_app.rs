@@ -6,9 +6,11 @@ use actix_web::dev::Server;
 use actix_web::web::{self, Bytes, Data};
 use actix_web::{App, HttpResponse, HttpServer};
 use keygate::Keygate;
-use keygate_actix::{Auth, KeygateTransform, Planned, RequestId, Scoped, management_services};
+use keygate::adapter::TlsConnection;
+use keygate_actix::{Auth, KeygateTransform, Planned, RequestId, Scoped, management_config};
 use tokio::net::TcpListener;
 
+use crate::Documents;
 use crate::tasks::{Professional, Tasks, TasksDelete, TasksRead, TasksWrite, reports_need_a_plan};
 
 fn reply(response: keygate::response::Response) -> HttpResponse {
@@ -57,12 +59,24 @@ async fn remove(
     reply(tasks.delete(&gate, &principal, &task, &id))
 }
 
+/// A handler answering with one of the demo's documents.
+fn document(
+    docs: Arc<Documents>,
+    which: fn(&Documents) -> (&'static str, String),
+) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
+    move || {
+        let (content_type, body) = which(&docs);
+        std::future::ready(HttpResponse::Ok().content_type(content_type).body(body))
+    }
+}
+
 /// The server, ready to be awaited.
 pub(crate) fn server(
     listener: TcpListener,
     gate: Keygate,
     tasks: Arc<Tasks>,
     tls: bool,
+    docs: Arc<Documents>,
 ) -> Result<Server, String> {
     let listener = listener.into_std().map_err(|e| e.to_string())?;
     let gated = reports_need_a_plan(&gate);
@@ -74,6 +88,8 @@ pub(crate) fn server(
             .app_data(Data::new(tasks.clone()))
             .app_data(web::PayloadConfig::new(crate::MAX_TASK_BODY))
             .route("/healthz", web::get().to(|| async { "ok" }))
+            .route("/metrics", web::get().to(document(docs.clone(), Documents::metrics)))
+            .route("/v1/openapi.json", web::get().to(document(docs.clone(), Documents::openapi)))
             .service(
                 web::resource("/v1/ping")
                     .wrap(auth.clone())
@@ -87,7 +103,14 @@ pub(crate) fn server(
             )
             .service(web::resource("/v1/reports").wrap(auth.clone()).route(reports))
             .service(web::resource("/v1/tasks/{id}").wrap(auth).route(web::delete().to(remove)))
-            .service(management_services(gate.clone()))
+            .configure(management_config(gate.clone()))
+    })
+    // What a TLS acceptor does: mark its connections, for the management routes (and the
+    // middleware, told already).
+    .on_connect(move |_, data| {
+        if tls {
+            data.insert(TlsConnection);
+        }
     })
     .workers(2)
     .disable_signals()

@@ -3,15 +3,17 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::extract::{FromRef, Path, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
+use axum::{Extension, Router};
 use keygate::Keygate;
+use keygate::adapter::TlsConnection;
 use keygate_axum::{Auth, KeygateLayer, Planned, RequestId, Scoped, management_router};
 use tokio::net::TcpListener;
 
+use crate::Documents;
 use crate::tasks::{Professional, Tasks, TasksDelete, TasksRead, TasksWrite, reports_need_a_plan};
 
 #[derive(Clone)]
@@ -20,9 +22,16 @@ struct AppState {
     tasks: Arc<Tasks>,
 }
 
+impl FromRef<AppState> for Keygate {
+    fn from_ref(state: &AppState) -> Keygate {
+        state.gate.clone()
+    }
+}
+
 /// The whole app: `/healthz`, the protected demo routes and the management API.
-pub(crate) fn app(gate: Keygate, tasks: Arc<Tasks>, tls: bool) -> Router {
+pub(crate) fn app(gate: Keygate, tasks: Arc<Tasks>, tls: bool, docs: Arc<Documents>) -> Router {
     let state = AppState { gate: gate.clone(), tasks };
+    let metrics_docs = docs.clone();
     let reports = if reports_need_a_plan(&gate) { get(planned_report) } else { get(report) };
     let protected = Router::new()
         .route("/v1/reports", reports)
@@ -31,10 +40,19 @@ pub(crate) fn app(gate: Keygate, tasks: Arc<Tasks>, tls: bool) -> Router {
         .route("/v1/tasks/{id}", delete(remove))
         .layer(KeygateLayer::new(gate.clone()).tls(tls))
         .with_state(state);
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(move || document(metrics_docs.metrics())))
+        .route("/v1/openapi.json", get(move || document(docs.openapi())))
         .merge(protected)
-        .merge(management_router(gate))
+        .merge(management_router(gate));
+    // What a TLS acceptor does: mark its requests, for the management router (the layer is
+    // told already).
+    if tls { app.layer(Extension(TlsConnection)) } else { app }
+}
+
+async fn document((content_type, body): (&'static str, String)) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 async fn list(State(s): State<AppState>, Scoped { principal, .. }: Scoped<TasksRead>) -> Response {
@@ -79,9 +97,10 @@ pub(crate) async fn serve(
     gate: Keygate,
     tasks: Arc<Tasks>,
     tls: bool,
+    docs: Arc<Documents>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
-    let app = app(gate, tasks, tls).into_make_service_with_connect_info::<SocketAddr>();
+    let app = app(gate, tasks, tls, docs).into_make_service_with_connect_info::<SocketAddr>();
     if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
         tracing::error!(error = %e, "server failed");
     }

@@ -3,23 +3,28 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use keygate_demo::{Demo, Options, Overrides, ready_line};
+use keygate_demo::{Demo, Options, Overrides, Parsed, ready_line};
+use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") {
-        println!("{}", keygate_demo::options::USAGE);
-        return ExitCode::SUCCESS;
-    }
-    let options = match Options::parse(std::env::args().skip(1)) {
-        Ok(o) => o,
+    let options = match Options::from_args(std::env::args_os()) {
+        Ok(Parsed::Run(o)) => o,
+        Ok(Parsed::Print(text)) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => return fail(&e),
     };
-    let level = std::env::var("KEYGATE_LOG")
-        .ok()
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(tracing::Level::INFO);
+    // `RUST_LOG` filters the logs (`RUST_LOG=keygate=debug,info`); info by default.
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(text) => match EnvFilter::try_new(&text) {
+            Ok(filter) => filter,
+            Err(e) => return fail(&format!("RUST_LOG `{text}` is not a log filter: {e}")),
+        },
+        Err(_) => EnvFilter::new("info"),
+    };
     tracing_subscriber::fmt()
-        .with_max_level(level)
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
@@ -36,13 +41,14 @@ fn main() -> ExitCode {
             Ok(r) => r,
             Err(e) => return fail(&e),
         };
+        let stop = shutdown_signal();
         let mut stdout = std::io::stdout().lock();
         if writeln!(stdout, "{}", ready_line(&running)).and_then(|()| stdout.flush()).is_err() {
             return fail("cannot write the ready line to stdout");
         }
         drop(stdout);
         tracing::info!(addr = %running.addr, preset = %options.preset, "serving");
-        shutdown_signal().await;
+        stop.await;
         tracing::info!("shutting down");
         running.stop().await;
         ExitCode::SUCCESS
@@ -54,21 +60,31 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-async fn shutdown_signal() {
+/// SIGTERM or SIGINT (Ctrl-C). The handlers are installed when this is called, not when the
+/// future is first polled: called before the ready line, a signal sent as soon as that line is
+/// read is caught.
+fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return std::future::pending().await,
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+        use tokio::signal::unix::{SignalKind, signal};
+        let handlers = signal(SignalKind::terminate())
+            .and_then(|term| signal(SignalKind::interrupt()).map(|interrupt| (term, interrupt)));
+        async move {
+            match handlers {
+                Ok((mut term, mut interrupt)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = interrupt.recv() => {}
+                    }
+                }
+                Err(_) => std::future::pending().await,
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

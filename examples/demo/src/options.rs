@@ -1,34 +1,85 @@
-//! The command line: `keygate-demo [--framework F] [--addr A] [--preset P] [--store S] [--redis R]`.
+//! The command line, parsed by clap: `keygate-demo --help` lists every flag and environment
+//! variable.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::error::ErrorKind;
 
 /// A web framework the demo can serve with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Framework {
     /// axum, through keygate-axum.
     Axum,
-    /// actix-web.
+    /// actix-web, through keygate-actix.
     Actix,
-    /// warp.
+    /// warp, through keygate-warp.
     Warp,
 }
 
+/// The environment variables the demo reads, for `--help`.
+const ENVIRONMENT: &str = "\
+Environment:
+  KEYGATE_GRPC_ADDR     where to serve gRPC (--grpc-addr)
+  KEYGATE_PEPPER        the HMAC pepper, at least 32 bytes; required with a sqlite:// or
+                        postgres:// store (with the memory store a random one is made)
+  KEYGATE_REDIS_PREFIX  the prefix of the Redis keys (--redis-prefix)
+  RUST_LOG              which logs go to stderr, as a tracing filter (default: info)";
+
 /// What the command line asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, clap::Parser)]
+#[command(
+    name = "keygate-demo",
+    version,
+    about = "The keygate demo server: API-key authentication on axum, actix-web or warp.",
+    long_about = None,
+    after_help = ENVIRONMENT,
+)]
 pub struct Options {
-    /// `--framework`, default axum.
+    /// The web framework; the routes and bytes are the same on each.
+    #[arg(long, value_enum, default_value = "axum")]
     pub framework: Framework,
-    /// `--addr`, default `127.0.0.1:8080`.
+    /// Where to listen (127.0.0.1:0 picks a free port; the ready line tells which).
+    #[arg(long, default_value = "127.0.0.1:8080", value_parser = parse_addr)]
     pub addr: SocketAddr,
-    /// `--preset`, default `livetest`.
+    /// Also serve gRPC here: the standard health service (grpc.health.v1.Health) behind
+    /// keygate, refusing with gRPC statuses (127.0.0.1:0 picks a free port).
+    #[arg(long, env = "KEYGATE_GRPC_ADDR", value_parser = parse_addr, value_name = "ADDR")]
+    pub grpc_addr: Option<SocketAddr>,
+    /// The compatibility preset: key format, headers, scopes and error style.
+    #[arg(
+        long,
+        default_value = "livetest",
+        value_parser = ["productlane", "plane", "livetest", "workspace"],
+    )]
     pub preset: String,
-    /// `--store`, default `memory`.
+    /// Where keys live: memory (lost at exit), sqlite://PATH (one file, kept across
+    /// restarts) or postgres://… (shared by replicas). Both of the last need KEYGATE_PEPPER.
+    #[arg(long, default_value = "memory", value_name = "memory|sqlite://PATH|postgres://…")]
     pub store: String,
-    /// `--redis`, if given.
+    /// Share rate limits between replicas through Redis (default: in-process).
+    #[arg(long, value_name = "redis://…")]
     pub redis: Option<String>,
-    /// `--trusted-proxy CIDR`, repeatable: proxies whose `Forwarded` / `X-Forwarded-For` name
-    /// the client for the failed-auth throttle.
+    /// The prefix of every Redis key the demo writes.
+    #[arg(long, env = "KEYGATE_REDIS_PREFIX", default_value = "keygate", value_name = "PREFIX")]
+    pub redis_prefix: String,
+    /// Behind these proxies (repeatable), the failed-auth throttle counts the client that
+    /// `Forwarded` / `X-Forwarded-For` names, not the proxy.
+    #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = parse_cidr)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Keep the admin key in this file (mode 0600): a start reuses the key it holds while
+    /// that key still verifies, and otherwise mints one and writes it. Without it, every
+    /// start mints a new admin key.
+    #[arg(long, value_name = "PATH")]
+    pub admin_key_file: Option<PathBuf>,
+    /// Which rate-limit headers responses carry: X-RateLimit-*, the IETF RateLimit-Policy /
+    /// RateLimit fields, or both.
+    #[arg(
+        long,
+        default_value = "x-ratelimit",
+        value_parser = ["x-ratelimit", "standard", "both"],
+    )]
+    pub rate_limit_headers: String,
 }
 
 impl Default for Options {
@@ -36,85 +87,68 @@ impl Default for Options {
         Options {
             framework: Framework::Axum,
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            grpc_addr: None,
             preset: "livetest".into(),
             store: "memory".into(),
             redis: None,
+            redis_prefix: "keygate".into(),
             trusted_proxies: Vec::new(),
+            admin_key_file: None,
+            rate_limit_headers: "x-ratelimit".into(),
         }
     }
 }
 
-/// The usage line.
-pub const USAGE: &str = "usage: keygate-demo [--framework axum|actix|warp] [--addr 127.0.0.1:8080] \
-[--preset productlane|plane|livetest|workspace] [--store memory|postgres://...] [--redis redis://...] \
-[--trusted-proxy CIDR]...";
+/// What the command line says to do.
+#[derive(Debug)]
+pub enum Parsed {
+    /// Serve with these options.
+    Run(Box<Options>),
+    /// Print this text (`--help`, `--version`) to stdout and exit successfully.
+    Print(String),
+}
 
 impl Options {
-    /// Reads the arguments after the program name. `--flag value` and `--flag=value` both work.
+    /// Reads the arguments, program name first; the environment fills in what they leave out
+    /// (`KEYGATE_REDIS_PREFIX`).
     ///
     /// # Errors
-    /// A one-line message naming the argument that is wrong.
-    pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, String> {
-        let mut options = Options::default();
-        let mut args = args.into_iter();
-        while let Some(arg) = args.next() {
-            let (flag, inline) = match arg.split_once('=') {
-                Some((f, v)) => (f.to_owned(), Some(v.to_owned())),
-                None => (arg, None),
-            };
-            if flag == "--help" || flag == "-h" {
-                return Err(USAGE.to_owned());
+    /// One line naming the argument that is wrong, without clap's usage block.
+    pub fn from_args<I, T>(args: I) -> Result<Parsed, String>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        match <Options as clap::Parser>::try_parse_from(args) {
+            Ok(options) => Ok(Parsed::Run(Box::new(options))),
+            Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+                Ok(Parsed::Print(e.render().to_string()))
             }
-            let mut value = || {
-                inline
-                    .clone()
-                    .or_else(|| args.next())
-                    .ok_or_else(|| format!("{flag} needs a value; {USAGE}"))
-            };
-            match flag.as_str() {
-                "--framework" => {
-                    options.framework = match value()?.as_str() {
-                        "axum" => Framework::Axum,
-                        "actix" => Framework::Actix,
-                        "warp" => Framework::Warp,
-                        other => {
-                            return Err(format!(
-                                "unknown framework `{other}` (axum, actix or warp)"
-                            ));
-                        }
-                    }
-                }
-                "--addr" => {
-                    let v = value()?;
-                    options.addr = v.parse().map_err(|_| {
-                        format!("--addr `{v}` is not an address such as 127.0.0.1:8080")
-                    })?;
-                }
-                "--preset" => {
-                    let v = value()?;
-                    if keygate::preset::Preset::by_name(&v).is_none() {
-                        return Err(format!(
-                            "unknown preset `{v}` (productlane, plane, livetest or workspace)"
-                        ));
-                    }
-                    options.preset = v;
-                }
-                "--store" => options.store = value()?,
-                "--redis" => options.redis = Some(value()?),
-                "--trusted-proxy" => {
-                    let v = value()?;
-                    let net = v
-                        .parse::<ipnet::IpNet>()
-                        .or_else(|_| v.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
-                    options.trusted_proxies.push(net.map_err(|_| {
-                        format!("--trusted-proxy `{v}` is not a CIDR range such as 10.0.0.0/8")
-                    })?);
-                }
-                other => return Err(format!("unknown argument `{other}`; {USAGE}")),
-            }
+            Err(e) => Err(one_line(&e.render().to_string())),
         }
-        Ok(options)
     }
+}
+
+/// clap's error without its `error:` label, usage block and `--help` hint, on one line.
+fn one_line(rendered: &str) -> String {
+    let text = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    format!("{text} (keygate-demo --help lists the flags)")
+}
+
+fn parse_addr(v: &str) -> Result<SocketAddr, String> {
+    v.parse().map_err(|_| "not an address such as 127.0.0.1:8080".to_owned())
+}
+
+fn parse_cidr(v: &str) -> Result<ipnet::IpNet, String> {
+    v.parse::<ipnet::IpNet>()
+        .or_else(|_| v.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| "not a CIDR range such as 10.0.0.0/8".to_owned())
 }
 
 #[cfg(test)]
@@ -122,12 +156,19 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Options, String> {
-        Options::parse(args.iter().map(|s| (*s).to_owned()))
+        match Options::from_args(std::iter::once("keygate-demo").chain(args.iter().copied()))? {
+            Parsed::Run(options) => Ok(*options),
+            Parsed::Print(text) => Err(text),
+        }
     }
 
     #[test]
     fn defaults_and_flags() {
-        assert_eq!(parse(&[]).unwrap(), Options::default());
+        let defaults = parse(&[]).unwrap();
+        assert_eq!(
+            Options { redis_prefix: "keygate".into(), ..defaults.clone() },
+            Options::default()
+        );
         let o = parse(&["--framework", "warp", "--addr=127.0.0.1:0", "--preset", "plane"]).unwrap();
         assert_eq!(o.framework, Framework::Warp);
         assert_eq!(o.addr.port(), 0);
@@ -137,21 +178,39 @@ mod tests {
             o.trusted_proxies,
             ["10.0.0.0/8".parse().unwrap(), "192.0.2.1/32".parse().unwrap()]
         );
+        let o = parse(&["--store", "sqlite://keys.db", "--admin-key-file", "admin.key"]).unwrap();
+        assert_eq!(o.store, "sqlite://keys.db");
+        assert_eq!(o.admin_key_file, Some(PathBuf::from("admin.key")));
+        let o = parse(&["--redis-prefix", "kg"]).unwrap();
+        assert_eq!(o.redis_prefix, "kg");
+        let o = parse(&["--rate-limit-headers", "both"]).unwrap();
+        assert_eq!(o.rate_limit_headers, "both");
+    }
+
+    #[test]
+    fn grpc_is_served_only_when_asked() {
+        assert_eq!(parse(&[]).unwrap().grpc_addr, None);
+        let o = parse(&["--grpc-addr", "127.0.0.1:50051"]).unwrap();
+        assert_eq!(o.grpc_addr, Some(SocketAddr::from(([127, 0, 0, 1], 50051))));
+        let err = parse(&["--grpc-addr", "anywhere"]).unwrap_err();
+        assert!(err.contains("not an address such as 127.0.0.1:8080"), "{err}");
     }
 
     #[test]
     fn bad_arguments_are_one_line_errors() {
-        for bad in [
-            &["--preset", "nope"][..],
-            &["--addr", "here"],
-            &["--framework", "rocket"],
-            &["--addr"],
-            &["--verbose"],
-            &["--trusted-proxy", "10.0.0.0/33"],
-            &["--trusted-proxy", "proxy.local"],
+        for (bad, says) in [
+            (&["--preset", "nope"][..], "invalid value 'nope' for '--preset <PRESET>'"),
+            (&["--addr", "here"], "not an address such as 127.0.0.1:8080"),
+            (&["--framework", "rocket"], "[possible values: axum, actix, warp]"),
+            (&["--addr"], "a value is required for '--addr <ADDR>'"),
+            (&["--verbose"], "unexpected argument '--verbose'"),
+            (&["--trusted-proxy", "10.0.0.0/33"], "not a CIDR range"),
+            (&["--trusted-proxy", "proxy.local"], "not a CIDR range"),
         ] {
             let err = parse(bad).unwrap_err();
             assert!(!err.contains('\n'), "{err}");
+            assert!(err.contains(says), "{bad:?}: {err}");
+            assert!(!err.starts_with("error"), "{err}");
         }
     }
 }

@@ -3,15 +3,22 @@
 use std::sync::Arc;
 
 use keygate::Keygate;
-use keygate_warp::{Verified, authenticated_with, management, recover, require_plan, scoped_with};
+use keygate_warp::{
+    Verified, authenticated_with, management_with, recover, require_plan, scoped_with,
+};
 use tokio::net::TcpListener;
-use warp::Filter;
 use warp::reply::Response;
+use warp::{Filter, Reply};
 
+use crate::Documents;
 use crate::tasks::{Professional, Tasks, TasksDelete, TasksRead, TasksWrite, reports_need_a_plan};
 
 fn reply(v: &Verified, response: keygate::response::Response) -> Response {
     keygate_warp::reply(v, response.into_http::<warp::hyper::body::Bytes>())
+}
+
+fn document((content_type, body): (&'static str, String)) -> Response {
+    warp::reply::with_header(body, "content-type", content_type).into_response()
 }
 
 pub(crate) async fn serve(
@@ -19,9 +26,14 @@ pub(crate) async fn serve(
     gate: Keygate,
     tasks: Arc<Tasks>,
     tls: bool,
+    docs: Arc<Documents>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
     let healthz = warp::path!("healthz").and(warp::get()).map(|| warp::Reply::into_response("ok"));
+    let d = docs.clone();
+    let metrics = warp::path!("metrics").and(warp::get()).map(move || document(d.metrics()));
+    let openapi =
+        warp::path!("v1" / "openapi.json").and(warp::get()).map(move || document(docs.openapi()));
     let ping = warp::path!("v1" / "ping")
         .and(warp::get())
         .and(authenticated_with(gate.clone(), tls))
@@ -56,6 +68,10 @@ pub(crate) async fn serve(
             reply(&v, t.delete(&g, v.principal(), &id, &v.request_id()))
         });
     let routes = healthz
+        .or(metrics)
+        .unify()
+        .or(openapi)
+        .unify()
         .or(ping)
         .unify()
         .or(list)
@@ -66,7 +82,7 @@ pub(crate) async fn serve(
         .unify()
         .or(remove)
         .unify()
-        .or(management(gate))
+        .or(management_with(gate, tls))
         .unify()
         .recover(recover);
     warp::serve(routes).incoming(listener).graceful(shutdown).run().await;

@@ -41,21 +41,77 @@ fn starts_prints_its_ready_line_and_serves() {
 }
 
 #[test]
+fn with_a_grpc_address_the_ready_line_tells_where_grpc_is_served() {
+    let mut child = Command::new(BIN)
+        .args(["--addr", "127.0.0.1:0"])
+        .env("KEYGATE_GRPC_ADDR", "127.0.0.1:0")
+        .env_remove("KEYGATE_PEPPER")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(ready.as_object().unwrap().len(), 4, "{line}");
+    let at = |field: &str| line.find(&format!(r#""{field}":"#)).unwrap();
+    assert!(at("addr") < at("grpc_addr") && at("grpc_addr") < at("admin_key"), "{line}");
+    let grpc: std::net::SocketAddr = ready["grpc_addr"].as_str().unwrap().parse().unwrap();
+    assert_ne!(grpc.port(), 0);
+    assert_ne!(grpc.to_string(), ready["addr"].as_str().unwrap());
+    std::net::TcpStream::connect(grpc).expect("the gRPC port accepts connections");
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(child.wait().unwrap().success(), "exits cleanly on SIGTERM");
+}
+
+#[test]
 fn bad_settings_are_one_line_errors() {
     type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
-    let cases: [Case<'_>; 5] = [
+    let cases: [Case<'_>; 8] = [
         (&["--preset", "nope"], &[]),
         (&["--addr", "nowhere"], &[]),
         (&["--bogus"], &[]),
+        (&["--framework"], &[]),
         (&["--addr", "127.0.0.1:0"], &[("KEYGATE_PEPPER", "too short")]),
         (&["--addr", "127.0.0.1:0", "--store", "mysql://x"], &[]),
+        // A random pepper would leave the stored keys unverifiable after a restart.
+        (&["--addr", "127.0.0.1:0", "--store", "sqlite:///nowhere/keys.db"], &[]),
+        (&["--addr", "127.0.0.1:0"], &[("RUST_LOG", "=[")]),
     ];
     for (args, env) in cases {
-        let out = Command::new(BIN).args(args).envs(env.iter().copied()).output().unwrap();
+        let out = Command::new(BIN)
+            .args(args)
+            .env_remove("KEYGATE_PEPPER")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8(out.stderr).unwrap();
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         assert!(err.starts_with("keygate-demo: "), "{err}");
         assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn help_lists_every_flag_and_environment_variable() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    assert!(out.stderr.is_empty());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for name in [
+        "--framework",
+        "--addr",
+        "--preset",
+        "--store",
+        "--redis ",
+        "--redis-prefix",
+        "--trusted-proxy",
+        "--admin-key-file",
+        "KEYGATE_PEPPER",
+        "KEYGATE_REDIS_PREFIX",
+        "RUST_LOG",
+    ] {
+        assert!(help.contains(name), "{name} is missing from:\n{help}");
     }
 }

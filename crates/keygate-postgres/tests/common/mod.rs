@@ -4,8 +4,13 @@
 //! server that does not answer, fails with a message saying so.
 
 #![allow(clippy::unwrap_used)]
+#![allow(dead_code, reason = "each test file uses some of these")]
 
+use keygate::clock::Timestamp;
 use keygate::format::{Environment, KeyFormat};
+use keygate::hash::{KeyHasher, Pepper};
+use keygate::scope::ScopeSet;
+use keygate::store::{KeyRecord, Owner};
 use keygate_postgres::PgStore;
 
 /// The server to test against; a run that asked for these tests fails without one.
@@ -37,4 +42,25 @@ pub(crate) async fn drop_schema(url: &str, schema: &str) {
         .await
         .unwrap();
     pool.close().await;
+}
+
+/// A live key record of `workspace` with one scope, created at 1,800,000,000 s.
+pub(crate) fn record(workspace: &str) -> KeyRecord {
+    let format = KeyFormat::builder("t").build().unwrap();
+    let key = format.generate(Environment::Live).unwrap();
+    let parsed = format.parse(key.expose_secret()).unwrap();
+    let (pepper_version, hash) =
+        KeyHasher::new(1, Pepper::new([3u8; 32]).unwrap()).hash(parsed.secret());
+    let mut record = KeyRecord::new(
+        parsed.id(),
+        hash,
+        pepper_version,
+        format.preview_of(Environment::Live, &parsed.id()),
+        Owner::workspace(workspace),
+        Environment::Live,
+        Timestamp::from_unix_seconds(1_800_000_000),
+    );
+    record.scopes = ScopeSet::parse(["tasks:read"]).unwrap();
+    record.name = "pg".into();
+    record
 }

@@ -2,6 +2,7 @@
 //! for the headers of its response, so that the request-id, rate-limit-header and rejection
 //! rules are written once.
 
+use super::Refusal;
 use super::request_id::{new_request_id, sent_request_id};
 use crate::credential::Headers;
 use crate::gate::Keygate;
@@ -26,7 +27,7 @@ use crate::verify::{Peer, Principal};
 /// let verified = Verified::authenticate(&gate, &headers, Peer::default()).await.unwrap();
 /// assert_eq!(verified.principal().workspace_id(), "wks_1");
 /// let refused = verified.require(&Requirement::all_of(["tasks:write"])?).unwrap_err();
-/// assert_eq!((refused.status, refused.header("x-request-id")), (403, Some("req-1")));
+/// assert_eq!((refused.status(), refused.response().header("x-request-id")), (403, Some("req-1")));
 /// # Ok(())
 /// # }
 /// ```
@@ -62,30 +63,30 @@ impl Verified {
     /// Checks `requirement` under the preset's policy.
     ///
     /// # Errors
-    /// The rendered 403 `scope_required`, with the request's `X-RateLimit-*` and
+    /// The refusal, rendered as 403 `scope_required` with the request's `X-RateLimit-*` and
     /// `X-Request-Id` headers, ready to send.
-    pub fn require(&self, requirement: &Requirement) -> Result<(), Response> {
-        self.gate.authorize(&self.principal, requirement).map_err(|err| self.refuse(&err))
+    pub fn require(&self, requirement: &Requirement) -> Result<(), Refusal> {
+        self.gate.authorize(&self.principal, requirement).map_err(|err| self.refuse(err))
     }
 
     /// Checks that the key's plan is one `requirement` allows.
     ///
     /// # Errors
-    /// The rendered 403 `forbidden` ("This endpoint requires the professional plan."), with the
-    /// request's `X-RateLimit-*` and `X-Request-Id` headers, ready to send.
-    pub fn require_plan(&self, requirement: &PlanRequirement) -> Result<(), Response> {
-        self.gate.authorize_plan(&self.principal, requirement).map_err(|err| self.refuse(&err))
+    /// The refusal, rendered as 403 `forbidden` ("This endpoint requires the professional
+    /// plan.") with the request's `X-RateLimit-*` and `X-Request-Id` headers, ready to send.
+    pub fn require_plan(&self, requirement: &PlanRequirement) -> Result<(), Refusal> {
+        self.gate.authorize_plan(&self.principal, requirement).map_err(|err| self.refuse(err))
     }
 
     /// `err` rendered for this request, with its rate-limit and request-id headers.
-    fn refuse(&self, err: &crate::AuthError) -> Response {
+    fn refuse(&self, err: crate::AuthError) -> Refusal {
         let id = self.request_id();
-        let mut response = self.gate.render(err, Some(&id));
+        let mut response: Response = self.gate.render(&err, Some(&id));
         if let Some(info) = self.principal.rate_limit() {
-            response.add_rate_limit_headers(info);
+            response.add_rate_limit_headers(&self.gate.preset().renderer, info, self.gate.now());
         }
         response.headers.push(("x-request-id", id));
-        response
+        Refusal::new(err, response)
     }
 
     /// The headers every response to this request carries: `X-RateLimit-*` when the key's plan
@@ -93,7 +94,7 @@ impl Verified {
     pub fn response_headers(&self) -> Vec<(&'static str, String)> {
         let mut headers = Vec::with_capacity(4);
         if let Some(info) = self.principal.rate_limit() {
-            headers.extend(info.headers());
+            headers.extend(self.gate.preset().renderer.rate_limit_headers(info, self.gate.now()));
         }
         if let Some(id) = &self.sent_request_id {
             headers.push(("x-request-id", id.clone()));
@@ -104,16 +105,16 @@ impl Verified {
 
 impl Verified {
     /// [`Keygate::authenticate`] for an adapter: on success the [`Verified`] request; on
-    /// failure the rendered response, with `X-Request-Id` (the caller's, or a new one), ready to
-    /// send.
+    /// failure the [`Refusal`]: the error, and the rendered response with `X-Request-Id` (the
+    /// caller's, or a new one), ready to send.
     ///
     /// # Errors
-    /// The rendered refusal.
+    /// The refusal.
     pub async fn authenticate<H: Headers + ?Sized>(
         gate: &Keygate,
         headers: &H,
         peer: Peer,
-    ) -> Result<Verified, Response> {
+    ) -> Result<Verified, Refusal> {
         let sent = sent_request_id(headers);
         match gate.authenticate(headers, peer).await {
             Ok(principal) => Ok(Verified { principal, gate: gate.clone(), sent_request_id: sent }),
@@ -121,7 +122,7 @@ impl Verified {
                 let id = sent.unwrap_or_else(new_request_id);
                 let mut response = gate.render(&err, Some(&id));
                 response.headers.push(("x-request-id", id));
-                Err(response)
+                Err(Refusal::new(err, response))
             }
         }
     }

@@ -68,6 +68,25 @@ impl KeyId {
         KeyId { len: len as u8, bytes }
     }
 
+    /// The id as three words of its zero-padded bytes: a fixed-size read for hashing.
+    #[inline]
+    pub(crate) fn words(&self) -> [u64; 3] {
+        let b = &self.bytes;
+        let word = |i: usize| {
+            u64::from_le_bytes([
+                b[i],
+                b[i + 1],
+                b[i + 2],
+                b[i + 3],
+                b[i + 4],
+                b[i + 5],
+                b[i + 6],
+                b[i + 7],
+            ])
+        };
+        [word(0), word(8), word(16)]
+    }
+
     /// The base62 characters, as they appear inside the key (without `key_`).
     pub fn as_str(&self) -> &str {
         // Only ASCII alphanumerics are ever stored.

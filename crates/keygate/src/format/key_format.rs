@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use memchr::memmem;
 use rand::TryRng;
 use rand::rngs::SysRng;
 
@@ -102,9 +103,9 @@ pub enum ParseError {
 pub struct RandomError(#[source] pub(crate) rand::rngs::SysError);
 
 #[derive(Debug, Clone)]
-struct Prefix {
-    text: Arc<str>,
-    environment: Environment,
+pub(super) struct Prefix {
+    pub(super) text: Arc<str>,
+    pub(super) environment: Environment,
 }
 
 /// A key layout: prefixes, retired versions and the lengths of id and secret.
@@ -123,6 +124,9 @@ struct Prefix {
 #[derive(Debug, Clone)]
 pub struct KeyFormat {
     current: Arc<[Prefix]>,
+    /// Finds `<root>_`, which every prefix (current and retired) starts with: one pass over a
+    /// text finds every candidate key.
+    root: memmem::Finder<'static>,
     retired: Arc<[Arc<str>]>,
     id_len: usize,
     secret_len: usize,
@@ -243,8 +247,10 @@ impl KeyFormatBuilder {
             return Err(FormatError::IdLength(self.id_len));
         }
         let secret_len = base62_len_for_bits(self.secret_bits);
+        let root = memmem::Finder::new(format!("{}_", self.root).as_bytes()).into_owned();
         let format = KeyFormat {
             current: current.into(),
+            root,
             retired: retired.into(),
             id_len: self.id_len,
             secret_len,
@@ -353,6 +359,14 @@ impl KeyFormat {
     /// Whether keys of this format name their environment (`sk_live_` / `sk_test_`).
     pub fn has_environments(&self) -> bool {
         self.current.len() > 1
+    }
+
+    pub(super) fn current_prefixes(&self) -> &[Prefix] {
+        &self.current
+    }
+
+    pub(super) fn root_finder(&self) -> &memmem::Finder<'static> {
+        &self.root
     }
 
     /// The retired prefixes, such as `pl_v1_`.

@@ -11,7 +11,8 @@
 //!
 //! The checksum lets a secret scanner (or keygate itself, before any store I/O) tell a real key
 //! from a typo. Only `[A-Za-z0-9_]` appears in a key, so a double-click selects all of it and the
-//! regex `<prefix>_[0-9A-Za-z]{61}` finds it.
+//! regex `<prefix>_[0-9A-Za-z]{61}` finds it. [`KeyFormat::find_keys`] finds keys in any text
+//! by their prefix, length and checksum, for secret scanning.
 //!
 //! ```
 //! use keygate::format::{Environment, KeyFormat, ParseError};
@@ -32,6 +33,7 @@ mod checksum;
 mod environment;
 mod id;
 mod key_format;
+mod scan;
 
 pub use checksum::checksum;
 pub use environment::{Environment, UnknownEnvironment};
@@ -39,6 +41,7 @@ pub use id::{InvalidKeyId, KeyId};
 pub use key_format::{
     FormatError, KeyFormat, KeyFormatBuilder, ParseError, ParsedKey, RandomError,
 };
+pub use scan::{FindKeys, Found, FoundKind, MIN_RETIRED_BODY};
 
 /// The base62 alphabet keygate writes: digits, then upper case, then lower case.
 pub const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

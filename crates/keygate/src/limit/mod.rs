@@ -288,7 +288,8 @@ impl RatePlans {
     }
 }
 
-/// What a rate-limit decision reports: the figures of the `X-RateLimit-*` headers.
+/// What a rate-limit decision reports: the figures of the `X-RateLimit-*` headers, and of the
+/// IETF `RateLimit-Policy` / `RateLimit` fields.
 ///
 /// ```
 /// use std::time::Duration;
@@ -299,9 +300,18 @@ impl RatePlans {
 ///     remaining: 0,
 ///     reset: Timestamp::from_unix_millis(1_800_000_060_500),
 ///     retry_after: Some(Duration::from_millis(2_100)),
+///     window: Duration::from_secs(60),
 /// };
 /// assert_eq!(info.retry_after_secs(), Some(3)); // rounded up, never early
 /// assert_eq!(info.headers()[2], ("x-ratelimit-reset", "1800000061".to_string()));
+/// let now = Timestamp::from_unix_seconds(1_800_000_058);
+/// assert_eq!(
+///     info.standard_headers(now),
+///     [
+///         ("ratelimit-policy", r#""60s";q=100;w=60"#.to_string()),
+///         ("ratelimit", r#""60s";r=0;t=3"#.to_string()),
+///     ]
+/// );
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimitInfo {
@@ -313,6 +323,8 @@ pub struct RateLimitInfo {
     pub reset: Timestamp,
     /// For a refused request, how long until one would pass (`Retry-After`, rounded up).
     pub retry_after: Option<Duration>,
+    /// The length of the window that binds (the `w` of `RateLimit-Policy`).
+    pub window: Duration,
 }
 
 impl RateLimitInfo {
@@ -332,6 +344,34 @@ impl RateLimitInfo {
             ("x-ratelimit-limit", self.limit.to_string()),
             ("x-ratelimit-remaining", self.remaining.to_string()),
             ("x-ratelimit-reset", self.reset_secs().to_string()),
+        ]
+    }
+
+    /// The name of the policy the binding window is reported under: its length, `"60s"`,
+    /// `"3600s"`, so that a plan's minute and hour windows are told apart.
+    pub fn policy_name(&self) -> String {
+        format!("{}s", self.window.as_secs())
+    }
+
+    /// The IETF rate-limit fields (the HTTPAPI working group's `RateLimit header fields for
+    /// HTTP`): `RateLimit-Policy: "60s";q=100;w=60` (quota and window in seconds) and
+    /// `RateLimit: "60s";r=42;t=17` (remaining, and seconds from `now` until the window has
+    /// room again, rounded up).
+    pub fn standard_headers(&self, now: Timestamp) -> [(&'static str, String); 2] {
+        let until = self.reset.duration_since(now);
+        let t = until.as_millis().div_ceil(1000) as u64;
+        self.standard_headers_with(t)
+    }
+
+    /// [`standard_headers`](Self::standard_headers) with `t` given.
+    pub(crate) fn standard_headers_with(&self, t: u64) -> [(&'static str, String); 2] {
+        let name = self.policy_name();
+        [
+            (
+                "ratelimit-policy",
+                format!("\"{name}\";q={};w={}", self.limit, self.window.as_secs()),
+            ),
+            ("ratelimit", format!("\"{name}\";r={};t={t}", self.remaining)),
         ]
     }
 }

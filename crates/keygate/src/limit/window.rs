@@ -113,8 +113,13 @@ impl Counters {
                 .max_by_key(|&(index, w)| reset_of(index, w))?;
             let reset = reset_of(index, w);
             let wait = reset.duration_since(now).max(Duration::from_millis(1));
-            let info =
-                RateLimitInfo { limit: w.limit(), remaining: 0, reset, retry_after: Some(wait) };
+            let info = RateLimitInfo {
+                limit: w.limit(),
+                remaining: 0,
+                reset,
+                retry_after: Some(wait),
+                window: w.period(),
+            };
             return Some(Decision { allowed: false, info });
         }
         if consume {
@@ -131,6 +136,7 @@ impl Counters {
             remaining: w.limit() - count,
             reset: reset_of(index, w),
             retry_after: None,
+            window: w.period(),
         };
         Some(Decision { allowed: true, info })
     }

@@ -8,7 +8,7 @@ use crate::clock::Timestamp;
 use crate::format::{Environment, KeyId};
 use crate::scope::ScopeSet;
 use crate::secret::Secret;
-use crate::store::{Cursor, KeyKind, KeyRecord};
+use crate::store::{Cursor, KeyKind, KeyRecord, Metadata};
 
 /// A freshly minted key: the full key, shown once, and its record.
 ///
@@ -83,6 +83,11 @@ pub struct KeyInfo {
     pub last_used: Option<Timestamp>,
     /// Its own rate plan, if not the default.
     pub rate_plan: Option<String>,
+    /// Its metadata, if any.
+    pub metadata: Option<Metadata>,
+    /// The networks it may be used from; empty for anywhere.
+    #[serde(serialize_with = "networks")]
+    pub allowed_ips: Vec<ipnet::IpNet>,
     /// Its request counts, counting requests not yet flushed.
     pub usage: UsageInfo,
 }
@@ -103,6 +108,7 @@ pub struct KeyInfo {
 /// # }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsageInfo {
     /// Requests on the current UTC day.
     pub requests_today: u64,
@@ -134,4 +140,12 @@ pub struct KeyPage {
     pub keys: Vec<KeyInfo>,
     /// Pass it back to get the next page; `None` on the last page.
     pub next: Option<Cursor>,
+}
+
+/// Networks as CIDR texts.
+pub(crate) fn networks<S: serde::Serializer>(
+    nets: &[ipnet::IpNet],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(nets.iter().map(ToString::to_string))
 }

@@ -120,6 +120,8 @@ impl Keygate {
             last_used: None,
             rate_plan: new.rate_plan.clone(),
             usage: Usage::default(),
+            metadata: new.metadata.clone(),
+            allowed_ips: new.allowed_ips.clone(),
         };
         Ok((key, record))
     }
@@ -183,6 +185,8 @@ impl Keygate {
             revoked_at: record.revoked_at,
             last_used,
             rate_plan: record.rate_plan.clone(),
+            metadata: record.metadata.clone(),
+            allowed_ips: record.allowed_ips.clone(),
             usage: UsageInfo {
                 requests_today: usage.requests_today(now),
                 requests_this_month: usage.requests_this_month(now),

@@ -1,9 +1,11 @@
 //! What to mint.
 
+use ipnet::IpNet;
+
 use crate::clock::Timestamp;
 use crate::format::Environment;
 use crate::scope::{ScopeError, ScopeSet};
-use crate::store::{KeyKind, Owner};
+use crate::store::{KeyKind, Metadata, Owner};
 
 /// What to mint: owner, name and settings.
 ///
@@ -31,6 +33,8 @@ pub struct NewKey {
     pub(super) environment: Option<Environment>,
     pub(super) expires_at: Option<Timestamp>,
     pub(super) rate_plan: Option<String>,
+    pub(super) metadata: Option<Metadata>,
+    pub(super) allowed_ips: Vec<IpNet>,
 }
 
 impl NewKey {
@@ -46,6 +50,8 @@ impl NewKey {
             environment: None,
             expires_at: None,
             rate_plan: None,
+            metadata: None,
+            allowed_ips: Vec::new(),
         }
     }
 
@@ -95,6 +101,19 @@ impl NewKey {
     /// A rate plan by name, instead of the default for the key's kind.
     pub fn rate_plan(mut self, plan: impl Into<String>) -> Self {
         self.rate_plan = Some(plan.into());
+        self
+    }
+
+    /// A JSON object the service reads on every request
+    /// ([`Principal::metadata`](crate::Principal::metadata)).
+    pub fn metadata(mut self, metadata: Metadata) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
+
+    /// The networks the key may be used from (CIDRs); from anywhere when none are given.
+    pub fn allowed_ips(mut self, networks: impl IntoIterator<Item = IpNet>) -> Self {
+        self.allowed_ips = networks.into_iter().map(|n| n.trunc()).collect();
         self
     }
 

@@ -1,7 +1,10 @@
 //! The bodies of management requests, read by serde types: unknown and repeated fields are
 //! refused, and every error names the field at fault.
 
+use std::net::IpAddr;
 use std::time::Duration;
+
+use ipnet::IpNet;
 
 use serde::{Deserialize, Deserializer};
 
@@ -10,28 +13,43 @@ use crate::clock::Timestamp;
 use crate::manage::NewKey;
 use crate::response::RequestProblem;
 use crate::scope::ScopeSet;
-use crate::store::{Cursor, KeyUpdate, Owner};
+use crate::store::{Cursor, KeyUpdate, Metadata, Owner};
 
 use super::MAX_GRACE;
 use super::handlers::sentence;
 
-/// `POST /v1/api-keys`.
+/// `POST /v1/api-keys`. The scope list is read as `scopes` or `permissions`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = NewApiKey))]
 pub(super) struct MintBody {
+    /// Required: 1 to 200 characters.
+    #[cfg_attr(feature = "openapi", schema(required, value_type = String))]
     name: Option<String>,
     #[serde(alias = "permissions")]
     scopes: Option<Vec<String>>,
+    /// At most 2000 characters.
     description: Option<String>,
+    /// RFC 3339, in the future.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     expires_at: Option<String>,
+    /// `live` or `test`.
     environment: Option<String>,
+    /// `user` or `service`.
     kind: Option<String>,
+    /// The operator's to set, unless the deployment lets tenants set it.
     rate_plan: Option<String>,
+    /// A JSON object of at most 4096 bytes, returned with the key.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    metadata: Option<serde_json::Value>,
+    /// CIDRs such as `203.0.113.0/24`: the key is refused from any other address.
+    allowed_ips: Option<Vec<String>>,
 }
 
 /// `PATCH /v1/api-keys/{id}`: an absent field is left as it is, `null` clears it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ApiKeyChanges))]
 pub(super) struct PatchBody {
     #[serde(default, deserialize_with = "present")]
     name: Option<Option<String>>,
@@ -40,17 +58,28 @@ pub(super) struct PatchBody {
     #[serde(alias = "permissions")]
     scopes: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     expires_at: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     disabled: Option<Option<bool>>,
     #[serde(default, deserialize_with = "present")]
     rate_plan: Option<Option<String>>,
+    /// A JSON object of at most 4096 bytes; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    metadata: Option<Option<serde_json::Value>>,
+    /// CIDRs; `null` or `[]` allows every address.
+    #[serde(default, deserialize_with = "present")]
+    allowed_ips: Option<Option<Vec<String>>>,
 }
 
 /// `POST /v1/api-keys/{id}/rotate`.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Rotation))]
 pub(super) struct RotateBody {
+    /// How long the old key keeps working: 0 (the default) to 2592000 (30 days).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 2_592_000))]
     grace_period_seconds: Option<u64>,
 }
 
@@ -70,6 +99,7 @@ fn expected(field: &str) -> String {
         "disabled" => "disabled must be true or false.".into(),
         "grace_period_seconds" => GRACE_RANGE.into(),
         "expires_at" => EXPIRES_AT_FORMAT.into(),
+        "allowed_ips" => "allowed_ips must be a list of CIDRs such as 203.0.113.0/24.".into(),
         f => format!("{f} must be a string."),
     }
 }
@@ -139,6 +169,37 @@ pub(super) fn body_or_empty<'de, T: Deserialize<'de> + Default>(
     body(bytes, scopes_field)
 }
 
+const METADATA_SHAPE: &str = "metadata must be a JSON object of at most 4096 bytes.";
+
+fn metadata_field(value: serde_json::Value) -> Result<Metadata, RequestProblem> {
+    Metadata::try_from(value).map_err(|_| RequestProblem::invalid("metadata", METADATA_SHAPE))
+}
+
+/// The most networks a key may name.
+const MAX_ALLOWED_IPS: usize = 100;
+
+/// CIDRs (`203.0.113.0/24`, `2001:db8::/32`) or single addresses, each kept as its network.
+fn networks_field(texts: &[String]) -> Result<Vec<IpNet>, RequestProblem> {
+    if texts.len() > MAX_ALLOWED_IPS {
+        let message = format!("allowed_ips holds at most {MAX_ALLOWED_IPS} networks.");
+        return Err(RequestProblem::invalid("allowed_ips", message));
+    }
+    texts
+        .iter()
+        .map(|text| {
+            let net = text.parse::<IpNet>().or_else(|_| text.parse::<IpAddr>().map(IpNet::from));
+            net.map(|n| n.trunc()).map_err(|_| {
+                let shown: String = text.chars().take(64).collect();
+                let shown = serde_json::Value::from(shown);
+                RequestProblem::invalid(
+                    "allowed_ips",
+                    format!("{shown} is not a CIDR such as 203.0.113.0/24."),
+                )
+            })
+        })
+        .collect()
+}
+
 fn time_field(field: &str, text: &str) -> Result<Timestamp, RequestProblem> {
     Timestamp::parse_rfc3339(text).map_err(|_| RequestProblem::invalid(field, EXPIRES_AT_FORMAT))
 }
@@ -196,6 +257,12 @@ pub(super) fn new_key(
     if let Some(plan) = body.rate_plan {
         new = new.rate_plan(plan);
     }
+    if let Some(nets) = body.allowed_ips {
+        new = new.allowed_ips(networks_field(&nets)?);
+    }
+    if let Some(metadata) = body.metadata {
+        new = new.metadata(metadata_field(metadata)?);
+    }
     Ok(new)
 }
 
@@ -219,6 +286,11 @@ pub(super) fn changes(body: PatchBody, field: &str) -> Result<KeyUpdate, Request
         expires_at,
         disabled,
         rate_plan: body.rate_plan,
+        metadata: body.metadata.map(|m| m.map(metadata_field).transpose()).transpose()?,
+        allowed_ips: body
+            .allowed_ips
+            .map(|nets| networks_field(&nets.unwrap_or_default()))
+            .transpose()?,
         ..KeyUpdate::default()
     })
 }

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use serde::ser::SerializeMap;
+use tracing::Instrument;
 
 use crate::adapter::{ApiRequest, MAX_BODY_LEN, request_id};
 use crate::caller::{Caller, CallerKeys};
@@ -13,7 +14,7 @@ use crate::gate::Keygate;
 use crate::manage::{KeyInfo, ManageError, MintedKey, UsageInfo};
 use crate::response::{RequestProblem, Response};
 use crate::scope::{Requirement, ScopeSet};
-use crate::store::KeyKind;
+use crate::store::{KeyKind, Metadata};
 use crate::verify::Principal;
 
 use super::MAX_LIST_LIMIT;
@@ -51,7 +52,16 @@ impl Keygate {
         authenticated: Option<Principal>,
     ) -> Response {
         let id = request_id(req.headers);
-        let mut response = self.api_response(&req, authenticated, &id).await;
+        let span = tracing::info_span!(
+            "keygate.management",
+            method = req.method,
+            route = route(req.path).map_or("unknown", Route::template),
+            key_id = tracing::field::Empty,
+            status = tracing::field::Empty,
+        );
+        let mut response =
+            self.api_response(&req, authenticated, &id).instrument(span.clone()).await;
+        span.record("status", response.status);
         response.headers.push(("x-request-id", id));
         response
     }
@@ -83,6 +93,7 @@ impl Keygate {
                 Err(e) => return renderer.render(&e, Some(request_id)),
             },
         };
+        tracing::Span::current().record("key_id", tracing::field::display(auth.key_id()));
         let rate = auth.rate_limit().copied();
         let outcome = match route {
             Route::Me => Ok(Answer::ok(self.me(&auth))),
@@ -91,7 +102,9 @@ impl Keygate {
                 let admin = Requirement::all_of([self.preset().admin_scope.as_str()]);
                 match admin.map(|r| self.authorize(&auth, &r)) {
                     Ok(Ok(())) => self.keys_route(route, req, &auth).await,
-                    Ok(Err(e)) => return with(renderer.render(&e, Some(request_id)), rate),
+                    Ok(Err(e)) => {
+                        return self.with_rate(renderer.render(&e, Some(request_id)), rate);
+                    }
                     Err(e) => Err(RequestProblem::bad_body(e.to_string())),
                 }
             }
@@ -106,7 +119,18 @@ impl Keygate {
             }
             Err(p) => problem(p),
         };
-        with(response, rate)
+        self.with_rate(response, rate)
+    }
+
+    fn with_rate(
+        &self,
+        mut response: Response,
+        rate: Option<crate::limit::RateLimitInfo>,
+    ) -> Response {
+        if let Some(info) = &rate {
+            response.add_rate_limit_headers(&self.preset().renderer, info, self.now());
+        }
+        response
     }
 
     async fn keys_route<H: Headers + ?Sized>(
@@ -199,11 +223,6 @@ impl Keygate {
                 _ => {}
             }
         }
-        #[derive(Serialize)]
-        struct List<'a> {
-            data: Vec<KeyJson<'a>>,
-            next: Option<String>,
-        }
         let page = keys.list(after, limit).await.map_err(|e| self.problem_of(e))?;
         let next = page.next.map(|c| format!("{}.{}", c.created_at.unix_millis(), c.id));
         let list = List { data: page.keys.iter().map(|k| self.key_json(k)).collect(), next };
@@ -211,16 +230,6 @@ impl Keygate {
     }
 
     fn me(&self, auth: &Principal) -> String {
-        #[derive(Serialize)]
-        struct Me<'a> {
-            workspace_id: &'a str,
-            api_key_id: KeyId,
-            scopes: &'a ScopeSet,
-            user_id: Option<&'a str>,
-            kind: KeyKind,
-            environment: Environment,
-            name: &'a str,
-        }
         let p = auth;
         to_json(&Me {
             workspace_id: p.workspace_id(),
@@ -230,6 +239,8 @@ impl Keygate {
             kind: p.kind(),
             environment: p.environment(),
             name: p.name(),
+            metadata: p.metadata(),
+            allowed_ips: p.record().allowed_ips.iter().map(ToString::to_string).collect(),
         })
     }
 
@@ -251,6 +262,8 @@ impl Keygate {
             description: k.description.as_deref(),
             user_id: k.user_id.as_deref(),
             rate_plan: k.rate_plan.as_deref(),
+            metadata: k.metadata.as_ref(),
+            allowed_ips: k.allowed_ips.iter().map(ToString::to_string).collect(),
             usage: k.usage,
             rotated_from: None,
         }
@@ -265,19 +278,31 @@ impl Keygate {
     }
 }
 
-/// A key in management-API bodies: the live/test key API's fields first.
+/// A key in management-API bodies: the live/test key API's fields first. Its scope list is
+/// named as the preset says (`scopes` or `permissions`).
 #[derive(Serialize)]
-struct KeyJson<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ApiKey))]
+pub(super) struct KeyJson<'a> {
+    /// The key id, `key_…`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     id: KeyId,
+    /// The full key: only in the answer that mints it (mint, rotate), never again.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     key: Option<&'a str>,
     name: &'a str,
+    /// The key's prefix and the first characters after it.
     prefix: &'a str,
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     scopes: ScopesField<'a>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     created_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     last_used: Option<Timestamp>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     expires_at: Option<Timestamp>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     revoked_at: Option<Timestamp>,
     is_active: bool,
     disabled: bool,
@@ -286,9 +311,57 @@ struct KeyJson<'a> {
     description: Option<&'a str>,
     user_id: Option<&'a str>,
     rate_plan: Option<&'a str>,
+    /// The key's own JSON object, set at mint or by `PATCH`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    metadata: Option<&'a Metadata>,
+    /// The networks (CIDRs) the key may be used from; empty: any.
+    allowed_ips: Vec<String>,
     usage: UsageInfo,
+    /// The key a rotation replaced: only in the answer to a rotation.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     rotated_from: Option<KeyId>,
+}
+
+/// `GET /v1/api-keys`: a page of keys, and the cursor of the next page.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ApiKeyList))]
+pub(super) struct List<'a> {
+    data: Vec<KeyJson<'a>>,
+    /// Pass it as `after` for the next page; `null` on the last page.
+    next: Option<String>,
+}
+
+/// `GET /v1/me`: the key making the request.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(super) struct Me<'a> {
+    workspace_id: &'a str,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    api_key_id: KeyId,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    scopes: &'a ScopeSet,
+    user_id: Option<&'a str>,
+    kind: KeyKind,
+    environment: Environment,
+    name: &'a str,
+    /// The key's own JSON object, set at mint or by `PATCH`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    metadata: Option<&'a Metadata>,
+    /// The networks (CIDRs) the key may be used from; empty: any.
+    allowed_ips: Vec<String>,
+}
+
+/// `GET /v1/rate-limit`: the key's figures, all `null` when its plan has no windows.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(super) struct RateLimit {
+    limit: Option<u64>,
+    remaining: Option<u64>,
+    /// Epoch seconds.
+    reset: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    reset_at: Option<Timestamp>,
 }
 
 /// The scope list under the preset's name for it (`scopes` or `permissions`).
@@ -306,21 +379,7 @@ fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned())
 }
 
-fn with(mut response: Response, rate: Option<crate::limit::RateLimitInfo>) -> Response {
-    if let Some(info) = &rate {
-        response.add_rate_limit_headers(info);
-    }
-    response
-}
-
 fn rate_limit_body(auth: &Principal) -> String {
-    #[derive(Serialize)]
-    struct RateLimit {
-        limit: Option<u64>,
-        remaining: Option<u64>,
-        reset: Option<i64>,
-        reset_at: Option<Timestamp>,
-    }
     let info = auth.rate_limit().copied();
     to_json(&RateLimit {
         limit: info.map(|i| i.limit),
@@ -403,6 +462,9 @@ fn problem_in(e: ManageError, scopes_field: &str) -> RequestProblem {
 
 impl Keygate {
     fn problem_of(&self, e: ManageError) -> RequestProblem {
+        if matches!(e, ManageError::Store(_)) {
+            self.emit(crate::event::Event::StoreUnavailable { operation: "manage" });
+        }
         problem_in(e, self.preset().scopes_field)
     }
 }

@@ -44,7 +44,13 @@
 
 mod bodies;
 mod handlers;
+#[cfg(feature = "openapi")]
+mod openapi;
 mod routes;
+
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+pub use openapi::openapi;
 
 use std::time::Duration;
 

@@ -32,6 +32,17 @@ pub(super) fn route(path: &str) -> Option<Route> {
 }
 
 impl Route {
+    /// The route's path template, for spans and logs: never the raw path.
+    pub(super) fn template(self) -> &'static str {
+        match self {
+            Route::Me => "/v1/me",
+            Route::RateLimit => "/v1/rate-limit",
+            Route::Keys => "/v1/api-keys",
+            Route::Key(_) => "/v1/api-keys/{id}",
+            Route::Rotate(_) => "/v1/api-keys/{id}/rotate",
+        }
+    }
+
     pub(super) fn allows(self) -> &'static [&'static str] {
         match self {
             Route::Me | Route::RateLimit => &["GET"],

@@ -267,25 +267,17 @@ mod tests {
 
     fn record(id: &str) -> KeyRecord {
         let hasher = crate::hash::KeyHasher::new(1, crate::hash::Pepper::new([1u8; 32]).unwrap());
-        KeyRecord {
-            id: KeyId::from_raw(id).unwrap(),
-            hash: hasher.hash("s").1,
-            pepper_version: 1,
-            preview: "kg_abcd".into(),
-            owner: crate::store::Owner::workspace("w"),
-            kind: crate::store::KeyKind::User,
-            environment: crate::format::Environment::Live,
-            scopes: crate::scope::ScopeSet::new(),
-            name: "n".into(),
-            description: None,
-            created_at: Timestamp::UNIX_EPOCH,
-            expires_at: None,
-            revoked_at: None,
-            disabled: false,
-            last_used: None,
-            rate_plan: None,
-            usage: crate::store::Usage::default(),
-        }
+        let mut record = KeyRecord::new(
+            KeyId::from_raw(id).unwrap(),
+            hasher.hash("s").1,
+            1,
+            "kg_abcd".into(),
+            crate::store::Owner::workspace("w"),
+            crate::format::Environment::Live,
+            Timestamp::UNIX_EPOCH,
+        );
+        record.name = "n".into();
+        record
     }
 
     #[tokio::test]

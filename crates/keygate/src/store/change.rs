@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
+use ipnet::IpNet;
+
 use crate::clock::Timestamp;
 use crate::format::{Environment, KeyId};
 use crate::hash::{KeyHash, PepperVersion};
 use crate::scope::ScopeSet;
 
-use super::{KeyRecord, StoreError, Usage};
+use super::{KeyRecord, Metadata, StoreError, Usage};
 
 /// A change to a record; `None` fields are left as they are. Build it with
 /// `KeyUpdate { disabled: Some(true), ..Default::default() }`.
@@ -49,6 +51,10 @@ pub struct KeyUpdate {
     pub revoke_at: Option<Timestamp>,
     /// New rate plan (`Some(None)` returns to the default).
     pub rate_plan: Option<Option<String>>,
+    /// New metadata (`Some(None)` removes it).
+    pub metadata: Option<Option<Metadata>>,
+    /// New networks the key may be used from (empty for anywhere).
+    pub allowed_ips: Option<Vec<IpNet>>,
     /// The time of the change, for the lifecycle rules: when set, a record revoked by then is
     /// refused as [`StoreError::NotFound`] (a revoked key is final), and a record expired by
     /// then accepts nothing but a revocation ([`StoreError::Expired`]: it cannot be brought
@@ -93,6 +99,12 @@ impl KeyUpdate {
         }
         if let Some(p) = &self.rate_plan {
             record.rate_plan.clone_from(p);
+        }
+        if let Some(m) = &self.metadata {
+            record.metadata.clone_from(m);
+        }
+        if let Some(nets) = &self.allowed_ips {
+            record.allowed_ips.clone_from(nets);
         }
         Ok(())
     }

@@ -21,6 +21,7 @@ mod cache;
 mod change;
 mod key_store;
 mod memory;
+mod metadata;
 mod query;
 mod record;
 #[cfg(feature = "store-suite")]
@@ -31,6 +32,7 @@ pub use cache::{CacheConfig, CachedStore};
 pub use change::{KeyUpdate, Rotated, Rotation};
 pub use key_store::{KeyStore, Peek, StoreError};
 pub use memory::MemoryStore;
+pub use metadata::{MAX_METADATA_LEN, Metadata, MetadataError};
 pub use query::{Cursor, ListQuery, MAX_PAGE, Page};
 pub use record::{KeyKind, KeyRecord, Owner, UnknownKind};
 pub use usage::{Usage, UsageDelta};

@@ -1,6 +1,9 @@
 //! The stored record of a key, and who owns it.
 
 use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
 
 use serde::{Deserialize, Serialize};
 
@@ -9,7 +12,7 @@ use crate::format::{Environment, KeyId};
 use crate::hash::{KeyHash, PepperVersion};
 use crate::scope::ScopeSet;
 
-use super::Usage;
+use super::{Metadata, Usage};
 
 /// What a key is for (Plane): a user's key or a workspace's service token.
 ///
@@ -23,6 +26,7 @@ use super::Usage;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum KeyKind {
     /// A key acting for one user.
     #[default]
@@ -156,6 +160,10 @@ pub struct KeyRecord {
     pub rate_plan: Option<String>,
     /// Request counters, as of the last usage flush.
     pub usage: Usage,
+    /// A small JSON object the service reads on every request (customer id, tier, flags).
+    pub metadata: Option<Metadata>,
+    /// The networks the key may be used from; empty for anywhere.
+    pub allowed_ips: Vec<IpNet>,
 }
 
 impl fmt::Debug for KeyRecord {
@@ -175,6 +183,8 @@ impl fmt::Debug for KeyRecord {
             .field("last_used", &self.last_used)
             .field("rate_plan", &self.rate_plan)
             .field("usage", &self.usage)
+            .field("metadata", &self.metadata)
+            .field("allowed_ips", &self.allowed_ips)
             .finish_non_exhaustive()
     }
 }
@@ -209,6 +219,8 @@ impl KeyRecord {
             last_used: None,
             rate_plan: None,
             usage: Usage::default(),
+            metadata: None,
+            allowed_ips: Vec::new(),
         }
     }
 
@@ -220,6 +232,28 @@ impl KeyRecord {
     /// Whether the key has expired at `now`.
     pub fn is_expired_at(&self, now: Timestamp) -> bool {
         self.expires_at.is_some_and(|t| t <= now)
+    }
+
+    /// Whether the key may be used from `client`: anywhere when it names no network, else only
+    /// from an address inside one of them (never from an unknown address).
+    ///
+    /// ```
+    /// # use keygate::{clock::Timestamp, format::Environment, hash::KeyHash, store::{KeyRecord, Owner}};
+    /// # let mut record = KeyRecord::new("key_AbCdEfGh1234".parse()?, KeyHash::from_bytes([0; 32]), 1,
+    /// #     "sk_live_AbCd".into(), Owner::workspace("wks_1"), Environment::Live, Timestamp::UNIX_EPOCH);
+    /// let office = "203.0.113.9".parse()?;
+    /// assert!(record.allows_client(Some(office)) && record.allows_client(None));
+    /// record.allowed_ips = vec!["203.0.113.0/24".parse()?];
+    /// assert!(record.allows_client(Some(office)));
+    /// assert!(!record.allows_client(Some("127.0.0.1".parse()?)) && !record.allows_client(None));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn allows_client(&self, client: Option<IpAddr>) -> bool {
+        self.allowed_ips.is_empty()
+            || client.is_some_and(|ip| {
+                let ip = ip.to_canonical();
+                self.allowed_ips.iter().any(|net| net.contains(&ip))
+            })
     }
 
     /// Whether the key counts against its workspace's cap at `now`: neither revoked nor

@@ -13,8 +13,8 @@ use crate::format::{Environment, KeyFormat, KeyId};
 use crate::hash::{KeyHasher, Pepper};
 use crate::scope::ScopeSet;
 use crate::store::{
-    Cursor, KeyKind, KeyRecord, KeyStore, KeyUpdate, ListQuery, Owner, Page, Peek, Rotated,
-    Rotation, StoreError, Usage, UsageDelta,
+    Cursor, KeyKind, KeyRecord, KeyStore, KeyUpdate, ListQuery, Metadata, Owner, Page, Peek,
+    Rotated, Rotation, StoreError, Usage, UsageDelta,
 };
 
 mod switchable;
@@ -97,6 +97,14 @@ impl Kit {
             last_used: None,
             rate_plan: None,
             usage: Usage::default(),
+            metadata: Some(
+                Metadata::parse(r#"{"customer":"cus_42","flags":["beta"],"tier":{"seats":3}}"#)
+                    .expect("metadata"),
+            ),
+            allowed_ips: vec![
+                "203.0.113.0/24".parse().expect("v4 network"),
+                "2001:db8:7::/48".parse().expect("v6 network"),
+            ],
         }
     }
 
@@ -161,6 +169,8 @@ async fn update(store: &dyn KeyStore, kit: &Kit) {
         expires_at: Some(None),
         disabled: Some(true),
         rate_plan: Some(Some("pro".into())),
+        metadata: Some(Some(Metadata::parse(r#"{"tier":"pro","é":"ü"}"#).expect("metadata"))),
+        allowed_ips: Some(vec!["10.0.0.0/8".parse().expect("network")]),
         ..KeyUpdate::default()
     };
     let changed = store.update(&record.id, &change).await.expect("update");
@@ -170,6 +180,10 @@ async fn update(store: &dyn KeyStore, kit: &Kit) {
     assert_eq!(*found(store, &record.id).await, expected, "update is stored");
     assert_eq!(changed.name, "renamed");
     assert!(changed.description.is_none() && changed.expires_at.is_none() && changed.disabled);
+    let cleared = KeyUpdate { metadata: Some(None), ..KeyUpdate::default() };
+    let changed = store.update(&record.id, &cleared).await.expect("clear metadata");
+    assert_eq!(changed.metadata, None, "metadata can be removed");
+    assert_eq!(found(store, &record.id).await.metadata, None, "its removal is stored");
 
     // A revocation is never postponed.
     let revoke = |at| KeyUpdate { revoke_at: Some(at), ..KeyUpdate::default() };
@@ -252,6 +266,7 @@ async fn rotate(store: &dyn KeyStore, kit: &Kit) {
         (&old.owner, old.kind, old.environment, &old.scopes, &old.name, &old.description),
         "the new key has the old key's settings"
     );
+    assert_eq!(new.metadata, old.metadata, "the new key has the old key's metadata");
     assert_eq!((new.expires_at, new.revoked_at, new.disabled), (old.expires_at, None, false));
     assert_eq!(*found(store, &new.id).await, *new, "the new key is stored");
     assert_eq!(found(store, &old.id).await.revoked_at, Some(t(65)));

@@ -1,0 +1,2 @@
+-- The networks a key may be used from (CIDR texts); empty for anywhere.
+ALTER TABLE keygate_keys ADD COLUMN allowed_ips TEXT[] NOT NULL DEFAULT '{}';

@@ -1,0 +1,126 @@
+//! Keys that carry their own terms, over real HTTP on every framework: metadata and networks.
+
+#![allow(clippy::unwrap_used)]
+
+use keygate_conformance::expect::{invalid_field, plain};
+use keygate_conformance::{FRAMEWORKS, PRESETS, Request, Server};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_is_set_at_mint_and_by_patch_and_shown_in_details_and_me() {
+    for &framework in FRAMEWORKS {
+        for preset in PRESETS {
+            let s = Server::start(framework, preset).await;
+            metadata(&s).await;
+            s.stop().await;
+        }
+    }
+}
+
+async fn metadata(s: &Server) {
+    let name = s.name();
+    let (id, key) =
+        s.mint(&["tasks:read"], r#""metadata":{"customer":"cus_42","beta":true}"#).await;
+    let me = s.send(s.with_key(Request::get("/v1/me"), &key)).await.json();
+    assert_eq!(me["metadata"], json!({"customer":"cus_42","beta":true}), "{name}: /v1/me");
+    let details = s.admin(Request::get(&format!("/v1/api-keys/{id}"))).await.json();
+    assert_eq!(details["metadata"], json!({"customer":"cus_42","beta":true}), "{name}: details");
+
+    let patch = Request::new("PATCH", &format!("/v1/api-keys/{id}"));
+    let r = s.admin(patch.clone().json(r#"{"metadata":{"tier":"pro"}}"#)).await;
+    assert_eq!(r.status, 200, "{name}: patch: {}", r.body);
+    assert_eq!(r.json()["metadata"], json!({"tier":"pro"}), "{name}: replaced, not merged");
+    let me = s.send(s.with_key(Request::get("/v1/me"), &key)).await.json();
+    assert_eq!(me["metadata"], json!({"tier":"pro"}), "{name}: in effect on the next request");
+
+    let r = s.admin(patch.clone().json(r#"{"name":"renamed"}"#)).await;
+    assert_eq!(r.json()["metadata"], json!({"tier":"pro"}), "{name}: an absent field is kept");
+    let r = s.admin(patch.clone().json(r#"{"metadata":null}"#)).await;
+    assert_eq!(r.status, 200, "{name}: {}", r.body);
+    assert!(r.json()["metadata"].is_null(), "{name}: null removes it");
+
+    // Without metadata, `/v1/me` says null.
+    let (_, plain_key) = s.mint(&["tasks:read"], "").await;
+    let me = s.send(s.with_key(Request::get("/v1/me"), &plain_key)).await.json();
+    assert!(me["metadata"].is_null(), "{name}: no metadata");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_that_is_not_a_small_object_is_refused_in_the_presets_style() {
+    let message = "metadata must be a JSON object of at most 4096 bytes.";
+    let big = format!(r#"{{"blob":"{}"}}"#, "x".repeat(4096));
+    for &framework in FRAMEWORKS {
+        for preset in PRESETS {
+            let s = Server::start(framework, preset).await;
+            let field = s.preset.scopes_field;
+            let (id, _) = s.mint(&["tasks:read"], "").await;
+            let bodies = [
+                format!(r#"{{"name":"m","{field}":[],"metadata":[1,2]}}"#),
+                format!(r#"{{"name":"m","{field}":[],"metadata":"text"}}"#),
+                format!(r#"{{"name":"m","{field}":[],"metadata":{big}}}"#),
+            ];
+            for (i, body) in bodies.iter().enumerate() {
+                let rid = format!("meta-{i}");
+                let req =
+                    Request::new("POST", "/v1/api-keys").json(body).header("X-Request-Id", &rid);
+                let r = s.admin(req).await;
+                invalid_field("metadata", message).check(&r, &s.preset, &rid, &s.name());
+            }
+            let req = Request::new("PATCH", &format!("/v1/api-keys/{id}"))
+                .json(&format!(r#"{{"metadata":{big}}}"#))
+                .header("X-Request-Id", "meta-p");
+            let r = s.admin(req).await;
+            invalid_field("metadata", message).check(&r, &s.preset, "meta-p", &s.name());
+            let list = s.admin(Request::get("/v1/api-keys")).await.json();
+            assert_eq!(list["data"].as_array().unwrap().len(), 2, "{}: nothing minted", s.name());
+            s.stop().await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_bound_to_other_networks_is_refused_after_its_secret_matched() {
+    for &framework in FRAMEWORKS {
+        for preset in PRESETS {
+            let s = Server::start(framework, preset).await;
+            let name = s.name();
+            let (id, key) = s.mint(&["tasks:read"], r#""allowed_ips":["203.0.113.0/24"]"#).await;
+            let details = s.admin(Request::get(&format!("/v1/api-keys/{id}"))).await.json();
+            assert_eq!(details["allowed_ips"], json!(["203.0.113.0/24"]), "{name}: details");
+
+            let r = s
+                .send(s.with_key(Request::get("/v1/tasks"), &key).header("X-Request-Id", "net-1"))
+                .await;
+            let message = "This key cannot be used from this address.";
+            plain(403, "forbidden", message, "").check(&r, &s.preset, "net-1", &name);
+            // A wrong secret from the same address is the usual 401: the networks of a key are
+            // told only to its holder.
+            let mut wrong = key.clone().into_bytes();
+            let at = wrong.len() - 10;
+            wrong[at] = if wrong[at] == b'A' { b'B' } else { b'A' };
+            let wrong = String::from_utf8(wrong).unwrap();
+            let r = s.send(s.with_key(Request::get("/v1/tasks"), &wrong)).await;
+            assert_eq!(r.status, 401, "{name}: a wrong secret");
+
+            let patch = Request::new("PATCH", &format!("/v1/api-keys/{id}"));
+            let r = s
+                .admin(patch.clone().json(r#"{"allowed_ips":["127.0.0.0/8","2001:db8::1"]}"#))
+                .await;
+            assert_eq!(r.status, 200, "{name}: patch: {}", r.body);
+            assert_eq!(r.json()["allowed_ips"], json!(["127.0.0.0/8", "2001:db8::1/128"]));
+            let r = s.send(s.with_key(Request::get("/v1/tasks"), &key)).await;
+            assert_eq!(r.status, 200, "{name}: accepted from a network it names: {}", r.body);
+
+            let r = s
+                .admin(
+                    patch
+                        .json(r#"{"allowed_ips":["10.0.0.0/33"]}"#)
+                        .header("X-Request-Id", "net-2"),
+                )
+                .await;
+            let message = r#""10.0.0.0/33" is not a CIDR such as 203.0.113.0/24."#;
+            invalid_field("allowed_ips", message).check(&r, &s.preset, "net-2", &name);
+            s.stop().await;
+        }
+    }
+}
