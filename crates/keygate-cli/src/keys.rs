@@ -123,6 +123,18 @@ async fn init(global: &Global, args: &Init) -> Result<(), Failure> {
             .pepper(1, pepper::to_pepper(&pepper_text)?)
             .build()
             .map_err(|e| Failure::msg(e.to_string()))?;
+        // Keys already in the store were hashed with another pepper: a new one would leave
+        // them unusable the day the service switches to it.
+        if made {
+            let page = gate.list_keys(&global.workspace, None, None, 1).await.map_err(manage)?;
+            if !page.keys.is_empty() {
+                return Err(Failure::msg(format!(
+                    "the workspace {} already has keys; set KEYGATE_PEPPER to \
+                     the pepper they were minted with, or use `keygate mint` instead",
+                    global.workspace
+                )));
+            }
+        }
         let admin = NewKey::new(Owner::workspace(&global.workspace), &args.name)
             .scope_set(gate.preset().policy.full_access())
             .kind(KeyKind::Service);

@@ -50,7 +50,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
 }
 
 fn fail(message: &str) -> ExitCode {
-    eprintln!("keygate: {message}");
+    eprintln!("keygate: {}", output::sanitize(message));
     ExitCode::from(2)
 }
 

@@ -1,8 +1,13 @@
 //! Writing answers to stdout, and how a command fails.
 
 use std::io::{self, Write};
+use std::sync::OnceLock;
 
+use keygate::format::Environment;
 use keygate::manage::KeyInfo;
+use keygate::preset::Preset;
+
+use crate::cli::PRESETS;
 
 /// Why a command stopped.
 #[derive(Debug)]
@@ -17,6 +22,53 @@ impl Failure {
     pub(crate) fn msg(message: impl Into<String>) -> Self {
         Failure::Message(message.into())
     }
+}
+
+/// `text` made safe for one line on a terminal or in a log: a word that starts with a key
+/// prefix of any preset is cut to that prefix and four characters (a secret never reaches a
+/// scrollback, even a mistyped one that no checksum would recognise), and control characters
+/// are escaped (`\u{1b}`), so that a file name cannot rewrite the terminal.
+pub(crate) fn sanitize(text: &str) -> String {
+    static PREFIXES: OnceLock<Vec<String>> = OnceLock::new();
+    let prefixes = PREFIXES.get_or_init(|| {
+        PRESETS
+            .iter()
+            .filter_map(|name| Preset::by_name(name))
+            .flat_map(|p| {
+                let f = p.format;
+                let mut all = vec![
+                    f.prefix(Environment::Live).to_owned(),
+                    f.prefix(Environment::Test).to_owned(),
+                ];
+                all.extend(f.retired_prefixes().map(str::to_owned));
+                all
+            })
+            .collect()
+    });
+    let is_key_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        let prefix = prefixes.iter().find(|p| rest.starts_with(p.as_str()));
+        if let Some(prefix) = prefix {
+            let body = &rest[prefix.len()..];
+            let run = body.find(|c: char| !is_key_char(c)).unwrap_or(body.len());
+            if run >= 8 {
+                out.push_str(prefix);
+                out.push_str(&body[..4]);
+                out.push('…');
+                rest = &body[run..];
+                continue;
+            }
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
 }
 
 /// A failed write to stdout: quiet when the reader went away.
@@ -122,4 +174,19 @@ pub(crate) fn key_table(keys: &[KeyInfo]) -> String {
         push(&mut row.iter().map(String::as_str));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sanitize;
+
+    #[test]
+    fn key_shaped_words_are_cut_and_control_characters_escaped() {
+        let key = "sk_live_kS07pAkVmql9VKWqcgo6j9sUnQ8t6XGnpcR2oIzEjQ12zQRoKUtMoPu28kdfe";
+        let line = sanitize(&format!("invalid value '{key}' for '<ID>'"));
+        assert_eq!(line, "invalid value 'sk_live_kS07…' for '<ID>'");
+        assert_eq!(sanitize("a\x1b[2Jb\nc"), "a\\u{1b}[2Jb\\nc");
+        // Short words and ordinary text are left alone.
+        assert_eq!(sanitize("sk_live_ab: no such key é"), "sk_live_ab: no such key é");
+    }
 }

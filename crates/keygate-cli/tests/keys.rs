@@ -112,6 +112,17 @@ fn lifecycle(dir: &TempDir, store: &[(&str, &str)]) {
         serde_json::json!([])
     );
 
+    // A key passed where an id or a path belongs is never echoed in full.
+    for args in [
+        vec!["show", admin_key.as_str()],
+        vec!["revoke", admin_key.as_str()],
+        vec!["scan", admin_key.as_str()],
+    ] {
+        let err = keygate(&args, env).fails();
+        assert!(!err.contains(&admin_key), "{args:?} echoed the key: {err}");
+        assert!(err.contains(&admin_key[..12]), "{err}");
+    }
+
     // errors: one line, exit 2
     assert!(keygate(&["show", "key_Unknown00000"], env).fails().contains("no such key"));
     assert!(keygate(&["show", "nope"], env).fails().contains("not a key id"));
@@ -205,6 +216,21 @@ fn init_writes_the_admin_key_file_and_never_overwrites() {
     let refused =
         keygate(&["mint", "--name", "x", "--pepper-file", pepper_file.to_str().unwrap()], &env);
     assert!(refused.fails().contains("chmod 600"));
+}
+
+#[test]
+fn init_does_not_make_a_second_pepper_for_a_store_with_keys() {
+    let dir = TempDir::new("second");
+    let url = format!("sqlite://{}", dir.path("keys.db").display());
+    let first = keygate(&["init", "--store", &url], &[]).ok();
+    let pepper = first.lines().find_map(|l| l.strip_prefix("KEYGATE_PEPPER=")).unwrap();
+    let again = keygate(&["init", "--store", &url], &[]).fails();
+    assert!(again.contains("already has keys"), "{again}");
+    assert!(!again.contains("KEYGATE_PEPPER="), "no new pepper is shown: {again}");
+    let listed = keygate(&["list", "--store", &url, "--json"], &[("KEYGATE_PEPPER", pepper)]);
+    assert_eq!(listed.json().as_array().unwrap().len(), 1, "no second admin key");
+    // With the pepper the keys were minted with, a second admin key is fine.
+    keygate(&["init", "--store", &url, "--name", "second"], &[("KEYGATE_PEPPER", pepper)]).ok();
 }
 
 #[test]

@@ -10,7 +10,7 @@ use crate::output::{Failure, print, print_json};
 
 /// A problem met while scanning: one line on stderr; the scan goes on.
 pub(crate) fn error(message: &str) {
-    eprintln!("keygate: {message}");
+    eprintln!("keygate: {}", crate::output::sanitize(message));
 }
 
 /// The progress line, rewritten in place on a terminal's stderr.
@@ -48,7 +48,8 @@ pub(crate) fn write(
             let mut text = String::new();
             for (file, hit, status) in findings(results) {
                 text.push_str(&format!(
-                    "{file}:{}:{}: {} {} key {}…",
+                    "{}:{}:{}: {} {} key {}…",
+                    crate::output::sanitize(file),
                     hit.line,
                     hit.column,
                     hit.preset,
