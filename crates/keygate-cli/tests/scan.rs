@@ -207,6 +207,40 @@ fn a_clean_tree_exits_0_and_an_error_exits_2() {
 }
 
 #[test]
+fn an_unreadable_directory_deep_in_the_tree_exits_2_and_the_rest_is_reported() {
+    let dir = TempDir::new("deep");
+    let live = key(&Preset::livetest(), Environment::Live);
+    dir.write("a.txt", format!("{live}\n"));
+    // Directories nested past PATH_MAX: the walk cannot read the deepest one by its path.
+    // (Made by a shell stepping into each, so that no single path is too long.)
+    let name = "d".repeat(250);
+    let made = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "cd '{}' && for i in $(seq 20); do mkdir {name} && cd -P {name} || exit 1; done",
+            dir.0.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let run = keygate(&["scan", dir.0.to_str().unwrap()], &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("cannot read"), "{run:?}");
+    assert!(run.stdout.contains("a.txt:1:1: livetest live key"), "{run:?}");
+}
+
+#[test]
+fn file_names_cannot_write_control_characters_to_the_terminal() {
+    let dir = TempDir::new("names");
+    let live = key(&Preset::livetest(), Environment::Live);
+    dir.write("evil\x1b[2J.txt", format!("{live}\n"));
+    let run = keygate(&["scan", dir.0.to_str().unwrap()], &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(!run.stdout.contains('\x1b'), "{run:?}");
+    assert!(run.stdout.contains("evil\\u{1b}[2J.txt:1:1:"), "{run:?}");
+}
+
+#[test]
 fn stdin_is_scanned_whole() {
     let live = key(&Preset::livetest(), Environment::Live);
     let input = format!("{}\nlog line with {live} in it\n", "noise ".repeat(400_000));

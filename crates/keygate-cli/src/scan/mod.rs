@@ -69,7 +69,7 @@ pub(crate) fn run(global: &Global, args: &Scan) -> Result<ExitCode, Failure> {
     for path in &args.paths {
         if path.as_os_str() == "-" {
             inputs.push(Input::Stdin);
-        } else if let Err(e) = walk::collect(path, &mut inputs) {
+        } else if let Err(e) = walk::collect(path, &mut inputs, &mut totals.errors) {
             report::error(&e);
             totals.errors += 1;
         }

@@ -23,20 +23,24 @@ pub(crate) enum Outcome {
 /// followed even if it is a link.
 ///
 /// # Errors
-/// `path` cannot be read; one line. An unreadable entry deeper down is reported as it is met
-/// and the walk goes on.
-pub(crate) fn collect(path: &Path, inputs: &mut Vec<Input>) -> Result<(), String> {
+/// `path` cannot be read; one line. An unreadable entry deeper down is reported as it is met,
+/// counted in `errors`, and the walk goes on.
+pub(crate) fn collect(
+    path: &Path,
+    inputs: &mut Vec<Input>,
+    errors: &mut usize,
+) -> Result<(), String> {
     let meta =
         std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if meta.is_dir() {
-        walk(path, inputs)
+        walk(path, inputs, errors)
     } else {
         inputs.push(Input::File(path.to_owned()));
         Ok(())
     }
 }
 
-fn walk(dir: &Path, inputs: &mut Vec<Input>) -> Result<(), String> {
+fn walk(dir: &Path, inputs: &mut Vec<Input>, errors: &mut usize) -> Result<(), String> {
     let listing =
         std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     let mut entries = Vec::new();
@@ -51,6 +55,7 @@ fn walk(dir: &Path, inputs: &mut Vec<Input>) -> Result<(), String> {
             Ok(kind) => kind,
             Err(e) => {
                 super::report::error(&format!("cannot read {}: {e}", path.display()));
+                *errors += 1;
                 continue;
             }
         };
@@ -58,8 +63,9 @@ fn walk(dir: &Path, inputs: &mut Vec<Input>) -> Result<(), String> {
             if SKIPPED_DIRS.iter().any(|s| entry.file_name() == *s) {
                 continue;
             }
-            if let Err(e) = walk(&path, inputs) {
+            if let Err(e) = walk(&path, inputs, errors) {
                 super::report::error(&e);
+                *errors += 1;
             }
         } else if kind.is_file() {
             inputs.push(Input::File(path));
