@@ -138,34 +138,55 @@ async fn init(global: &Global, args: &Init) -> Result<(), Failure> {
         let admin = NewKey::new(Owner::workspace(&global.workspace), &args.name)
             .scope_set(gate.preset().policy.full_access())
             .kind(KeyKind::Service);
-        gate.mint(admin).await.map_err(manage)
+        let minted = gate.mint(admin).await.map_err(manage)?;
+        Ok((gate, minted))
     }
     .await;
-    let minted = match result {
-        Ok(minted) => minted,
+    let (gate, minted) = match result {
+        Ok(done) => done,
         Err(e) => {
             created.into_iter().for_each(remove);
             return Err(e);
         }
     };
-    let mut text = String::new();
-    match pepper_file {
-        Some((file, path)) => {
-            pepper::write_line(file, path, pepper_text.expose_secret())?;
-            text.push_str(&format!("pepper written to {}\n", path.display()));
+    let shown = (|| {
+        let mut text = String::new();
+        match pepper_file {
+            Some((file, path)) => {
+                pepper::write_line(file, path, pepper_text.expose_secret())?;
+                text.push_str(&format!("pepper written to {}\n", path.display()));
+            }
+            None if made => {
+                text.push_str(&format!("KEYGATE_PEPPER={}\n", pepper_text.expose_secret()));
+            }
+            None => {}
         }
-        None if made => text.push_str(&format!("KEYGATE_PEPPER={}\n", pepper_text.expose_secret())),
-        None => {}
-    }
-    text.push_str(&format!("id: {}\n", minted.record.id));
-    match key_file {
-        Some((file, path)) => {
-            pepper::write_line(file, path, minted.key.expose_secret())?;
-            text.push_str(&format!("admin key written to {}\n", path.display()));
+        text.push_str(&format!("id: {}\n", minted.record.id));
+        match key_file {
+            Some((file, path)) => {
+                pepper::write_line(file, path, minted.key.expose_secret())?;
+                text.push_str(&format!("admin key written to {}\n", path.display()));
+            }
+            None => text.push_str(&format!("key: {}\n", minted.key.expose_secret())),
         }
-        None => text.push_str(&format!("key: {}\n", minted.key.expose_secret())),
+        print(&text)
+    })();
+    if let Err(e) = shown {
+        // A secret that reached nobody: the admin key is revoked and the files removed, so that
+        // a second `keygate init` starts clean.
+        let revoked = gate.revoke_key(&minted.record.id).await.is_ok();
+        created.into_iter().for_each(remove);
+        // Even a reader that went away is a failure here: what it did not read is shown once.
+        let m = match e {
+            Failure::Message(m) => m,
+            Failure::Pipe => "cannot write to stdout: the reader went away".to_owned(),
+        };
+        return Err(Failure::msg(if revoked {
+            format!("{m}; the admin key {} was revoked, run keygate init again", minted.record.id)
+        } else {
+            format!("{m}; revoke the admin key {} (it was never shown)", minted.record.id)
+        }));
     }
-    print(&text)?;
     if made && global.pepper_file.is_none() || args.key_file.is_none() {
         eprintln!("keygate: the secrets above are shown once; keep them in your secret store");
     }

@@ -234,6 +234,28 @@ fn init_does_not_make_a_second_pepper_for_a_store_with_keys() {
 }
 
 #[test]
+fn init_revokes_an_admin_key_that_nobody_could_read() {
+    let dir = TempDir::new("unread");
+    let url = format!("sqlite://{}", dir.path("keys.db").display());
+    let pepper = "p".repeat(43);
+    let env = [("KEYGATE_STORE", url.as_str()), ("KEYGATE_PEPPER", pepper.as_str())];
+    let mut child = common::command(&["init"], &env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("was revoked"), "{stderr}");
+    let listed = keygate(&["list", "--json"], &env).json();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["is_active"], false, "{listed:?}");
+}
+
+#[test]
 fn every_command_has_help_naming_its_environment() {
     for command in [
         "init", "mint", "list", "show", "update", "revoke", "rotate", "expiring", "inspect", "scan",
