@@ -47,6 +47,7 @@ mod builder;
 mod errors;
 mod listener;
 mod migrate;
+mod networks;
 mod rows;
 mod store;
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use keygate::clock::Timestamp;
 use keygate::format::{Environment, KeyId};
 use keygate::store::{
-    Cursor, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE, Page, Rotated, Rotation,
-    StoreError, Usage, UsageDelta,
+    Cursor, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE, NetworkSighting, Page, Rotated,
+    Rotation, SeenNetwork, StoreError, Usage, UsageDelta,
 };
 use sqlx::postgres::PgPool;
 use sqlx::{Postgres, Transaction};
@@ -322,5 +322,16 @@ impl KeyStore for PgStore {
             .map_err(store_error)?;
         }
         tx.commit().await.map_err(store_error)
+    }
+
+    async fn record_networks(
+        &self,
+        batch: &[NetworkSighting],
+    ) -> Result<Vec<NetworkSighting>, StoreError> {
+        crate::networks::record(&self.pool, batch).await
+    }
+
+    async fn recent_networks(&self, id: &KeyId) -> Result<Vec<SeenNetwork>, StoreError> {
+        crate::networks::recent(&self.pool, id).await
     }
 }

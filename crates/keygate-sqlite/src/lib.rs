@@ -78,6 +78,7 @@
 mod builder;
 mod errors;
 mod migrate;
+mod networks;
 mod rows;
 mod store;
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use keygate::clock::Timestamp;
 use keygate::format::{Environment, KeyId};
 use keygate::store::{
-    Cursor, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE, Page, Rotated, Rotation,
-    StoreError, Usage, UsageDelta,
+    Cursor, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE, NetworkSighting, Page, Rotated,
+    Rotation, SeenNetwork, StoreError, Usage, UsageDelta,
 };
 use sqlx::sqlite::SqlitePool;
 use sqlx::{Sqlite, Transaction};
@@ -315,5 +315,20 @@ impl KeyStore for SqliteStore {
                 .map_err(store_error)?;
         }
         tx.commit().await.map_err(store_error)
+    }
+
+    async fn record_networks(
+        &self,
+        batch: &[NetworkSighting],
+    ) -> Result<Vec<NetworkSighting>, StoreError> {
+        // One write transaction: replicas' flushes take turns, so a new network is new once.
+        let mut tx = self.begin_write().await?;
+        let new = crate::networks::record(&mut tx, batch).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(new)
+    }
+
+    async fn recent_networks(&self, id: &KeyId) -> Result<Vec<SeenNetwork>, StoreError> {
+        crate::networks::recent(&self.pool, id).await
     }
 }

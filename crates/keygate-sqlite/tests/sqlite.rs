@@ -40,7 +40,8 @@ async fn records_survive_closing_and_reopening_the_file() {
         .fetch_one(again.pool())
         .await
         .unwrap();
-    assert_eq!(migrations, 3, "reopening runs no migration twice");
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap();
+    assert_eq!(migrations, files.count() as i64, "reopening runs no migration twice");
     again.close().await;
 }
 

@@ -202,7 +202,9 @@ impl CallerKeys<'_> {
     /// [`ManageError::NotFound`] for a key the caller does not see; the store's failure.
     pub async fn get(&self, id: &KeyId) -> Result<KeyInfo, ManageError> {
         let record = self.visible(id).await?;
-        Ok(self.gate.info(&record, self.gate.now()))
+        let mut info = self.gate.info(&record, self.gate.now());
+        info.recent_networks = Some(self.gate.store().recent_networks(id).await?);
+        Ok(info)
     }
 
     /// Changes a key the caller sees. New scopes must be held by the caller, and so must the

@@ -148,6 +148,19 @@ pub enum Event<'a> {
         /// When it expires.
         expires_at: Timestamp,
     },
+    /// A key was used from a network (its /24 or /48) that is not among the networks it was
+    /// recently used from: worth an alert when keys are expected to stay put. Decided by the
+    /// store when usage is flushed ([`Keygate::flush_usage`](crate::Keygate::flush_usage)), so
+    /// it comes up to one flush interval after the request, once however many replicas saw
+    /// the network (short of two flushing the same new network at the same moment).
+    NewNetwork {
+        /// The key.
+        key_id: KeyId,
+        /// The network, such as `203.0.113.0/24`.
+        network: ipnet::IpNet,
+        /// The last request from it before the flush.
+        seen_at: Timestamp,
+    },
 }
 
 /// Receives [`Event`]s.

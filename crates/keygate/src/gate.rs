@@ -537,24 +537,53 @@ impl Keygate {
         }
     }
 
-    /// Sends the usage counted in memory to the store in one batch. A batch the store refuses
-    /// is kept for the next flush.
+    /// Sends the usage counted in memory to the store in one batch, and the networks keys were
+    /// used from (reporting those new to a key as [`Event::NewNetwork`]). A batch the store
+    /// refuses is kept for the next flush. Returns how many keys' usage it sent.
     ///
     /// # Errors
     /// The store's error; nothing is lost.
     pub async fn flush_usage(&self) -> Result<usize, StoreError> {
+        let networks = self.flush_networks().await;
         let batch = self.inner.usage.drain();
         if batch.is_empty() {
-            return Ok(0);
+            return networks.map(|()| 0);
         }
         match self.inner.store.record_usage(&batch).await {
             Ok(()) => {
                 tracing::debug!(keys = batch.len(), "usage flushed");
-                Ok(batch.len())
+                networks.map(|()| batch.len())
             }
             Err(e) => {
                 tracing::warn!(error = %e, keys = batch.len(), "usage flush failed; keeping it for the next one");
                 self.inner.usage.restore(&batch);
+                Err(e)
+            }
+        }
+    }
+
+    /// Sends the networks keys were used from to the store, and reports those it had not seen
+    /// for their keys as [`Event::NewNetwork`].
+    async fn flush_networks(&self) -> Result<(), StoreError> {
+        let seen = self.inner.usage.drain_networks();
+        if seen.is_empty() {
+            return Ok(());
+        }
+        match self.inner.store.record_networks(&seen).await {
+            Ok(new) => {
+                for s in new {
+                    tracing::info!(key_id = %s.id, network = %s.network, "key used from a new network");
+                    self.emit(Event::NewNetwork {
+                        key_id: s.id,
+                        network: s.network,
+                        seen_at: s.seen_at,
+                    });
+                }
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, sightings = seen.len(), "network flush failed; keeping it for the next one");
+                self.inner.usage.restore_networks(&seen);
                 Err(e)
             }
         }

@@ -9,6 +9,7 @@
 //! | `keygate_store_errors_total` | counter | `operation` (`find`, `manage`) | the key store could not answer |
 //! | `keygate_limiter_errors_total` | counter | `failed_open` (`true`/`false`) | the rate limiter could not decide |
 //! | `keygate_keys_minted_total`, `keygate_keys_revoked_total`, `keygate_keys_rotated_total` | counter | | key management |
+//! | `keygate_new_networks_total` | counter | | keys used from a network new to them |
 //!
 //! Labels never hold key ids, addresses or secrets, so their number stays small.
 //!
@@ -104,6 +105,7 @@ fn record(event: &Event<'_>) {
         Event::Revoked { .. } => counter!("keygate_keys_revoked_total").increment(1),
         Event::RevokedAll { count, .. } => counter!("keygate_keys_revoked_total").increment(*count),
         Event::Rotated { .. } => counter!("keygate_keys_rotated_total").increment(1),
+        Event::NewNetwork { .. } => counter!("keygate_new_networks_total").increment(1),
         Event::UnknownPepperVersion { .. } | Event::ExpiringSoon { .. } => {}
     }
 }

@@ -11,17 +11,33 @@
 //! and sends it with the next one. Counts are added to the day and month of the last request
 //! in the batch, so a batch spanning midnight UTC lands on the later day.
 
-use std::sync::Arc;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use ipnet::IpNet;
 
 use crate::clock::Timestamp;
 use crate::format::KeyId;
-use crate::store::UsageDelta;
+use crate::store::{NetworkSighting, UsageDelta, network_of};
 
 #[derive(Debug, Default)]
 struct Pending {
     count: AtomicU64,
     last_used: AtomicI64,
+    /// The network of the key's last request ([`code`]), 0 before any: a request from the same
+    /// network as the one before it touches nothing else.
+    last_network: AtomicU64,
+    /// The networks seen since the last flush, each with the time it was last switched to.
+    networks: Mutex<Vec<(IpNet, i64)>>,
+}
+
+/// A network as one nonzero word: the tag in the top bits, the prefix below.
+fn code(net: &IpNet) -> u64 {
+    match net {
+        IpNet::V4(v4) => (1 << 62) | u64::from(u32::from(v4.network()) >> 8),
+        IpNet::V6(v6) => (2 << 62) | (u128::from(v6.network()) >> 80) as u64,
+    }
 }
 
 type Map = crate::map::Map<KeyId, Arc<Pending>>;
@@ -63,6 +79,31 @@ impl UsageRecorder {
         p.count.fetch_add(count, Ordering::Release);
     }
 
+    /// Counts a request of `id` at `at`, and the network of `client` (when the adapter gave
+    /// the client's address) among the key's recent networks.
+    #[inline]
+    pub(crate) fn record_from(&self, id: KeyId, at: Timestamp, client: Option<IpAddr>) {
+        let pending = self.pending.pin();
+        let p = match pending.get(&id) {
+            Some(p) => p,
+            None => pending.get_or_insert_with(id, Default::default),
+        };
+        let millis = at.unix_millis();
+        p.last_used.fetch_max(millis, Ordering::Relaxed);
+        if let Some(ip) = client {
+            let net = network_of(ip);
+            let code = code(&net);
+            if p.last_network.swap(code, Ordering::Relaxed) != code {
+                let mut seen = p.networks.lock().unwrap_or_else(PoisonError::into_inner);
+                match seen.iter_mut().find(|(n, _)| *n == net) {
+                    Some((_, t)) => *t = (*t).max(millis),
+                    None => seen.push((net, millis)),
+                }
+            }
+        }
+        p.count.fetch_add(1, Ordering::Release);
+    }
+
     /// What is pending for `id`: (requests, last request).
     pub(crate) fn pending(&self, id: &KeyId) -> Option<(u64, Timestamp)> {
         let pending = self.pending.pin();
@@ -86,6 +127,47 @@ impl UsageRecorder {
                 })
             })
             .collect()
+    }
+
+    /// Takes the networks seen since the last call. The network of a key's latest request
+    /// is seen at that request's time.
+    pub(crate) fn drain_networks(&self) -> Vec<NetworkSighting> {
+        let pending = self.pending.pin();
+        let mut sightings = Vec::new();
+        for (id, p) in pending.iter() {
+            let mut seen = p.networks.lock().unwrap_or_else(PoisonError::into_inner);
+            if seen.is_empty() {
+                continue;
+            }
+            let last = p.last_network.swap(0, Ordering::Relaxed);
+            let last_used = p.last_used.load(Ordering::Relaxed);
+            for (network, at) in seen.drain(..) {
+                let at = if code(&network) == last { at.max(last_used) } else { at };
+                sightings.push(NetworkSighting {
+                    id: *id,
+                    network,
+                    seen_at: Timestamp::from_unix_millis(at),
+                });
+            }
+        }
+        sightings
+    }
+
+    /// Puts sightings back after a failed flush, so they go out with the next one.
+    pub(crate) fn restore_networks(&self, batch: &[NetworkSighting]) {
+        let pending = self.pending.pin();
+        for s in batch {
+            let p = match pending.get(&s.id) {
+                Some(p) => p,
+                None => pending.get_or_insert_with(s.id, Default::default),
+            };
+            let mut seen = p.networks.lock().unwrap_or_else(PoisonError::into_inner);
+            let millis = s.seen_at.unix_millis();
+            match seen.iter_mut().find(|(n, _)| *n == s.network) {
+                Some((_, t)) => *t = (*t).max(millis),
+                None => seen.push((s.network, millis)),
+            }
+        }
     }
 
     /// Puts a batch back after a failed flush, so it goes out with the next one.

@@ -305,7 +305,7 @@ impl Keygate {
                 }
             }
         };
-        self.usage().record(principal.key_id(), 1, now);
+        self.usage().record_from(principal.key_id(), now, client_ip);
         self.emit(Event::Verified {
             key_id: principal.key_id(),
             workspace_id: principal.workspace_id(),

@@ -59,3 +59,55 @@ async fn metadata_set_by_the_operator_reaches_the_principal_on_the_next_request(
     gate.update_key(&minted.record.id, change).await.expect("update");
     assert_eq!(gate.verify(key).await.expect("verify").metadata(), Some(&terms));
 }
+
+#[derive(Default)]
+struct NewNetworks(std::sync::Mutex<Vec<String>>);
+
+impl keygate::event::EventSink for NewNetworks {
+    fn on_event(&self, event: &keygate::event::Event<'_>) {
+        if let keygate::event::Event::NewNetwork { network, .. } = event {
+            self.0.lock().expect("lock").push(network.to_string());
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_first_use_from_a_network_is_an_event_once_and_the_details_list_it() {
+    let sink = std::sync::Arc::new(NewNetworks::default());
+    let gate = Keygate::builder(Preset::livetest())
+        .random_pepper()
+        .events(sink.clone())
+        .build()
+        .expect("gate");
+    let minted = gate.mint(NewKey::new(Owner::workspace("wks_1"), "ci")).await.expect("mint");
+    let auth = format!("Bearer {}", minted.key.expose_secret());
+    let headers = [("authorization", auth.as_str())];
+    for client in ["203.0.113.7", "203.0.113.99", "2001:db8:5:1::1"] {
+        gate.authenticate(&headers, Peer::from(ip(client))).await.expect("verified");
+    }
+    assert!(sink.0.lock().expect("lock").is_empty(), "decided when usage is flushed");
+    gate.flush_usage().await.expect("flush");
+    let mut seen = sink.0.lock().expect("lock").clone();
+    seen.sort();
+    assert_eq!(seen, ["2001:db8:5::/48", "203.0.113.0/24"], "one event per new network");
+
+    // The same networks again: no event. A third network: one more.
+    gate.authenticate(&headers, Peer::from(ip("203.0.113.8"))).await.expect("verified");
+    gate.authenticate(&headers, Peer::from(ip("198.51.100.1"))).await.expect("verified");
+    gate.flush_usage().await.expect("flush");
+    assert_eq!(sink.0.lock().expect("lock").len(), 3);
+    assert_eq!(sink.0.lock().expect("lock")[2], "198.51.100.0/24");
+
+    let details = gate.get_key(&minted.record.id).await.expect("details");
+    let networks: Vec<String> = details
+        .recent_networks
+        .expect("in the details")
+        .iter()
+        .map(|n| n.network.to_string())
+        .collect();
+    assert_eq!(networks.len(), 3);
+    assert!(networks.contains(&"198.51.100.0/24".to_owned()), "{networks:?}");
+    // Lists do not carry them.
+    let page = gate.list_keys("wks_1", None, None, 10).await.expect("list");
+    assert!(page.keys[0].recent_networks.is_none());
+}

@@ -8,7 +8,7 @@ use crate::clock::Timestamp;
 use crate::format::{Environment, KeyId};
 use crate::scope::ScopeSet;
 use crate::secret::Secret;
-use crate::store::{Cursor, KeyKind, KeyRecord, Metadata};
+use crate::store::{Cursor, KeyKind, KeyRecord, Metadata, SeenNetwork};
 
 /// A freshly minted key: the full key, shown once, and its record.
 ///
@@ -90,6 +90,10 @@ pub struct KeyInfo {
     pub allowed_ips: Vec<ipnet::IpNet>,
     /// Its request counts, counting requests not yet flushed.
     pub usage: UsageInfo,
+    /// The networks it was used from, most recent first, as of the last usage flush: in one
+    /// key's details ([`Keygate::get_key`](crate::Keygate::get_key)), not in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recent_networks: Option<Vec<SeenNetwork>>,
 }
 
 /// Request counts of a key (the live/test key API's `usage`).

@@ -191,6 +191,7 @@ impl Keygate {
                 requests_today: usage.requests_today(now),
                 requests_this_month: usage.requests_this_month(now),
             },
+            recent_networks: None,
         }
     }
 
@@ -230,7 +231,9 @@ impl Keygate {
     /// [`ManageError::NotFound`] for an unknown id; the store's failure.
     pub async fn get_key(&self, id: &KeyId) -> Result<KeyInfo, ManageError> {
         let record = self.store().find(id).await?.ok_or(ManageError::NotFound(*id))?;
-        Ok(self.info(&record, self.now()))
+        let mut info = self.info(&record, self.now());
+        info.recent_networks = Some(self.store().recent_networks(id).await?);
+        Ok(info)
     }
 
     /// Changes a key's name, description, scopes, expiry, disabled flag or plan. Takes effect

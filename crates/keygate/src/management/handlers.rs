@@ -14,7 +14,7 @@ use crate::gate::Keygate;
 use crate::manage::{KeyInfo, ManageError, MintedKey, UsageInfo};
 use crate::response::{RequestProblem, Response};
 use crate::scope::{Requirement, ScopeSet};
-use crate::store::{KeyKind, Metadata};
+use crate::store::{KeyKind, Metadata, SeenNetwork};
 use crate::verify::Principal;
 
 use super::MAX_LIST_LIMIT;
@@ -265,6 +265,7 @@ impl Keygate {
             metadata: k.metadata.as_ref(),
             allowed_ips: k.allowed_ips.iter().map(ToString::to_string).collect(),
             usage: k.usage,
+            recent_networks: k.recent_networks.as_deref(),
             rotated_from: None,
         }
     }
@@ -317,6 +318,11 @@ pub(super) struct KeyJson<'a> {
     /// The networks (CIDRs) the key may be used from; empty: any.
     allowed_ips: Vec<String>,
     usage: UsageInfo,
+    /// The networks (/24 or /48) the key was used from, most recent first, with when: only in
+    /// one key's details.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<SeenNetwork>>))]
+    recent_networks: Option<&'a [SeenNetwork]>,
     /// The key a rotation replaced: only in the answer to a rotation.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]

@@ -67,6 +67,7 @@ pub fn openapi(preset: &Preset) -> OpenApi {
         .schema_from::<crate::format::Environment>()
         .schema_from::<crate::store::KeyKind>()
         .schema_from::<crate::manage::UsageInfo>()
+        .schema_from::<crate::store::SeenNetwork>()
         .security_scheme("api_key", scheme);
     components = match style {
         ErrorStyle::Envelope => components

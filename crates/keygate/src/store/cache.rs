@@ -12,8 +12,8 @@ use lru::LruCache;
 use crate::map::{Map, new_map};
 
 use super::{
-    KeyRecord, KeyStore, KeyUpdate, ListQuery, Page, Peek, Rotated, Rotation, StoreError,
-    UsageDelta,
+    KeyRecord, KeyStore, KeyUpdate, ListQuery, NetworkSighting, Page, Peek, Rotated, Rotation,
+    SeenNetwork, StoreError, UsageDelta,
 };
 
 /// How long cached answers live, and how many unknown ids are remembered.
@@ -257,6 +257,18 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
     async fn record_usage(&self, batch: &[UsageDelta]) -> Result<(), StoreError> {
         // Usage does not change a verify's answer: the cached records may keep their old counts.
         self.inner.record_usage(batch).await
+    }
+
+    async fn record_networks(
+        &self,
+        batch: &[NetworkSighting],
+    ) -> Result<Vec<NetworkSighting>, StoreError> {
+        // Kept by the store alone: which network is new is decided where every replica writes.
+        self.inner.record_networks(batch).await
+    }
+
+    async fn recent_networks(&self, id: &KeyId) -> Result<Vec<SeenNetwork>, StoreError> {
+        self.inner.recent_networks(id).await
     }
 }
 

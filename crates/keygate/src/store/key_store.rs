@@ -5,7 +5,10 @@ use std::sync::Arc;
 use crate::clock::Timestamp;
 use crate::format::KeyId;
 
-use super::{KeyRecord, KeyUpdate, ListQuery, Page, Rotated, Rotation, UsageDelta};
+use super::{
+    KeyRecord, KeyUpdate, ListQuery, NetworkSighting, Page, Rotated, Rotation, SeenNetwork,
+    UsageDelta,
+};
 
 /// A store could not do what was asked.
 ///
@@ -203,4 +206,23 @@ pub trait KeyStore: Send + Sync + 'static {
     /// [`StoreError::Unavailable`] when the store cannot answer; the caller keeps the batch
     /// and tries again at the next flush.
     async fn record_usage(&self, batch: &[UsageDelta]) -> Result<(), StoreError>;
+
+    /// Adds a batch of sightings to their keys' lists of recent networks
+    /// ([`NetworkSighting::apply`]), in one atomic step, and returns the sightings whose network
+    /// was not in its key's list. Sightings of keys that no longer exist are dropped.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store cannot answer; nothing is written, and the
+    /// caller keeps the batch and tries again at the next flush.
+    async fn record_networks(
+        &self,
+        batch: &[NetworkSighting],
+    ) -> Result<Vec<NetworkSighting>, StoreError>;
+
+    /// The networks key `id` was used from, most recent first (at most
+    /// [`RECENT_NETWORKS`](super::RECENT_NETWORKS)); empty for an unknown key.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store cannot answer.
+    async fn recent_networks(&self, id: &KeyId) -> Result<Vec<SeenNetwork>, StoreError>;
 }

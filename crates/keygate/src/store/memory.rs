@@ -4,8 +4,8 @@ use crate::clock::Timestamp;
 use crate::format::KeyId;
 
 use super::{
-    Cursor, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE, Page, Peek, Rotated, Rotation,
-    StoreError, UsageDelta,
+    Cursor, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE, NetworkSighting, Page, Peek,
+    Rotated, Rotation, SeenNetwork, StoreError, UsageDelta,
 };
 
 type Map = crate::map::Map<KeyId, Arc<KeyRecord>>;
@@ -32,6 +32,8 @@ type Map = crate::map::Map<KeyId, Arc<KeyRecord>>;
 pub struct MemoryStore {
     map: Map,
     writes: Mutex<()>,
+    /// Each key's recent networks; only the write-behind flush and a key's details touch it.
+    networks: Mutex<std::collections::HashMap<KeyId, Vec<SeenNetwork>>>,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -49,7 +51,11 @@ impl Default for MemoryStore {
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
-        MemoryStore { map: crate::map::new_map(), writes: Mutex::new(()) }
+        MemoryStore {
+            map: crate::map::new_map(),
+            writes: Mutex::new(()),
+            networks: Mutex::new(std::collections::HashMap::new()),
+        }
     }
 
     /// How many records it holds.
@@ -220,5 +226,26 @@ impl KeyStore for MemoryStore {
             }
         }
         Ok(())
+    }
+
+    async fn record_networks(
+        &self,
+        batch: &[NetworkSighting],
+    ) -> Result<Vec<NetworkSighting>, StoreError> {
+        let map = self.map.pin();
+        // A map of plain lists: a panic elsewhere cannot have left one inconsistent.
+        let mut networks = self.networks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut new = Vec::new();
+        for seen in batch.iter().filter(|s| map.contains_key(&s.id)) {
+            if seen.apply(networks.entry(seen.id).or_default()) {
+                new.push(*seen);
+            }
+        }
+        Ok(new)
+    }
+
+    async fn recent_networks(&self, id: &KeyId) -> Result<Vec<SeenNetwork>, StoreError> {
+        let networks = self.networks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(networks.get(id).cloned().unwrap_or_default())
     }
 }

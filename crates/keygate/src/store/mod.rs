@@ -22,6 +22,7 @@ mod change;
 mod key_store;
 mod memory;
 mod metadata;
+mod networks;
 mod query;
 mod record;
 #[cfg(feature = "store-suite")]
@@ -33,6 +34,7 @@ pub use change::{KeyUpdate, Rotated, Rotation};
 pub use key_store::{KeyStore, Peek, StoreError};
 pub use memory::MemoryStore;
 pub use metadata::{MAX_METADATA_LEN, Metadata, MetadataError};
+pub use networks::{NetworkSighting, RECENT_NETWORKS, SeenNetwork, network_of};
 pub use query::{Cursor, ListQuery, MAX_PAGE, Page};
 pub use record::{KeyKind, KeyRecord, Owner, UnknownKind};
 pub use usage::{Usage, UsageDelta};

@@ -13,8 +13,8 @@ use crate::format::{Environment, KeyFormat, KeyId};
 use crate::hash::{KeyHasher, Pepper};
 use crate::scope::ScopeSet;
 use crate::store::{
-    Cursor, KeyKind, KeyRecord, KeyStore, KeyUpdate, ListQuery, Metadata, Owner, Page, Peek,
-    Rotated, Rotation, StoreError, Usage, UsageDelta,
+    Cursor, KeyKind, KeyRecord, KeyStore, KeyUpdate, ListQuery, Metadata, NetworkSighting, Owner,
+    Page, Peek, RECENT_NETWORKS, Rotated, Rotation, StoreError, Usage, UsageDelta,
 };
 
 mod switchable;
@@ -46,12 +46,14 @@ pub async fn run(store: Arc<dyn KeyStore>) {
     list_environment(&*store).await;
     insert_within(&*store).await;
     usage(&*store, &kit).await;
+    networks(&*store, &kit).await;
     expiring(&*store, &kit).await;
     expiring_bounds(&*store).await;
     revoke_all(&*store).await;
     concurrent_insert(store.clone(), &kit).await;
     concurrent_insert_within(store.clone()).await;
     concurrent_rotate(store.clone(), &kit).await;
+    concurrent_networks(store.clone(), &kit).await;
     concurrent_rotate_and_update(store, &kit).await;
 }
 
@@ -781,6 +783,75 @@ async fn usage(store: &dyn KeyStore, kit: &Kit) {
     let ghost = UsageDelta { id: kit.record(None, t(0)).id, count: 1, last_used: t(day) };
     store.record_usage(&[ghost]).await.expect("unknown ids are dropped");
     assert!(store.find(&ghost.id).await.expect("find").is_none(), "usage creates no record");
+}
+
+async fn networks(store: &dyn KeyStore, kit: &Kit) {
+    let record = kit.record(None, t(4000));
+    store.insert(record.clone()).await.expect("insert");
+    let seen = |net: &str, at| NetworkSighting {
+        id: record.id,
+        network: net.parse().expect("network"),
+        seen_at: t(at),
+    };
+    assert_eq!(store.recent_networks(&record.id).await.expect("networks"), []);
+    let (a, b) = (seen("203.0.113.0/24", 100), seen("2001:db8:1::/48", 200));
+    let new = store.record_networks(&[a, b]).await.expect("record");
+    assert_eq!(new, [a, b], "both networks are new to the key");
+    // Seen again, later: not new, and the time moves forward (never back).
+    let new = store.record_networks(&[seen("203.0.113.0/24", 300)]).await.expect("record");
+    assert_eq!(new, [], "a known network is not new");
+    store.record_networks(&[seen("2001:db8:1::/48", 150)]).await.expect("record");
+    let list = store.recent_networks(&record.id).await.expect("networks");
+    let shown: Vec<(String, Timestamp)> =
+        list.iter().map(|n| (n.network.to_string(), n.last_seen)).collect();
+    assert_eq!(
+        shown,
+        [("203.0.113.0/24".to_owned(), t(300)), ("2001:db8:1::/48".to_owned(), t(200))],
+        "most recent first"
+    );
+    // The list is bounded: the least recently seen networks are forgotten, and new again.
+    let many: Vec<_> =
+        (0..RECENT_NETWORKS as i64).map(|i| seen(&format!("198.51.{i}.0/24"), 400 + i)).collect();
+    let new = store.record_networks(&many).await.expect("record");
+    assert_eq!(new.len(), RECENT_NETWORKS);
+    let list = store.recent_networks(&record.id).await.expect("networks");
+    assert_eq!(list.len(), RECENT_NETWORKS);
+    assert!(list.iter().all(|n| n.network.to_string().starts_with("198.51.")), "{list:?}");
+    assert_eq!(list[0].last_seen, t(400 + RECENT_NETWORKS as i64 - 1));
+    let again = seen("203.0.113.0/24", 1000);
+    assert_eq!(store.record_networks(&[again]).await.expect("record"), [again]);
+    // Sightings of unknown keys are dropped without error.
+    let ghost = NetworkSighting { id: kit.record(None, t(0)).id, ..a };
+    assert_eq!(store.record_networks(&[ghost]).await.expect("unknown ids are dropped"), []);
+    assert_eq!(store.recent_networks(&ghost.id).await.expect("networks"), []);
+}
+
+async fn concurrent_networks(store: Arc<dyn KeyStore>, kit: &Kit) {
+    let record = kit.record(None, t(4000));
+    store.insert(record.clone()).await.expect("insert");
+    let barrier = Arc::new(tokio::sync::Barrier::new(8));
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            let seen = NetworkSighting {
+                id: record.id,
+                network: "192.0.2.0/24".parse().expect("network"),
+                seen_at: t(100 + i),
+            };
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.record_networks(&[seen]).await
+            })
+        })
+        .collect();
+    let mut new = 0;
+    for task in tasks {
+        new += task.await.expect("task").expect("record").len();
+    }
+    assert_eq!(new, 1, "of 8 replicas flushing one new network at once, one reports it");
+    let list = store.recent_networks(&record.id).await.expect("networks");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].last_seen, t(107), "the latest sighting wins");
 }
 
 async fn expiring(store: &dyn KeyStore, kit: &Kit) {

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use crate::clock::Timestamp;
 use crate::format::KeyId;
 use crate::store::{
-    KeyRecord, KeyStore, KeyUpdate, ListQuery, Peek, Rotated, Rotation, StoreError, UsageDelta,
+    KeyRecord, KeyStore, KeyUpdate, ListQuery, NetworkSighting, Peek, Rotated, Rotation,
+    SeenNetwork, StoreError, UsageDelta,
 };
 
 /// A store that forwards to another and can be taken down: while down, every call fails with
@@ -133,5 +134,16 @@ impl<S: KeyStore> KeyStore for Switchable<S> {
     async fn record_usage(&self, batch: &[UsageDelta]) -> Result<(), StoreError> {
         self.check()?;
         self.inner.record_usage(batch).await
+    }
+    async fn record_networks(
+        &self,
+        batch: &[NetworkSighting],
+    ) -> Result<Vec<NetworkSighting>, StoreError> {
+        self.check()?;
+        self.inner.record_networks(batch).await
+    }
+    async fn recent_networks(&self, id: &KeyId) -> Result<Vec<SeenNetwork>, StoreError> {
+        self.check()?;
+        self.inner.recent_networks(id).await
     }
 }
