@@ -12,7 +12,7 @@ use lru::LruCache;
 use crate::map::{Map, new_map};
 
 use super::{
-    KeyRecord, KeyStore, KeyUpdate, ListQuery, Page, Peek, Rotated, Rotation, StoreError,
+    KeyRecord, KeyStore, KeyUpdate, ListQuery, Page, Peek, Rotated, Rotation, Spend, StoreError,
     UsageDelta,
 };
 
@@ -252,6 +252,12 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         limit: usize,
     ) -> Result<Vec<Arc<KeyRecord>>, StoreError> {
         self.inner.expiring(after, until, limit).await
+    }
+
+    async fn spend(&self, id: &KeyId, cost: u64, now: Timestamp) -> Result<Spend, StoreError> {
+        // Always the store's balance, never a cached one: it is shared with other replicas. The
+        // cached record keeps its old balance, which no decision reads.
+        self.inner.spend(id, cost, now).await
     }
 
     async fn record_usage(&self, batch: &[UsageDelta]) -> Result<(), StoreError> {

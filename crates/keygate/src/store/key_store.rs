@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::clock::Timestamp;
 use crate::format::KeyId;
 
-use super::{KeyRecord, KeyUpdate, ListQuery, Page, Rotated, Rotation, UsageDelta};
+use super::{KeyRecord, KeyUpdate, ListQuery, Page, Rotated, Rotation, Spend, UsageDelta};
 
 /// A store could not do what was asked.
 ///
@@ -195,6 +195,24 @@ pub trait KeyStore: Send + Sync + 'static {
         until: Timestamp,
         limit: usize,
     ) -> Result<Vec<Arc<KeyRecord>>, StoreError>;
+
+    /// Spends `cost` credits of key `id` at `now` in one atomic step ([`Credits::spend`]: a
+    /// refill that is due first, then the spend if the balance covers it), so that concurrent
+    /// spends, from this process or any other sharing the store, never spend more than the
+    /// balance. A key without credits answers [`Spend::Unlimited`] and changes nothing.
+    ///
+    /// The default refuses with [`StoreError::Other`]: a store that keeps credits must
+    /// implement it (a key with credits is then refused rather than served unmetered).
+    ///
+    /// [`Credits::spend`]: super::Credits::spend
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when no record has `id`; [`StoreError::Unavailable`] when the
+    /// store cannot answer. Nothing is spent on error.
+    async fn spend(&self, id: &KeyId, cost: u64, now: Timestamp) -> Result<Spend, StoreError> {
+        let _ = (id, cost, now);
+        Err(StoreError::Other("this store does not keep credits".into()))
+    }
 
     /// Adds a batch of usage ([`UsageDelta::apply`]) in as few round trips as the store can.
     /// Deltas for keys that no longer exist are dropped.

@@ -5,7 +5,7 @@ use crate::format::KeyId;
 
 use super::{
     Cursor, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE, Page, Peek, Rotated, Rotation,
-    StoreError, UsageDelta,
+    Spend, StoreError, UsageDelta,
 };
 
 type Map = crate::map::Map<KeyId, Arc<KeyRecord>>;
@@ -207,6 +207,20 @@ impl KeyStore for MemoryStore {
         soon.sort_by_key(|r| (r.expires_at, r.id));
         soon.truncate(limit);
         Ok(soon)
+    }
+
+    async fn spend(&self, id: &KeyId, cost: u64, now: Timestamp) -> Result<Spend, StoreError> {
+        let _w = self.write_lock();
+        let map = self.map.pin();
+        let record = map.get(id).ok_or(StoreError::NotFound(*id))?;
+        let Some(mut credits) = record.credits else { return Ok(Spend::Unlimited) };
+        let spend = credits.spend(cost, now);
+        if Some(credits) != record.credits {
+            let mut changed = KeyRecord::clone(record);
+            changed.credits = Some(credits);
+            map.insert(*id, Arc::new(changed));
+        }
+        Ok(spend)
     }
 
     async fn record_usage(&self, batch: &[UsageDelta]) -> Result<(), StoreError> {
