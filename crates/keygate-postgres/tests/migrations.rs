@@ -19,7 +19,7 @@ static HOST: Migrator = sqlx::migrate!("tests/host_migrations");
 const HOST_VERSIONS: [i64; 2] = [20240101000000, 20240102000000];
 /// keygate's migrations as earlier versions ran them, with sqlx's own bookkeeping.
 static EARLIER_KEYGATE: Migrator = sqlx::migrate!("./migrations");
-const KEYGATE_VERSIONS: [i64; 3] = [20261101000000, 20261201000000, 20261202000000];
+const KEYGATE_VERSIONS: [i64; 4] = [20261101000000, 20261201000000, 20261202000000, 20261203000000];
 
 /// The host application's pool: its tables in `schema`, which is created if missing.
 async fn host_pool(url: &str, schema: &str) -> PgPool {

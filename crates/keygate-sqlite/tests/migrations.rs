@@ -16,7 +16,7 @@ use common::{TempDir, record};
 /// The host application's migrations: two versions of its own.
 static HOST: Migrator = sqlx::migrate!("tests/host_migrations");
 const HOST_VERSIONS: [i64; 2] = [20240101000000, 20240102000000];
-const KEYGATE_VERSIONS: [i64; 3] = [20261101000000, 20261201000000, 20261202000000];
+const KEYGATE_VERSIONS: [i64; 4] = [20261101000000, 20261201000000, 20261202000000, 20261203000000];
 
 async fn host_pool(dir: &TempDir) -> SqlitePool {
     let options =
