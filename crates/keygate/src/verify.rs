@@ -342,7 +342,11 @@ impl Keygate {
         client_ip: Option<IpAddr>,
     ) -> Result<Option<u64>, AuthError> {
         let id = principal.key_id();
-        match self.store().spend(&id, cost, now).await {
+        let spent = match self.store().spend_now(&id, cost, now) {
+            Some(spent) => spent,
+            None => self.store().spend(&id, cost, now).await,
+        };
+        match spent {
             Ok(Spend::Spent { remaining }) => Ok(Some(remaining)),
             Ok(Spend::Unlimited) => Ok(None),
             Ok(Spend::Exhausted { refills_at, .. }) => {

@@ -254,6 +254,15 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         self.inner.expiring(after, until, limit).await
     }
 
+    fn spend_now(
+        &self,
+        id: &KeyId,
+        cost: u64,
+        now: Timestamp,
+    ) -> Option<Result<Spend, StoreError>> {
+        self.inner.spend_now(id, cost, now)
+    }
+
     async fn spend(&self, id: &KeyId, cost: u64, now: Timestamp) -> Result<Spend, StoreError> {
         // Always the store's balance, never a cached one: it is shared with other replicas. The
         // cached record keeps its old balance, which no decision reads.

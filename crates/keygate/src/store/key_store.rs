@@ -84,7 +84,8 @@ pub enum StoreError {
 /// ```
 #[derive(Debug, Clone)]
 pub enum Peek {
-    /// The record, from memory.
+    /// The record, from memory. Its credit balance may be older than the store's: credits are
+    /// spent through [`KeyStore::spend`] and read through [`KeyStore::find`].
     Found(Arc<KeyRecord>),
     /// Known from memory not to exist.
     Absent,
@@ -195,6 +196,19 @@ pub trait KeyStore: Send + Sync + 'static {
         until: Timestamp,
         limit: usize,
     ) -> Result<Vec<Arc<KeyRecord>>, StoreError>;
+
+    /// Spends credits without I/O when the store can, as [`spend`](Self::spend) does (a store
+    /// in memory always can). The default says `None`, sending every spend to
+    /// [`spend`](Self::spend).
+    fn spend_now(
+        &self,
+        id: &KeyId,
+        cost: u64,
+        now: Timestamp,
+    ) -> Option<Result<Spend, StoreError>> {
+        let _ = (id, cost, now);
+        None
+    }
 
     /// Spends `cost` credits of key `id` at `now` in one atomic step ([`Credits::spend`]: a
     /// refill that is due first, then the spend if the balance covers it), so that concurrent
