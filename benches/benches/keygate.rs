@@ -377,5 +377,56 @@ fn throttle(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, floor, verify, threads, peers, cached_postgres, large_store, throttle);
+/// A request through `authenticate` (verify, rate limit, usage) on keys without credits and on
+/// the same keys given credits: the cost of spending one, in the memory store.
+fn credits(c: &mut Criterion) {
+    let mut g = c.benchmark_group("credits");
+    g.throughput(Throughput::Elements(1));
+    let headers = |keys: &[String]| -> Vec<[(&str, String); 1]> {
+        keys.iter().map(|k| [("authorization", format!("Bearer {k}"))]).collect()
+    };
+
+    let (gate, keys) = memory_fixture(unlimited_livetest(), HOT);
+    let plain = headers(&keys);
+    for h in &plain {
+        let passed = ready(gate.authenticate(h, None)).expect("authenticate passes");
+        assert_eq!(passed.remaining(), None, "a key without credits");
+    }
+    let mut i = 0;
+    g.bench_function("authenticate_hot_1k", |b| {
+        b.iter(|| {
+            i = (i + 1) % HOT;
+            black_box(ready(gate.authenticate(black_box(&plain[i]), None)).is_ok())
+        })
+    });
+
+    let (gate, keys) = memory_fixture(unlimited_livetest(), HOT);
+    let metered = headers(&keys);
+    for h in &metered {
+        let id = ready(gate.authenticate(h, None)).expect("authenticate passes").key_id();
+        let credits = KeyUpdate { remaining: Some(Some(u64::MAX / 2)), ..KeyUpdate::default() };
+        ready(gate.update_key(&id, credits)).expect("update");
+        let passed = ready(gate.authenticate(h, None)).expect("authenticate passes");
+        assert!(passed.remaining().is_some(), "a key with credits spends them");
+    }
+    g.bench_function("authenticate_hot_1k_with_credits", |b| {
+        b.iter(|| {
+            i = (i + 1) % HOT;
+            black_box(ready(gate.authenticate(black_box(&metered[i]), None)).is_ok())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    floor,
+    verify,
+    credits,
+    threads,
+    peers,
+    cached_postgres,
+    large_store,
+    throttle
+);
 criterion_main!(benches);

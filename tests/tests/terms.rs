@@ -124,3 +124,122 @@ async fn a_key_bound_to_other_networks_is_refused_after_its_secret_matched() {
         }
     }
 }
+
+/// What a key out of credits is told, in each style.
+fn usage_exceeded(retry_after: Option<u64>) -> keygate_conformance::expect::Expected<'static> {
+    match retry_after {
+        None => plain(429, "usage_exceeded", "The key has used all its credits.", ""),
+        Some(secs) => plain(
+            429,
+            "usage_exceeded",
+            &format!("The key has used all its credits. They are refilled in {secs} seconds."),
+            &format!(r#""retry_after":{secs}"#),
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_with_credits_passes_as_many_requests_then_is_refused_until_its_refill() {
+    for &framework in FRAMEWORKS {
+        for preset in PRESETS {
+            let s = Server::start(framework, preset).await;
+            credits(&s).await;
+            s.stop().await;
+        }
+    }
+}
+
+async fn credits(s: &Server) {
+    let name = s.name();
+    let (id, key) = s.mint(&["tasks:read"], r#""remaining":3"#).await;
+    let details = s.admin(Request::get(&format!("/v1/api-keys/{id}"))).await.json();
+    assert_eq!(details["remaining"], json!(3), "{name}: details");
+    assert!(details["refill"].is_null(), "{name}: no refill");
+    for i in 0..3 {
+        let r = s.send(s.with_key(Request::get("/v1/tasks"), &key)).await;
+        assert_eq!(r.status, 200, "{name}: request {i}: {}", r.body);
+    }
+    let r =
+        s.send(s.with_key(Request::get("/v1/tasks"), &key).header("X-Request-Id", "cr-1")).await;
+    usage_exceeded(None).check(&r, &s.preset, "cr-1", &name);
+    assert_eq!(r.header("retry-after"), None, "{name}: no refill, no Retry-After");
+    let details = s.admin(Request::get(&format!("/v1/api-keys/{id}"))).await.json();
+    assert_eq!(details["remaining"], json!(0), "{name}: the refused request spent nothing");
+
+    // Raised by PATCH; `/v1/me` shows the balance after its own request.
+    let patch = Request::new("PATCH", &format!("/v1/api-keys/{id}"));
+    let r = s.admin(patch.clone().json(r#"{"remaining":2}"#)).await;
+    assert_eq!((r.status, r.json()["remaining"].clone()), (200, json!(2)), "{name}: {}", r.body);
+    let me = s.send(s.with_key(Request::get("/v1/me"), &key)).await.json();
+    assert_eq!(me["remaining"], json!(1), "{name}: /v1/me");
+
+    // A daily refill: the balance is set to its amount at midnight UTC (12 hours away).
+    let refill = r#""remaining":1,"refill":{"interval":"daily","amount":2}"#;
+    let (rid, rkey) = s.mint(&["tasks:read"], refill).await;
+    let details = s.admin(Request::get(&format!("/v1/api-keys/{rid}"))).await.json();
+    assert_eq!(details["refill"], json!({"interval":"daily","amount":2}), "{name}: refill");
+    assert_eq!(details["refills_at"], json!("2026-10-15T00:00:00Z"), "{name}: refills_at");
+    let r = s.send(s.with_key(Request::get("/v1/tasks"), &rkey)).await;
+    assert_eq!(r.status, 200, "{name}: {}", r.body);
+    s.advance(std::time::Duration::from_secs(43_199));
+    let r =
+        s.send(s.with_key(Request::get("/v1/tasks"), &rkey).header("X-Request-Id", "cr-2")).await;
+    usage_exceeded(Some(1)).check(&r, &s.preset, "cr-2", &name);
+    assert_eq!(r.header("retry-after"), Some("1"), "{name}: Retry-After");
+    s.advance(std::time::Duration::from_secs(1));
+    let me = s.send(s.with_key(Request::get("/v1/me"), &rkey)).await.json();
+    assert_eq!(me["remaining"], json!(1), "{name}: refilled to 2 at the boundary, then spent");
+    assert_eq!(me["refill"], json!({"interval":"daily","amount":2}), "{name}: /v1/me refill");
+    let r = s.send(s.with_key(Request::get("/v1/tasks"), &rkey)).await;
+    assert_eq!(r.status, 200, "{name}: {}", r.body);
+    let r = s.send(s.with_key(Request::get("/v1/tasks"), &rkey)).await;
+    assert_eq!((r.status, r.header("retry-after")), (429, Some("86400")), "{name}: {}", r.body);
+
+    // `null` makes the key unlimited.
+    let r = s.admin(patch.json(r#"{"remaining":null}"#)).await;
+    assert!(r.json()["remaining"].is_null(), "{name}: {}", r.body);
+    let r = s.send(s.with_key(Request::get("/v1/tasks"), &key)).await;
+    assert_eq!(r.status, 200, "{name}: unlimited again: {}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_with_credits_cannot_mint_an_unlimited_key_or_a_larger_balance() {
+    for &framework in FRAMEWORKS {
+        for preset in PRESETS {
+            let s = Server::start(framework, preset).await;
+            let name = s.name();
+            let admin = s.preset.admin_scope.as_str();
+            let (_, capped) = s.mint(&[admin, "tasks:read"], r#""remaining":10"#).await;
+            let field = s.preset.scopes_field;
+            let message = "A key with credits can only grant credits it holds itself: a balance no larger than its own, and a refill no larger than its own.";
+            let refusals = [
+                ("remaining", String::new()),
+                ("remaining", r#","remaining":100"#.to_owned()),
+                ("refill", r#","remaining":1,"refill":{"interval":"daily","amount":1}"#.to_owned()),
+            ];
+            for (i, (at, more)) in refusals.iter().enumerate() {
+                let rid = format!("cnh-{i}");
+                let body = format!(r#"{{"name":"sub","{field}":["tasks:read"]{more}}}"#);
+                let req =
+                    Request::new("POST", "/v1/api-keys").json(&body).header("X-Request-Id", &rid);
+                let r = s.send(s.with_key(req, &capped)).await;
+                let details = format!(r#""field":"{at}""#);
+                plain(403, "credits_not_held", message, &details).check(&r, &s.preset, &rid, &name);
+            }
+            // Three refused requests spent three credits, and this one spends one before it is
+            // checked: 6 are left to grant.
+            let body = format!(r#"{{"name":"sub","{field}":["tasks:read"],"remaining":6}}"#);
+            let r =
+                s.send(s.with_key(Request::new("POST", "/v1/api-keys").json(&body), &capped)).await;
+            assert_eq!(r.status, 201, "{name}: {}", r.body);
+            let sub = r.json()["id"].as_str().unwrap().to_owned();
+            let patch = Request::new("PATCH", &format!("/v1/api-keys/{sub}"));
+            let r = s.send(s.with_key(patch.clone().json(r#"{"remaining":null}"#), &capped)).await;
+            assert_eq!(r.status, 403, "{name}: lifting credits: {}", r.body);
+            assert!(r.body.contains("credits it holds itself"), "{name}: {}", r.body);
+            let r = s.send(s.with_key(patch.json(r#"{"remaining":3}"#), &capped)).await;
+            assert_eq!(r.status, 200, "{name}: lowering is allowed: {}", r.body);
+            s.stop().await;
+        }
+    }
+}

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use keygate::clock::Timestamp;
 use keygate::format::{Environment, KeyId};
+use keygate::store::Refill;
 
 /// The presets `--preset` accepts.
 pub(crate) const PRESETS: [&str; 4] = ["productlane", "plane", "livetest", "workspace"];
@@ -139,6 +140,13 @@ pub(crate) struct Mint {
     /// A rate plan of the preset, instead of the default.
     #[arg(long, value_name = "NAME")]
     pub(crate) plan: Option<String>,
+    /// Credits: each request spends one, and a request past them is refused (unlimited when
+    /// absent).
+    #[arg(long, value_name = "N")]
+    pub(crate) remaining: Option<u64>,
+    /// Set the credits to N every day, or every month (on the 1st, or on DAY 1-28).
+    #[arg(long, value_name = "daily:N|monthly:N|monthly@DAY:N", value_parser = parse_refill)]
+    pub(crate) refill: Option<Refill>,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -190,10 +198,24 @@ pub(crate) struct Update {
     /// A rate plan of the preset, or `default`.
     #[arg(long, value_name = "NAME|default")]
     pub(crate) plan: Option<String>,
+    /// New credits, or `unlimited`.
+    #[arg(long, value_name = "N|unlimited", value_parser = parse_remaining)]
+    pub(crate) remaining: Option<Remaining>,
+    /// A new refill of the credits, or `none`.
+    #[arg(long, value_name = "daily:N|monthly:N|monthly@DAY:N|none", value_parser = parse_refill_change)]
+    pub(crate) refill: Option<RefillChange>,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
 }
+
+/// New credits: a balance, or none (unlimited).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Remaining(pub(crate) Option<u64>);
+
+/// A new refill, or none.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RefillChange(pub(crate) Option<Refill>);
 
 /// A new expiry: a time or none.
 #[derive(Debug, Clone, Copy)]
@@ -280,6 +302,27 @@ fn parse_time(v: &str) -> Result<Timestamp, String> {
 
 fn parse_expiry(v: &str) -> Result<Expiry, String> {
     if v == "never" { Ok(Expiry(None)) } else { parse_time(v).map(|t| Expiry(Some(t))) }
+}
+
+fn parse_refill(v: &str) -> Result<Refill, String> {
+    v.parse().map_err(|e: keygate::store::RefillError| e.to_string())
+}
+
+fn parse_refill_change(v: &str) -> Result<RefillChange, String> {
+    if v == "none" {
+        Ok(RefillChange(None))
+    } else {
+        parse_refill(v).map(|r| RefillChange(Some(r)))
+    }
+}
+
+fn parse_remaining(v: &str) -> Result<Remaining, String> {
+    if v == "unlimited" {
+        return Ok(Remaining(None));
+    }
+    v.parse()
+        .map(|n| Remaining(Some(n)))
+        .map_err(|_| "a whole number of credits, or unlimited".to_owned())
 }
 
 fn parse_environment(v: &str) -> Result<Environment, String> {

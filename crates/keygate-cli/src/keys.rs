@@ -218,6 +218,12 @@ async fn mint(global: &Global, args: Mint) -> Result<(), Failure> {
     if let Some(plan) = args.plan {
         new = new.rate_plan(plan);
     }
+    if let Some(n) = args.remaining {
+        new = new.remaining(n);
+    }
+    if let Some(refill) = args.refill {
+        new = new.refill(refill);
+    }
     let minted = gate.mint(new).await.map_err(manage)?;
     let info = gate.get_key(&minted.record.id).await.map_err(manage)?;
     show_minted(&info, minted.key.expose_secret(), args.json)
@@ -237,11 +243,13 @@ async fn update(global: &Global, args: Update) -> Result<(), Failure> {
         expires_at: args.expires.map(|e| e.0),
         disabled: args.disabled,
         rate_plan: args.plan.map(|p| (p != "default").then_some(p)),
+        remaining: args.remaining.map(|r| r.0),
+        refill: args.refill.map(|r| r.0),
         ..KeyUpdate::default()
     };
     if changes == KeyUpdate::default() {
         return Err(Failure::msg(
-            "nothing to change: pass --name, --description, --scopes, --expires, --disabled or --plan",
+            "nothing to change: pass --name, --description, --scopes, --expires, --disabled, --plan, --remaining or --refill",
         ));
     }
     show_key(&gate.update_key(&args.id, changes).await.map_err(manage)?, args.json)

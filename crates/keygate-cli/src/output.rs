@@ -120,6 +120,10 @@ pub(crate) fn key_details(k: &KeyInfo) -> String {
     line("plan:", k.rate_plan.as_deref().unwrap_or("default"));
     line("today:", &k.usage.requests_today.to_string());
     line("this month:", &k.usage.requests_this_month.to_string());
+    line("credits:", &k.remaining.map_or("unlimited".into(), |n| n.to_string()));
+    if let Some(refill) = k.refill {
+        line("refill:", &format!("{refill}, next {}", time(k.refills_at)));
+    }
     text
 }
 

@@ -82,6 +82,30 @@ fn lifecycle(dir: &TempDir, store: &[(&str, &str)]) {
     assert_eq!(enabled["is_active"], true);
     assert!(keygate(&["update", &ci_id], env).fails().contains("nothing to change"));
 
+    // credits: set at mint, changed and lifted by update
+    let metered = keygate(
+        &["mint", "--name", "trial", "--remaining", "5", "--refill", "monthly@15:100", "--json"],
+        env,
+    )
+    .json();
+    assert_eq!(metered["remaining"], 5);
+    assert_eq!(metered["refill"], serde_json::json!({"interval":"monthly","day":15,"amount":100}));
+    let trial_id = metered["id"].as_str().unwrap().to_owned();
+    let shown = keygate(&["show", &trial_id], env).ok();
+    assert_eq!(field(&shown, "credits"), "5");
+    assert!(field(&shown, "refill").starts_with("monthly@15:100, next "), "{shown}");
+    let lowered = keygate(&["update", &trial_id, "--remaining", "2", "--refill", "none"], env).ok();
+    assert_eq!(field(&lowered, "credits"), "2");
+    assert!(!lowered.contains("refill:"), "{lowered}");
+    let lifted = keygate(&["update", &trial_id, "--remaining", "unlimited", "--json"], env).json();
+    assert!(lifted["remaining"].is_null());
+    assert!(
+        keygate(&["mint", "--name", "x", "--refill", "weekly:5"], env)
+            .fails()
+            .contains("daily:AMOUNT")
+    );
+    keygate(&["revoke", &trial_id], env).ok();
+
     // rotate: a new key shown once; the old one works during the grace period
     let rotated = keygate(&["rotate", &ci_id, "--grace", "1h"], env).ok();
     let new_id = field(&rotated, "id");

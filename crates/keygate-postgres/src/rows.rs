@@ -5,7 +5,7 @@ use keygate::clock::Timestamp;
 use keygate::format::{Environment, KeyId};
 use keygate::hash::KeyHash;
 use keygate::scope::ScopeSet;
-use keygate::store::{KeyKind, KeyRecord, Metadata, Owner, StoreError, Usage};
+use keygate::store::{Credits, KeyKind, KeyRecord, Metadata, Owner, StoreError, Usage};
 use sqlx::Postgres;
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
@@ -13,7 +13,8 @@ use sqlx::query::Query;
 /// The columns of a record, in the order [`KeyRow::bind`] binds them.
 pub(crate) const COLUMNS: &str = "id, hash, pepper_version, preview, workspace_id, user_id, kind, environment, \
     scopes, name, description, created_at, expires_at, revoked_at, disabled, last_used, rate_plan, \
-    usage_day, usage_today, usage_month, usage_this_month, metadata, allowed_ips";
+    usage_day, usage_today, usage_month, usage_this_month, metadata, allowed_ips, \
+    credits_remaining, credits_refill, credits_refills_at";
 
 /// One row of `keygate_keys`, as PostgreSQL holds it: times in milliseconds since the epoch,
 /// counts as `BIGINT`, names of kinds and environments as text.
@@ -42,6 +43,9 @@ pub(crate) struct KeyRow {
     usage_this_month: i64,
     metadata: Option<String>,
     allowed_ips: Vec<String>,
+    credits_remaining: Option<i64>,
+    credits_refill: Option<String>,
+    credits_refills_at: Option<i64>,
 }
 
 impl KeyRow {
@@ -71,10 +75,13 @@ impl KeyRow {
             usage_this_month: count_to_db(r.usage.this_month),
             metadata: r.metadata.as_ref().map(|m| m.as_json().to_owned()),
             allowed_ips: r.allowed_ips.iter().map(ToString::to_string).collect(),
+            credits_remaining: r.credits.map(|c| count_to_db(c.remaining)),
+            credits_refill: r.credits.and_then(|c| c.refill).map(|f| f.to_string()),
+            credits_refills_at: r.credits.and_then(|c| c.refills_at).map(Timestamp::unix_millis),
         }
     }
 
-    /// Binds the row's values to `query` as `$1` to `$23`, in the order of [`COLUMNS`].
+    /// Binds the row's values to `query` as `$1` to `$26`, in the order of [`COLUMNS`].
     pub(crate) fn bind(
         self,
         query: Query<'_, Postgres, PgArguments>,
@@ -103,6 +110,9 @@ impl KeyRow {
             .bind(self.usage_this_month)
             .bind(self.metadata)
             .bind(self.allowed_ips)
+            .bind(self.credits_remaining)
+            .bind(self.credits_refill)
+            .bind(self.credits_refills_at)
     }
 
     /// The record this row stores. A value no record can hold (a row changed behind the
@@ -147,8 +157,25 @@ impl KeyRow {
             .map(|n| n.parse::<IpNet>())
             .collect::<Result<_, _>>()
             .map_err(|_| corrupt("network"))?;
+        record.credits = credits_from_db(
+            self.credits_remaining,
+            self.credits_refill.as_deref(),
+            self.credits_refills_at,
+        )?;
         Ok(record)
     }
+}
+
+/// A key's credits from their three columns; `None` for an unlimited key.
+pub(crate) fn credits_from_db(
+    remaining: Option<i64>,
+    refill: Option<&str>,
+    refills_at: Option<i64>,
+) -> Result<Option<Credits>, StoreError> {
+    let Some(remaining) = remaining else { return Ok(None) };
+    let remaining = u64::try_from(remaining).map_err(|_| corrupt("credit balance"))?;
+    let refill = refill.map(str::parse).transpose().map_err(|_| corrupt("refill"))?;
+    Ok(Some(Credits { remaining, refill, refills_at: refills_at.map(Timestamp::from_unix_millis) }))
 }
 
 /// A count as a `BIGINT`; past `i64::MAX` it stays there.

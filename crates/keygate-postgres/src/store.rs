@@ -7,14 +7,14 @@ use keygate::clock::Timestamp;
 use keygate::format::{Environment, KeyId};
 use keygate::store::{
     Cursor, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE, NetworkSighting, Page, Rotated,
-    Rotation, SeenNetwork, StoreError, Usage, UsageDelta,
+    Rotation, SeenNetwork, Spend, StoreError, Usage, UsageDelta,
 };
 use sqlx::postgres::PgPool;
 use sqlx::{Postgres, Transaction};
 
 use crate::builder::PgStoreBuilder;
 use crate::errors::{conflict_or, store_error};
-use crate::rows::{COLUMNS, KeyRow, count_to_db};
+use crate::rows::{COLUMNS, KeyRow, count_to_db, credits_from_db};
 
 /// Most ids named one by one in the notifications of a bulk revocation; past it, one `*`
 /// tells listeners to forget everything.
@@ -116,13 +116,14 @@ impl PgStore {
         let sql = if insert {
             format!(
                 "INSERT INTO keygate_keys ({COLUMNS}) VALUES \
-                 ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)"
+                 ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26)"
             )
         } else {
             "UPDATE keygate_keys SET hash=$2, pepper_version=$3, preview=$4, workspace_id=$5, user_id=$6, \
              kind=$7, environment=$8, scopes=$9, name=$10, description=$11, created_at=$12, expires_at=$13, \
              revoked_at=$14, disabled=$15, last_used=$16, rate_plan=$17, usage_day=$18, usage_today=$19, \
-             usage_month=$20, usage_this_month=$21, metadata=$22, allowed_ips=$23 WHERE id=$1"
+             usage_month=$20, usage_this_month=$21, metadata=$22, allowed_ips=$23, credits_remaining=$24, \
+             credits_refill=$25, credits_refills_at=$26 WHERE id=$1"
                 .to_owned()
         };
         KeyRow::of(r)
@@ -279,6 +280,58 @@ impl KeyStore for PgStore {
         .await
         .map_err(store_error)?;
         rows.into_iter().map(|r| r.into_record().map(Arc::new)).collect()
+    }
+
+    async fn spend(&self, id: &KeyId, cost: u64, now: Timestamp) -> Result<Spend, StoreError> {
+        // The common case in one conditional statement: the balance covers the cost and no
+        // refill is due. PostgreSQL re-checks the condition on the row as committed when
+        // another spend changed it first, so concurrent spends never go below zero.
+        let cost_db = count_to_db(cost);
+        let spent: Option<i64> = sqlx::query_scalar(
+            "UPDATE keygate_keys SET credits_remaining = credits_remaining - $2 \
+             WHERE id = $1 AND credits_remaining >= $2 \
+             AND (credits_refills_at IS NULL OR credits_refills_at > $3) \
+             RETURNING credits_remaining",
+        )
+        .bind(id.as_str())
+        .bind(cost_db)
+        .bind(now.unix_millis())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?;
+        if let Some(left) = spent {
+            return Ok(Spend::Spent { remaining: u64::try_from(left).unwrap_or(0) });
+        }
+        // Otherwise (a refill is due, the balance is short, the key is unlimited or unknown):
+        // the row is locked, and the one definition applied.
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let row: Option<(Option<i64>, Option<String>, Option<i64>)> = sqlx::query_as(
+            "SELECT credits_remaining, credits_refill, credits_refills_at FROM keygate_keys \
+             WHERE id = $1 FOR UPDATE",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        let (remaining, refill, refills_at) = row.ok_or(StoreError::NotFound(*id))?;
+        let Some(before) = credits_from_db(remaining, refill.as_deref(), refills_at)? else {
+            return Ok(Spend::Unlimited);
+        };
+        let mut after = before;
+        let spend = after.spend(cost, now);
+        if after != before {
+            sqlx::query(
+                "UPDATE keygate_keys SET credits_remaining = $2, credits_refills_at = $3 WHERE id = $1",
+            )
+            .bind(id.as_str())
+            .bind(count_to_db(after.remaining))
+            .bind(after.refills_at.map(Timestamp::unix_millis))
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+            tx.commit().await.map_err(store_error)?;
+        }
+        Ok(spend)
     }
 
     async fn record_usage(&self, batch: &[UsageDelta]) -> Result<(), StoreError> {

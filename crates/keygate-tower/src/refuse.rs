@@ -56,7 +56,7 @@ impl GrpcRefusal {
     pub fn code(err: &AuthError) -> u8 {
         match err {
             AuthError::InsufficientScope(_) | AuthError::Forbidden(_) => 7,
-            AuthError::RateLimited(_) => 8,
+            AuthError::RateLimited(_) | AuthError::UsageExceeded { .. } => 8,
             AuthError::Unavailable(_) => 14,
             _ => 16,
         }

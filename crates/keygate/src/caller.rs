@@ -10,6 +10,7 @@
 //! | subset | the scopes a caller mints, sets, or receives by rotation are covered by its own (after implications; a wildcard only from a covering wildcard) | [`ManageError::ScopeNotHeld`] (403 `scope_not_held`) |
 //! | environment | a test caller sees and manages test keys only, and mints test keys; a live caller manages both | live keys are [`ManageError::NotFound`]; asking for live is [`ManageError::EnvironmentNotAllowed`] (403) |
 //! | owner | a caller with a user manages that user's keys only and mints user keys for that user; a caller without one manages its whole workspace; another workspace is never visible | [`ManageError::NotFound`] (404); [`ManageError::FieldNotAllowed`] (403) for `kind` |
+//! | credits | a caller whose own key has credits mints only keys with credits, with a balance no larger than its own and a refill only as often and as large as its own; it cannot lift a key's credits or raise them past its own balance | [`ManageError::CreditsNotHeld`] (403 `credits_not_held`) |
 //! | plan | a key's rate plan is the operator's to set, unless [`tenant_rate_plans`](crate::KeygateBuilder::tenant_rate_plans) allows it; a workspace holds at most [`max_keys_per_workspace`](crate::KeygateBuilder::max_keys_per_workspace) keys in force | [`ManageError::FieldNotAllowed`] (403); [`ManageError::KeyLimitReached`] (409) |
 //!
 //! A refused request creates and changes nothing.
@@ -42,7 +43,7 @@ use crate::format::{Environment, KeyId};
 use crate::gate::Keygate;
 use crate::manage::{KeyInfo, KeyPage, ManageError, MintedKey, NewKey};
 use crate::scope::ScopeSet;
-use crate::store::{Cursor, KeyKind, KeyRecord, KeyUpdate, ListQuery};
+use crate::store::{Cursor, KeyKind, KeyRecord, KeyUpdate, ListQuery, Refill, RefillInterval};
 use crate::verify::Principal;
 
 /// Who a management request acts for: a workspace, optionally a user in it, an environment and
@@ -63,6 +64,8 @@ pub struct Caller {
     user_id: Option<String>,
     environment: Environment,
     scopes: ScopeSet,
+    /// The caller's own balance and refill, when its key has credits.
+    credits: Option<(u64, Option<Refill>)>,
 }
 
 impl Caller {
@@ -72,7 +75,37 @@ impl Caller {
         environment: Environment,
         scopes: ScopeSet,
     ) -> Self {
-        Caller { workspace_id: workspace_id.into(), user_id: None, environment, scopes }
+        Caller {
+            workspace_id: workspace_id.into(),
+            user_id: None,
+            environment,
+            scopes,
+            credits: None,
+        }
+    }
+
+    /// The same caller, holding `remaining` credits refilled by `refill`: it can then grant
+    /// no more than that (see [`crate::caller`]).
+    ///
+    /// ```
+    /// use keygate::{Keygate, caller::Caller, format::Environment, preset::Preset};
+    /// use keygate::{manage::{ManageError, NewKey}, scope::ScopeSet, store::Owner};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+    /// let caller = Caller::new("wks_1", Environment::Live, ScopeSet::parse(["admin:*"])?).credits(10, None);
+    /// let keys = gate.acting_for(&caller);
+    /// let new = || NewKey::new(Owner::workspace("wks_1"), "sub");
+    /// assert!(matches!(keys.mint(new()).await, Err(ManageError::CreditsNotHeld("remaining"))));
+    /// assert!(matches!(keys.mint(new().remaining(11)).await, Err(ManageError::CreditsNotHeld("remaining"))));
+    /// keys.mint(new().remaining(10)).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn credits(mut self, remaining: u64, refill: Option<Refill>) -> Self {
+        self.credits = Some((remaining, refill));
+        self
     }
 
     /// The same caller, acting for one user of the workspace.
@@ -88,6 +121,10 @@ impl Caller {
             user_id: principal.user_id().map(str::to_owned),
             environment: principal.environment(),
             scopes: principal.scopes().clone(),
+            credits: principal
+                .record()
+                .credits
+                .map(|c| (principal.remaining().unwrap_or(c.remaining), c.refill)),
         }
     }
 
@@ -177,6 +214,13 @@ impl CallerKeys<'_> {
             return Err(ManageError::EnvironmentNotAllowed);
         }
         self.held(new.scope_list())?;
+        match new.credits_asked() {
+            None => self.credits_held(Some(None), None)?,
+            Some((remaining, refill)) => {
+                let start = remaining.or(refill.map(|r| r.amount)).unwrap_or(0);
+                self.credits_held(Some(Some(start)), refill.map(Some))?;
+            }
+        }
         self.gate.mint_within(new, Some(self.gate.max_keys())).await
     }
 
@@ -221,6 +265,7 @@ impl CallerKeys<'_> {
             self.gate.preset().policy.validate(scopes)?;
             self.held(scopes)?;
         }
+        self.credits_held(changes.remaining, changes.refill)?;
         let record = self.visible(id).await?;
         // Turning a key back on or moving its expiry gives it back power: only to a caller
         // that holds what the key holds, as for a rotation.
@@ -260,6 +305,30 @@ impl CallerKeys<'_> {
             Some(record) if self.caller.sees(&record) => Ok(record),
             _ => Err(ManageError::NotFound(*id)),
         }
+    }
+
+    /// The subset rule for credits: a caller with credits grants no unlimited key, no larger
+    /// balance than its own and no refill more often or larger than its own.
+    fn credits_held(
+        &self,
+        remaining: Option<Option<u64>>,
+        refill: Option<Option<Refill>>,
+    ) -> Result<(), ManageError> {
+        let Some((own, own_refill)) = self.caller.credits else { return Ok(()) };
+        if remaining.is_some_and(|r| r.is_none_or(|n| n > own)) {
+            return Err(ManageError::CreditsNotHeld("remaining"));
+        }
+        if let Some(Some(asked)) = refill {
+            let covered = own_refill.is_some_and(|mine| {
+                asked.amount <= mine.amount
+                    && !(asked.interval == RefillInterval::Daily
+                        && mine.interval != RefillInterval::Daily)
+            });
+            if !covered {
+                return Err(ManageError::CreditsNotHeld("refill"));
+            }
+        }
+        Ok(())
     }
 
     fn held(&self, scopes: &ScopeSet) -> Result<(), ManageError> {

@@ -71,6 +71,13 @@ pub enum AuthError {
     /// The key, or the client's failed attempts, went over a rate limit. 429 `rate_limited`.
     #[error("rate limited")]
     RateLimited(RateLimitInfo),
+    /// The key's credits do not cover the request: nothing was spent. 429 `usage_exceeded`,
+    /// with `Retry-After` when a refill is due.
+    #[error("usage exceeded")]
+    UsageExceeded {
+        /// How long until the key's credits are refilled, if they ever are.
+        retry_after: Option<std::time::Duration>,
+    },
     /// The key store could not answer. 503 `unavailable`; never treated as success.
     #[error("key store unavailable")]
     Unavailable(#[source] StoreError),
@@ -207,7 +214,20 @@ impl AuthError {
             AuthError::Forbidden(_) => "forbidden",
             AuthError::InvalidRequest(_) => "invalid_request",
             AuthError::RateLimited(_) => "rate_limited",
+            AuthError::UsageExceeded { .. } => "usage_exceeded",
             AuthError::Unavailable(_) => "unavailable",
+        }
+    }
+
+    /// The seconds until a refused request could pass, when that is known: a rate limit's
+    /// wait, or the time until a key's credits are refilled (rounded up).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            AuthError::RateLimited(info) => info.retry_after_secs(),
+            AuthError::UsageExceeded { retry_after } => {
+                retry_after.map(|d| d.as_millis().div_ceil(1000) as u64)
+            }
+            _ => None,
         }
     }
 
@@ -218,7 +238,8 @@ impl AuthError {
 
     /// A short, stable name for logs and events: `missing`, `malformed`, `unknown_id`,
     /// `wrong_secret`, `revoked`, `expired`, `disabled`, `unsupported_version`,
-    /// `insufficient_scope`, `forbidden`, `invalid_request`, `rate_limited`, `unavailable`.
+    /// `insufficient_scope`, `forbidden`, `invalid_request`, `rate_limited`, `usage_exceeded`,
+    /// `unavailable`.
     pub fn reason(&self) -> &'static str {
         match self {
             AuthError::Missing => "missing",
@@ -231,6 +252,7 @@ impl AuthError {
             AuthError::Forbidden(_) => "forbidden",
             AuthError::InvalidRequest(_) => "invalid_request",
             AuthError::RateLimited(_) => "rate_limited",
+            AuthError::UsageExceeded { .. } => "usage_exceeded",
             AuthError::Unavailable(_) => "unavailable",
         }
     }

@@ -136,7 +136,8 @@ pub enum Event<'a> {
     /// The key store could not answer: a request was refused with 503 (authentication never
     /// fails open) or a management call failed.
     StoreUnavailable {
-        /// What was asked of it: `find` (a request's key), `manage` (a management call).
+        /// What was asked of it: `find` (a request's key), `spend` (a request's credits),
+        /// `manage` (a management call).
         operation: &'static str,
     },
     /// A key expires soon.

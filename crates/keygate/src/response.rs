@@ -8,8 +8,9 @@
 //!
 //! Every 401 carries a `WWW-Authenticate: Bearer realm="…"` challenge (RFC 6750 §3), with
 //! `error="invalid_token"` when a credential was sent; a 403 for a missing scope carries
-//! `error="insufficient_scope", scope="…"`; a 429 carries `Retry-After` and the rate-limit
-//! headers: `X-RateLimit-*`, the IETF `RateLimit-Policy` / `RateLimit` fields, or both, as
+//! `error="insufficient_scope", scope="…"`; a 429 for a key out of credits
+//! (`usage_exceeded`) carries `Retry-After` when a refill is due; a 429 for a rate limit carries
+//! `Retry-After` and the rate-limit headers: `X-RateLimit-*`, the IETF `RateLimit-Policy` / `RateLimit` fields, or both, as
 //! [`Renderer::rate_limit_fields`] says. An adapter copies the [`Response`] into its framework's
 //! response, byte for byte.
 //!
@@ -280,7 +281,7 @@ impl Renderer {
             AuthError::UnsupportedVersion { .. } => self.unsupported_version_status,
             AuthError::InsufficientScope(_) | AuthError::Forbidden(_) => 403,
             AuthError::InvalidRequest(_) => 400,
-            AuthError::RateLimited(_) => 429,
+            AuthError::RateLimited(_) | AuthError::UsageExceeded { .. } => 429,
             AuthError::Unavailable(_) => 503,
         }
     }
@@ -297,6 +298,9 @@ impl Renderer {
             headers.push(("retry-after", retry_after.to_string()));
             // A refusal's window has room again when a request would pass.
             headers.extend(self.rate_limit_fields.headers(info, retry_after));
+        }
+        if let (AuthError::UsageExceeded { .. }, Some(secs)) = (err, err.retry_after_secs()) {
+            headers.push(("retry-after", secs.to_string()));
         }
         let parts = Parts {
             status,
@@ -399,6 +403,14 @@ impl Renderer {
                 "Rate limit exceeded. Retry in {} seconds.",
                 info.retry_after_secs().unwrap_or(1)
             ),
+            AuthError::UsageExceeded { .. } => match err.retry_after_secs() {
+                Some(secs) => {
+                    format!(
+                        "The key has used all its credits. They are refilled in {secs} seconds."
+                    )
+                }
+                None => "The key has used all its credits.".into(),
+            },
             AuthError::Unavailable(_) => {
                 "Authentication is temporarily unavailable. Retry shortly.".into()
             }
@@ -571,7 +583,7 @@ pub(crate) struct Details<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>))]
     granted: Option<&'a [Scope]>,
-    /// Seconds until a rate-limited request would pass.
+    /// Seconds until a rate-limited request would pass, or until a key's credits are refilled.
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
     /// The request field at fault.
@@ -592,6 +604,7 @@ impl<'a> Details<'a> {
                 d.granted = Some(denied.granted());
             }
             AuthError::RateLimited(info) => d.retry_after = info.retry_after_secs(),
+            AuthError::UsageExceeded { .. } => d.retry_after = err.retry_after_secs(),
             _ => {}
         }
         d

@@ -45,7 +45,10 @@ use crate::gate::Keygate;
 use crate::limit::{Decision, LimiterError, RateLimitInfo};
 use crate::plan::PlanRequirement;
 use crate::scope::{Requirement, ScopeSet};
-use crate::store::{KeyKind, KeyRecord, Metadata, Peek};
+use crate::store::{KeyKind, KeyRecord, Metadata, Peek, Spend};
+
+/// The credits one authenticated request spends.
+const REQUEST_COST: u64 = 1;
 
 /// Who a verified request acts for: the key's id, owner, kind, environment, scopes and name.
 ///
@@ -69,6 +72,8 @@ use crate::store::{KeyKind, KeyRecord, Metadata, Peek};
 pub struct Principal {
     record: Arc<KeyRecord>,
     rate_limit: Option<RateLimitInfo>,
+    /// The balance after this request's spend, when [`Keygate::authenticate`] spent.
+    spent: Option<u64>,
 }
 
 impl Principal {
@@ -132,6 +137,13 @@ impl Principal {
     /// [`Keygate::verify`] alone.
     pub fn rate_limit(&self) -> Option<&RateLimitInfo> {
         self.rate_limit.as_ref()
+    }
+
+    /// The key's balance of credits: after this request's spend when
+    /// [`Keygate::authenticate`] spent it, else as of the record's read. `None` for an unlimited
+    /// key.
+    pub fn remaining(&self) -> Option<u64> {
+        self.spent.or_else(|| self.record.credits.map(|c| c.remaining))
     }
 
     /// The whole record, as of this verification.
@@ -305,12 +317,50 @@ impl Keygate {
                 }
             }
         };
+        // Credits last: a request refused for any other reason spends nothing. An unlimited
+        // key pays one branch.
+        let spent = match principal.record().credits {
+            None => None,
+            Some(_) => self.spend(&principal, REQUEST_COST, now, client_ip).await?,
+        };
         self.usage().record_from(principal.key_id(), now, client_ip);
         self.emit(Event::Verified {
             key_id: principal.key_id(),
             workspace_id: principal.workspace_id(),
         });
-        Ok(Principal { rate_limit, ..principal })
+        Ok(Principal { rate_limit, spent, ..principal })
+    }
+
+    /// Spends `cost` of the key's credits in the store (never from a cache: the balance is
+    /// shared by every replica). Refuses with [`AuthError::UsageExceeded`] when the balance does
+    /// not cover it, and fails closed when the store cannot answer.
+    async fn spend(
+        &self,
+        principal: &Principal,
+        cost: u64,
+        now: crate::clock::Timestamp,
+        client_ip: Option<IpAddr>,
+    ) -> Result<Option<u64>, AuthError> {
+        let id = principal.key_id();
+        let spent = match self.store().spend_now(&id, cost, now) {
+            Some(spent) => spent,
+            None => self.store().spend(&id, cost, now).await,
+        };
+        match spent {
+            Ok(Spend::Spent { remaining }) => Ok(Some(remaining)),
+            Ok(Spend::Unlimited) => Ok(None),
+            Ok(Spend::Exhausted { refills_at, .. }) => {
+                tracing::debug!(key_id = %id, "credits exhausted");
+                let retry_after = refills_at.map(|at| at.duration_since(now));
+                let err = AuthError::UsageExceeded { retry_after };
+                Err(self.failed(err, Some(id), client_ip))
+            }
+            Err(e) => {
+                tracing::warn!(key_id = %id, error = %e, "key store unavailable for credits; refusing");
+                self.emit(Event::StoreUnavailable { operation: "spend" });
+                Err(AuthError::Unavailable(e))
+            }
+        }
     }
 
     /// The key's rate-limit figures without counting a request: what `/v1/rate-limit` shows.
@@ -442,7 +492,7 @@ impl Keygate {
             return Err(err(e));
         }
         tracing::trace!(key_id = %id, "key verified");
-        Ok(Principal { record, rate_limit: None })
+        Ok(Principal { record, rate_limit: None, spent: None })
     }
 
     /// Checks that `principal` holds what `requirement` asks, under the preset's scope policy.

@@ -57,6 +57,11 @@ pub enum ManageError {
     /// The caller asked for scopes it does not hold itself.
     #[error("scopes not held by the caller: {}", list(.0))]
     ScopeNotHeld(Vec<Scope>),
+    /// A caller whose own key has credits asked for an unlimited key, a larger balance than
+    /// its own, or a refill its own key does not have (the field at fault: `remaining` or
+    /// `refill`).
+    #[error("the caller cannot grant these credits ({0})")]
+    CreditsNotHeld(&'static str),
     /// A test caller asked for a live key.
     #[error("a test key cannot mint or manage live keys")]
     EnvironmentNotAllowed,

@@ -8,7 +8,7 @@ use crate::clock::Timestamp;
 use crate::format::{Environment, KeyId};
 use crate::scope::ScopeSet;
 use crate::secret::Secret;
-use crate::store::{Cursor, KeyKind, KeyRecord, Metadata, SeenNetwork};
+use crate::store::{Cursor, KeyKind, KeyRecord, Metadata, Refill, SeenNetwork};
 
 /// A freshly minted key: the full key, shown once, and its record.
 ///
@@ -88,6 +88,12 @@ pub struct KeyInfo {
     /// The networks it may be used from; empty for anywhere.
     #[serde(serialize_with = "networks")]
     pub allowed_ips: Vec<ipnet::IpNet>,
+    /// Its balance of credits as of now; `None` for an unlimited key.
+    pub remaining: Option<u64>,
+    /// The refill of its credits, if any.
+    pub refill: Option<Refill>,
+    /// When its credits are next refilled, if they are.
+    pub refills_at: Option<Timestamp>,
     /// Its request counts, counting requests not yet flushed.
     pub usage: UsageInfo,
     /// The networks it was used from, most recent first, as of the last usage flush: in one

@@ -8,7 +8,7 @@ use crate::event::Event;
 use crate::format::{Environment, KeyId};
 use crate::gate::Keygate;
 use crate::secret::Secret;
-use crate::store::{Cursor, KeyRecord, KeyUpdate, ListQuery, Rotation, StoreError, Usage};
+use crate::store::{Credits, Cursor, KeyRecord, KeyUpdate, ListQuery, Rotation, StoreError, Usage};
 
 use super::{
     KeyInfo, KeyPage, MAX_DESCRIPTION_LEN, MAX_NAME_LEN, ManageError, MintedKey, NewKey, UsageInfo,
@@ -122,6 +122,13 @@ impl Keygate {
             usage: Usage::default(),
             metadata: new.metadata.clone(),
             allowed_ips: new.allowed_ips.clone(),
+            credits: new.credits_asked().map(|(remaining, refill)| {
+                let start = remaining.or(refill.map(|r| r.amount)).unwrap_or(0);
+                match refill {
+                    Some(refill) => Credits::new(start).refill(refill, now),
+                    None => Credits::new(start),
+                }
+            }),
         };
         Ok((key, record))
     }
@@ -187,6 +194,9 @@ impl Keygate {
             rate_plan: record.rate_plan.clone(),
             metadata: record.metadata.clone(),
             allowed_ips: record.allowed_ips.clone(),
+            remaining: record.credits.map(|c| c.balance_at(now)),
+            refill: record.credits.and_then(|c| c.refill),
+            refills_at: record.credits.and_then(|c| c.next_refill_at(now)),
             usage: UsageInfo {
                 requests_today: usage.requests_today(now),
                 requests_this_month: usage.requests_this_month(now),

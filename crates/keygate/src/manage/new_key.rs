@@ -5,7 +5,7 @@ use ipnet::IpNet;
 use crate::clock::Timestamp;
 use crate::format::Environment;
 use crate::scope::{ScopeError, ScopeSet};
-use crate::store::{KeyKind, Metadata, Owner};
+use crate::store::{KeyKind, Metadata, Owner, Refill};
 
 /// What to mint: owner, name and settings.
 ///
@@ -35,6 +35,8 @@ pub struct NewKey {
     pub(super) rate_plan: Option<String>,
     pub(super) metadata: Option<Metadata>,
     pub(super) allowed_ips: Vec<IpNet>,
+    pub(super) remaining: Option<u64>,
+    pub(super) refill: Option<Refill>,
 }
 
 impl NewKey {
@@ -52,6 +54,8 @@ impl NewKey {
             rate_plan: None,
             metadata: None,
             allowed_ips: Vec::new(),
+            remaining: None,
+            refill: None,
         }
     }
 
@@ -115,6 +119,44 @@ impl NewKey {
     pub fn allowed_ips(mut self, networks: impl IntoIterator<Item = IpNet>) -> Self {
         self.allowed_ips = networks.into_iter().map(|n| n.trunc()).collect();
         self
+    }
+
+    /// Credits: every authenticated request spends one, and a request the balance does not
+    /// cover is refused with 429 `usage_exceeded`. Without credits (the default) a key is
+    /// unlimited.
+    ///
+    /// ```
+    /// use keygate::{AuthError, Keygate, manage::NewKey, preset::Preset, store::Owner};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+    /// let minted = gate.mint(NewKey::new(Owner::workspace("wks_1"), "trial").remaining(2)).await?;
+    /// let auth = format!("Bearer {}", minted.key.expose_secret());
+    /// for left in [1, 0] {
+    ///     let principal = gate.authenticate(&[("authorization", auth.as_str())], None).await?;
+    ///     assert_eq!(principal.remaining(), Some(left));
+    /// }
+    /// let refused = gate.authenticate(&[("authorization", auth.as_str())], None).await;
+    /// assert!(matches!(refused, Err(AuthError::UsageExceeded { .. })));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn remaining(mut self, credits: u64) -> Self {
+        self.remaining = Some(credits);
+        self
+    }
+
+    /// A refill of the key's credits: the balance is set to its amount at every refill time.
+    /// Without [`remaining`](Self::remaining), the key starts with the refill's amount.
+    pub fn refill(mut self, refill: Refill) -> Self {
+        self.refill = Some(refill);
+        self
+    }
+
+    /// The credits the key starts with, if it is metered.
+    pub(crate) fn credits_asked(&self) -> Option<(Option<u64>, Option<Refill>)> {
+        (self.remaining.is_some() || self.refill.is_some()).then_some((self.remaining, self.refill))
     }
 
     pub(crate) fn owner(&self) -> &Owner {

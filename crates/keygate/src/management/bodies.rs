@@ -13,7 +13,7 @@ use crate::clock::Timestamp;
 use crate::manage::NewKey;
 use crate::response::RequestProblem;
 use crate::scope::ScopeSet;
-use crate::store::{Cursor, KeyUpdate, Metadata, Owner};
+use crate::store::{Cursor, KeyUpdate, Metadata, Owner, Refill, RefillInterval};
 
 use super::MAX_GRACE;
 use super::handlers::sentence;
@@ -44,6 +44,11 @@ pub(super) struct MintBody {
     metadata: Option<serde_json::Value>,
     /// CIDRs such as `203.0.113.0/24`: the key is refused from any other address.
     allowed_ips: Option<Vec<String>>,
+    /// Credits: each request spends one; absent for unlimited.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
+    remaining: Option<u64>,
+    /// Sets the balance to `amount` every day, or every month on `day` (1 to 28, default 1).
+    refill: Option<RefillBody>,
 }
 
 /// `PATCH /v1/api-keys/{id}`: an absent field is left as it is, `null` clears it.
@@ -71,6 +76,29 @@ pub(super) struct PatchBody {
     /// CIDRs; `null` or `[]` allows every address.
     #[serde(default, deserialize_with = "present")]
     allowed_ips: Option<Option<Vec<String>>>,
+    /// A new balance of credits; `null` makes the key unlimited.
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
+    remaining: Option<Option<u64>>,
+    /// A new refill; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    refill: Option<Option<RefillBody>>,
+}
+
+/// A refill of a key's credits: `{"interval": "daily" | "monthly", "amount": N}`, with `day`
+/// (1 to 28, default 1) for a monthly one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Refill))]
+pub(super) struct RefillBody {
+    /// `daily` or `monthly`.
+    interval: String,
+    /// The balance after each refill.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
+    amount: u64,
+    /// The day of the month of a monthly refill: 1 to 28.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 28))]
+    day: Option<u8>,
 }
 
 /// `POST /v1/api-keys/{id}/rotate`.
@@ -100,6 +128,8 @@ fn expected(field: &str) -> String {
         "grace_period_seconds" => GRACE_RANGE.into(),
         "expires_at" => EXPIRES_AT_FORMAT.into(),
         "allowed_ips" => "allowed_ips must be a list of CIDRs such as 203.0.113.0/24.".into(),
+        "remaining" => REMAINING_SHAPE.into(),
+        "refill" => REFILL_SHAPE.into(),
         f => format!("{f} must be a string."),
     }
 }
@@ -167,6 +197,19 @@ pub(super) fn body_or_empty<'de, T: Deserialize<'de> + Default>(
         return Ok(T::default());
     }
     body(bytes, scopes_field)
+}
+
+const REMAINING_SHAPE: &str = "remaining must be a whole number of credits, 0 or more.";
+const REFILL_SHAPE: &str = "refill must be {\"interval\": \"daily\" or \"monthly\", \"amount\": a whole number, \"day\": 1 to 28 (monthly only)}.";
+
+fn refill_field(body: RefillBody) -> Result<Refill, RequestProblem> {
+    let interval = match (body.interval.as_str(), body.day) {
+        ("daily", None) => Some(RefillInterval::Daily),
+        ("monthly", day) => RefillInterval::monthly(day.unwrap_or(1)),
+        _ => None,
+    };
+    let interval = interval.ok_or_else(|| RequestProblem::invalid("refill", REFILL_SHAPE))?;
+    Ok(Refill { interval, amount: body.amount })
 }
 
 const METADATA_SHAPE: &str = "metadata must be a JSON object of at most 4096 bytes.";
@@ -263,6 +306,12 @@ pub(super) fn new_key(
     if let Some(metadata) = body.metadata {
         new = new.metadata(metadata_field(metadata)?);
     }
+    if let Some(remaining) = body.remaining {
+        new = new.remaining(remaining);
+    }
+    if let Some(refill) = body.refill {
+        new = new.refill(refill_field(refill)?);
+    }
     Ok(new)
 }
 
@@ -291,6 +340,8 @@ pub(super) fn changes(body: PatchBody, field: &str) -> Result<KeyUpdate, Request
             .allowed_ips
             .map(|nets| networks_field(&nets.unwrap_or_default()))
             .transpose()?,
+        remaining: body.remaining,
+        refill: body.refill.map(|r| r.map(refill_field).transpose()).transpose()?,
         ..KeyUpdate::default()
     })
 }

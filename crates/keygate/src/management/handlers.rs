@@ -14,7 +14,7 @@ use crate::gate::Keygate;
 use crate::manage::{KeyInfo, ManageError, MintedKey, UsageInfo};
 use crate::response::{RequestProblem, Response};
 use crate::scope::{Requirement, ScopeSet};
-use crate::store::{KeyKind, Metadata, SeenNetwork};
+use crate::store::{KeyKind, Metadata, Refill, SeenNetwork};
 use crate::verify::Principal;
 
 use super::MAX_LIST_LIMIT;
@@ -241,6 +241,8 @@ impl Keygate {
             name: p.name(),
             metadata: p.metadata(),
             allowed_ips: p.record().allowed_ips.iter().map(ToString::to_string).collect(),
+            remaining: p.remaining(),
+            refill: p.record().credits.and_then(|c| c.refill),
         })
     }
 
@@ -264,6 +266,9 @@ impl Keygate {
             rate_plan: k.rate_plan.as_deref(),
             metadata: k.metadata.as_ref(),
             allowed_ips: k.allowed_ips.iter().map(ToString::to_string).collect(),
+            remaining: k.remaining,
+            refill: k.refill,
+            refills_at: k.refills_at,
             usage: k.usage,
             recent_networks: k.recent_networks.as_deref(),
             rotated_from: None,
@@ -317,6 +322,14 @@ pub(super) struct KeyJson<'a> {
     metadata: Option<&'a Metadata>,
     /// The networks (CIDRs) the key may be used from; empty: any.
     allowed_ips: Vec<String>,
+    /// The key's balance of credits; `null` for unlimited.
+    remaining: Option<u64>,
+    /// How its credits are refilled, if they are.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<super::bodies::RefillBody>))]
+    refill: Option<Refill>,
+    /// When its credits are next refilled.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    refills_at: Option<Timestamp>,
     usage: UsageInfo,
     /// The networks (/24 or /48) the key was used from, most recent first, with when: only in
     /// one key's details.
@@ -356,6 +369,11 @@ pub(super) struct Me<'a> {
     metadata: Option<&'a Metadata>,
     /// The networks (CIDRs) the key may be used from; empty: any.
     allowed_ips: Vec<String>,
+    /// The key's balance of credits after this request; `null` for unlimited.
+    remaining: Option<u64>,
+    /// How its credits are refilled, if they are.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<super::bodies::RefillBody>))]
+    refill: Option<Refill>,
 }
 
 /// `GET /v1/rate-limit`: the key's figures, all `null` when its plan has no windows.
@@ -424,6 +442,15 @@ fn problem_in(e: ManageError, scopes_field: &str) -> RequestProblem {
                 format!("A key can only grant scopes it holds itself; it does not hold {list}."),
             );
             p.not_held = not_held;
+            p
+        }
+        ManageError::CreditsNotHeld(field) => {
+            let mut p = RequestProblem::new(
+                403,
+                "credits_not_held",
+                "A key with credits can only grant credits it holds itself: a balance no larger than its own, and a refill no larger than its own.",
+            );
+            p.field = Some(field.to_owned());
             p
         }
         ManageError::EnvironmentNotAllowed => RequestProblem::new(

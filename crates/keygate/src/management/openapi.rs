@@ -64,6 +64,7 @@ pub fn openapi(preset: &Preset) -> OpenApi {
         .schema_from::<MintBody>()
         .schema_from::<PatchBody>()
         .schema_from::<RotateBody>()
+        .schema_from::<super::bodies::RefillBody>()
         .schema_from::<crate::format::Environment>()
         .schema_from::<crate::store::KeyKind>()
         .schema_from::<crate::manage::UsageInfo>()

@@ -13,7 +13,7 @@ use crate::map::{Map, new_map};
 
 use super::{
     KeyRecord, KeyStore, KeyUpdate, ListQuery, NetworkSighting, Page, Peek, Rotated, Rotation,
-    SeenNetwork, StoreError, UsageDelta,
+    SeenNetwork, Spend, StoreError, UsageDelta,
 };
 
 /// How long cached answers live, and how many unknown ids are remembered.
@@ -252,6 +252,21 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         limit: usize,
     ) -> Result<Vec<Arc<KeyRecord>>, StoreError> {
         self.inner.expiring(after, until, limit).await
+    }
+
+    fn spend_now(
+        &self,
+        id: &KeyId,
+        cost: u64,
+        now: Timestamp,
+    ) -> Option<Result<Spend, StoreError>> {
+        self.inner.spend_now(id, cost, now)
+    }
+
+    async fn spend(&self, id: &KeyId, cost: u64, now: Timestamp) -> Result<Spend, StoreError> {
+        // Always the store's balance, never a cached one: it is shared with other replicas. The
+        // cached record keeps its old balance, which no decision reads.
+        self.inner.spend(id, cost, now).await
     }
 
     async fn record_usage(&self, batch: &[UsageDelta]) -> Result<(), StoreError> {

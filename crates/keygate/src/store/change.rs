@@ -9,7 +9,7 @@ use crate::format::{Environment, KeyId};
 use crate::hash::{KeyHash, PepperVersion};
 use crate::scope::ScopeSet;
 
-use super::{KeyRecord, Metadata, StoreError, Usage};
+use super::{Credits, KeyRecord, Metadata, Refill, StoreError, Usage};
 
 /// A change to a record; `None` fields are left as they are. Build it with
 /// `KeyUpdate { disabled: Some(true), ..Default::default() }`.
@@ -55,6 +55,12 @@ pub struct KeyUpdate {
     pub metadata: Option<Option<Metadata>>,
     /// New networks the key may be used from (empty for anywhere).
     pub allowed_ips: Option<Vec<IpNet>>,
+    /// A new balance of credits (`Some(None)` makes the key unlimited, dropping its refill).
+    pub remaining: Option<Option<u64>>,
+    /// A new refill (`Some(None)` removes it). Its first refill is the first refill time after
+    /// [`at`](Self::at) (else after the key's creation). A refill given to an unlimited key
+    /// without [`remaining`](Self::remaining) starts it at the refill's amount.
+    pub refill: Option<Option<Refill>>,
     /// The time of the change, for the lifecycle rules: when set, a record revoked by then is
     /// refused as [`StoreError::NotFound`] (a revoked key is final), and a record expired by
     /// then accepts nothing but a revocation ([`StoreError::Expired`]: it cannot be brought
@@ -105,6 +111,28 @@ impl KeyUpdate {
         }
         if let Some(nets) = &self.allowed_ips {
             record.allowed_ips.clone_from(nets);
+        }
+        match self.remaining {
+            Some(None) => record.credits = None,
+            Some(Some(n)) => {
+                let kept = record.credits.unwrap_or(Credits::new(n));
+                record.credits = Some(Credits { remaining: n, ..kept });
+            }
+            None => {}
+        }
+        match self.refill {
+            Some(None) => {
+                if let Some(c) = &mut record.credits {
+                    c.refill = None;
+                    c.refills_at = None;
+                }
+            }
+            Some(Some(refill)) if self.remaining != Some(None) => {
+                let from = self.at.unwrap_or(record.created_at);
+                let credits = record.credits.unwrap_or(Credits::new(refill.amount));
+                record.credits = Some(credits.refill(refill, from));
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -222,7 +250,8 @@ impl Rotation {
     }
 
     /// Checks `old` and returns its successor, marking `old` as rotated: the one definition
-    /// every store follows, inside the atomic step that reads `old`.
+    /// every store follows, inside the atomic step that reads `old`. A metered key's credits
+    /// (balance and refill) move to the successor; `old` keeps a balance of 0.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] when `old` is revoked or already rotated (or of another
@@ -254,6 +283,10 @@ impl Rotation {
             ..old.clone()
         };
         old.revoked_at = Some(self.old_revoke_at);
+        // The balance moves to the new key: the two keys of a grace period never hold it twice.
+        if old.credits.is_some() {
+            old.credits = Some(Credits::new(0));
+        }
         Ok(new)
     }
 }

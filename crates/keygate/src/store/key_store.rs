@@ -6,7 +6,7 @@ use crate::clock::Timestamp;
 use crate::format::KeyId;
 
 use super::{
-    KeyRecord, KeyUpdate, ListQuery, NetworkSighting, Page, Rotated, Rotation, SeenNetwork,
+    KeyRecord, KeyUpdate, ListQuery, NetworkSighting, Page, Rotated, Rotation, SeenNetwork, Spend,
     UsageDelta,
 };
 
@@ -87,7 +87,8 @@ pub enum StoreError {
 /// ```
 #[derive(Debug, Clone)]
 pub enum Peek {
-    /// The record, from memory.
+    /// The record, from memory. Its credit balance may be older than the store's: credits are
+    /// spent through [`KeyStore::spend`] and read through [`KeyStore::find`].
     Found(Arc<KeyRecord>),
     /// Known from memory not to exist.
     Absent,
@@ -198,6 +199,37 @@ pub trait KeyStore: Send + Sync + 'static {
         until: Timestamp,
         limit: usize,
     ) -> Result<Vec<Arc<KeyRecord>>, StoreError>;
+
+    /// Spends credits without I/O when the store can, as [`spend`](Self::spend) does (a store
+    /// in memory always can). The default says `None`, sending every spend to
+    /// [`spend`](Self::spend).
+    fn spend_now(
+        &self,
+        id: &KeyId,
+        cost: u64,
+        now: Timestamp,
+    ) -> Option<Result<Spend, StoreError>> {
+        let _ = (id, cost, now);
+        None
+    }
+
+    /// Spends `cost` credits of key `id` at `now` in one atomic step ([`Credits::spend`]: a
+    /// refill that is due first, then the spend if the balance covers it), so that concurrent
+    /// spends, from this process or any other sharing the store, never spend more than the
+    /// balance. A key without credits answers [`Spend::Unlimited`] and changes nothing.
+    ///
+    /// The default refuses with [`StoreError::Other`]: a store that keeps credits must
+    /// implement it (a key with credits is then refused rather than served unmetered).
+    ///
+    /// [`Credits::spend`]: super::Credits::spend
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when no record has `id`; [`StoreError::Unavailable`] when the
+    /// store cannot answer. Nothing is spent on error.
+    async fn spend(&self, id: &KeyId, cost: u64, now: Timestamp) -> Result<Spend, StoreError> {
+        let _ = (id, cost, now);
+        Err(StoreError::Other("this store does not keep credits".into()))
+    }
 
     /// Adds a batch of usage ([`UsageDelta::apply`]) in as few round trips as the store can.
     /// Deltas for keys that no longer exist are dropped.

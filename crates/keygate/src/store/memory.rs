@@ -4,17 +4,25 @@ use crate::clock::Timestamp;
 use crate::format::KeyId;
 
 use super::{
-    Cursor, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE, NetworkSighting, Page, Peek,
-    Rotated, Rotation, SeenNetwork, StoreError, UsageDelta,
+    Credits, Cursor, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE, NetworkSighting, Page,
+    Peek, Rotated, Rotation, SeenNetwork, Spend, StoreError, UsageDelta,
 };
 
 type Map = crate::map::Map<KeyId, Arc<KeyRecord>>;
+/// The balance of every key with credits, each behind its own lock.
+type Balances = crate::map::Map<KeyId, Arc<Mutex<Credits>>>;
+
+fn lock<T>(cell: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Credits are plain values, changed whole: a panic elsewhere cannot leave one half-written.
+    cell.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// A [`KeyStore`] in process memory: for one process, tests and benches.
 ///
 /// Reads take no lock (a lock-free map with a fast, seeded hasher); writes are serialized by a
-/// mutex so that [`rotate`](KeyStore::rotate) is atomic. Everything is lost when the process
-/// exits.
+/// mutex so that [`rotate`](KeyStore::rotate) is atomic. A key's credits are spent under a
+/// lock of their own, without I/O or allocation; [`peek`](KeyStore::peek) may show an older
+/// balance than [`find`](KeyStore::find). Everything is lost when the process exits.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -31,6 +39,7 @@ type Map = crate::map::Map<KeyId, Arc<KeyRecord>>;
 /// ```
 pub struct MemoryStore {
     map: Map,
+    balances: Balances,
     writes: Mutex<()>,
     /// Each key's recent networks; only the write-behind flush and a key's details touch it.
     networks: Mutex<std::collections::HashMap<KeyId, Vec<SeenNetwork>>>,
@@ -53,6 +62,7 @@ impl MemoryStore {
     pub fn new() -> Self {
         MemoryStore {
             map: crate::map::new_map(),
+            balances: crate::map::new_map(),
             writes: Mutex::new(()),
             networks: Mutex::new(std::collections::HashMap::new()),
         }
@@ -81,7 +91,52 @@ impl MemoryStore {
     }
 
     fn get(&self, id: &KeyId) -> Option<Arc<KeyRecord>> {
-        self.map.pin().get(id).cloned()
+        self.map.pin().get(id).map(|r| self.current(r))
+    }
+
+    /// `record` with its balance as it is now.
+    fn current(&self, record: &Arc<KeyRecord>) -> Arc<KeyRecord> {
+        if record.credits.is_none() {
+            return record.clone();
+        }
+        let balance = self.balances.pin().get(&record.id).map(|cell| *lock(cell));
+        if balance.is_none() || balance == record.credits {
+            return record.clone();
+        }
+        let mut now = KeyRecord::clone(record);
+        now.credits = balance;
+        Arc::new(now)
+    }
+
+    /// The lock of a key's balance, if it has credits. Taken under the write lock only.
+    fn balance_cell(&self, id: &KeyId) -> Option<Arc<Mutex<Credits>>> {
+        self.balances.pin().get(id).cloned()
+    }
+
+    /// Sets the balance of `id` to `credits` (under the write lock), in the cell whose lock
+    /// `held` is, when there is one: before the record is written, so that a record with
+    /// credits always has a balance.
+    fn set_balance(
+        &self,
+        id: KeyId,
+        credits: Option<Credits>,
+        held: Option<&mut MutexGuard<'_, Credits>>,
+    ) {
+        match (credits, held) {
+            (Some(c), Some(guard)) => **guard = c,
+            (Some(c), None) => {
+                self.balances.pin().insert(id, Arc::new(Mutex::new(c)));
+            }
+            (None, _) => {
+                self.balances.pin().remove(&id);
+            }
+        }
+    }
+
+    /// Inserts a new record and its balance.
+    fn put_new(&self, record: KeyRecord) {
+        self.set_balance(record.id, record.credits, None);
+        self.map.pin().insert(record.id, Arc::new(record));
     }
 }
 
@@ -105,7 +160,7 @@ impl KeyStore for MemoryStore {
         if map.contains_key(&record.id) {
             return Err(StoreError::Conflict(record.id));
         }
-        map.insert(record.id, Arc::new(record));
+        self.put_new(record);
         Ok(())
     }
 
@@ -118,7 +173,7 @@ impl KeyStore for MemoryStore {
         if self.in_force(&record.owner.workspace_id, record.created_at) >= limit {
             return Err(StoreError::LimitReached { limit });
         }
-        map.insert(record.id, Arc::new(record));
+        self.put_new(record);
         Ok(())
     }
 
@@ -126,7 +181,14 @@ impl KeyStore for MemoryStore {
         let _w = self.write_lock();
         let map = self.map.pin();
         let mut record = KeyRecord::clone(map.get(id).ok_or(StoreError::NotFound(*id))?);
+        // The balance stays locked from its read to its write: no spend comes between.
+        let cell = self.balance_cell(id);
+        let mut held = cell.as_deref().map(lock);
+        if let Some(balance) = &held {
+            record.credits = Some(**balance);
+        }
         update.apply(&mut record)?;
+        self.set_balance(*id, record.credits, held.as_mut());
         let record = Arc::new(record);
         map.insert(*id, record.clone());
         Ok(record)
@@ -136,6 +198,11 @@ impl KeyStore for MemoryStore {
         let _w = self.write_lock();
         let map = self.map.pin();
         let mut changed = KeyRecord::clone(map.get(old).ok_or(StoreError::NotFound(*old))?);
+        let cell = self.balance_cell(old);
+        let mut held = cell.as_deref().map(lock);
+        if let Some(balance) = &held {
+            changed.credits = Some(**balance);
+        }
         let new = rotation.apply(&mut changed)?;
         if let Some(limit) = rotation.cap_to_check()
             && self.in_force(&changed.owner.workspace_id, rotation.at) >= limit
@@ -147,7 +214,9 @@ impl KeyStore for MemoryStore {
         }
         let (old_record, new_record) = (Arc::new(changed), Arc::new(new));
         // The new key first: a reader between the two writes sees both keys working, never none.
+        self.set_balance(new_record.id, new_record.credits, None);
         map.insert(new_record.id, new_record.clone());
+        self.set_balance(*old, old_record.credits, held.as_mut());
         map.insert(*old, old_record.clone());
         Ok(Rotated { old: old_record, new: new_record })
     }
@@ -162,7 +231,7 @@ impl KeyStore for MemoryStore {
             .filter(|r| query.user_id.is_none() || r.owner.user_id == query.user_id)
             .filter(|r| query.environment.is_none_or(|env| r.environment == env))
             .filter(|r| query.after.is_none_or(|after| Cursor::after(r) > after))
-            .cloned()
+            .map(|r| self.current(r))
             .collect();
         records.sort_by_key(|r| Cursor::after(r));
         let next = (records.len() > limit).then(|| Cursor::after(&records[limit - 1]));
@@ -208,11 +277,30 @@ impl KeyStore for MemoryStore {
             .values()
             .filter(|r| r.expires_at.is_some_and(|t| after < t && t <= until))
             .filter(|r| !r.is_revoked_at(after))
-            .cloned()
+            .map(|r| self.current(r))
             .collect();
         soon.sort_by_key(|r| (r.expires_at, r.id));
         soon.truncate(limit);
         Ok(soon)
+    }
+
+    #[inline]
+    fn spend_now(
+        &self,
+        id: &KeyId,
+        cost: u64,
+        now: Timestamp,
+    ) -> Option<Result<Spend, StoreError>> {
+        let balances = self.balances.pin();
+        Some(match balances.get(id) {
+            Some(cell) => Ok(lock(cell).spend(cost, now)),
+            None if self.map.pin().contains_key(id) => Ok(Spend::Unlimited),
+            None => Err(StoreError::NotFound(*id)),
+        })
+    }
+
+    async fn spend(&self, id: &KeyId, cost: u64, now: Timestamp) -> Result<Spend, StoreError> {
+        self.spend_now(id, cost, now).unwrap_or(Ok(Spend::Unlimited))
     }
 
     async fn record_usage(&self, batch: &[UsageDelta]) -> Result<(), StoreError> {

@@ -19,6 +19,7 @@
 
 mod cache;
 mod change;
+mod credits;
 mod key_store;
 mod memory;
 mod metadata;
@@ -31,6 +32,7 @@ mod usage;
 
 pub use cache::{CacheConfig, CachedStore};
 pub use change::{KeyUpdate, Rotated, Rotation};
+pub use credits::{Credits, MAX_REFILL_DAY, Refill, RefillError, RefillInterval, Spend};
 pub use key_store::{KeyStore, Peek, StoreError};
 pub use memory::MemoryStore;
 pub use metadata::{MAX_METADATA_LEN, Metadata, MetadataError};

@@ -12,7 +12,7 @@ use crate::format::{Environment, KeyId};
 use crate::hash::{KeyHash, PepperVersion};
 use crate::scope::ScopeSet;
 
-use super::{Metadata, Usage};
+use super::{Credits, Metadata, Usage};
 
 /// What a key is for (Plane): a user's key or a workspace's service token.
 ///
@@ -164,6 +164,9 @@ pub struct KeyRecord {
     pub metadata: Option<Metadata>,
     /// The networks the key may be used from; empty for anywhere.
     pub allowed_ips: Vec<IpNet>,
+    /// The credits each request spends; `None` for unlimited. The balance here is as of the
+    /// read: spending goes through [`KeyStore::spend`](super::KeyStore::spend).
+    pub credits: Option<Credits>,
 }
 
 impl fmt::Debug for KeyRecord {
@@ -185,6 +188,7 @@ impl fmt::Debug for KeyRecord {
             .field("usage", &self.usage)
             .field("metadata", &self.metadata)
             .field("allowed_ips", &self.allowed_ips)
+            .field("credits", &self.credits)
             .finish_non_exhaustive()
     }
 }
@@ -221,6 +225,7 @@ impl KeyRecord {
             usage: Usage::default(),
             metadata: None,
             allowed_ips: Vec::new(),
+            credits: None,
         }
     }
 

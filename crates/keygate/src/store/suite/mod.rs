@@ -13,8 +13,9 @@ use crate::format::{Environment, KeyFormat, KeyId};
 use crate::hash::{KeyHasher, Pepper};
 use crate::scope::ScopeSet;
 use crate::store::{
-    Cursor, KeyKind, KeyRecord, KeyStore, KeyUpdate, ListQuery, Metadata, NetworkSighting, Owner,
-    Page, Peek, RECENT_NETWORKS, Rotated, Rotation, StoreError, Usage, UsageDelta,
+    Credits, Cursor, KeyKind, KeyRecord, KeyStore, KeyUpdate, ListQuery, Metadata, NetworkSighting,
+    Owner, Page, Peek, RECENT_NETWORKS, Refill, Rotated, Rotation, Spend, StoreError, Usage,
+    UsageDelta,
 };
 
 mod switchable;
@@ -54,7 +55,11 @@ pub async fn run(store: Arc<dyn KeyStore>) {
     concurrent_insert_within(store.clone()).await;
     concurrent_rotate(store.clone(), &kit).await;
     concurrent_networks(store.clone(), &kit).await;
-    concurrent_rotate_and_update(store, &kit).await;
+    concurrent_rotate_and_update(store.clone(), &kit).await;
+    spend(&*store, &kit).await;
+    refill(&*store, &kit).await;
+    credits_changes(&*store, &kit).await;
+    concurrent_spend(store, &kit).await;
 }
 
 struct Kit {
@@ -107,6 +112,7 @@ impl Kit {
                 "203.0.113.0/24".parse().expect("v4 network"),
                 "2001:db8:7::/48".parse().expect("v6 network"),
             ],
+            credits: None,
         }
     }
 
@@ -134,7 +140,9 @@ fn t(secs: i64) -> Timestamp {
 async fn found(store: &dyn KeyStore, id: &KeyId) -> Arc<KeyRecord> {
     let from_find = store.find(id).await.expect("find").unwrap_or_else(|| panic!("{id} not found"));
     if let Peek::Found(peeked) = store.peek(id) {
-        assert_eq!(*peeked, *from_find, "peek and find disagree on {id}");
+        // A balance read from memory may be older than the store's.
+        let peeked = KeyRecord { credits: from_find.credits, ..KeyRecord::clone(&peeked) };
+        assert_eq!(peeked, *from_find, "peek and find disagree on {id}");
     }
     from_find
 }
@@ -496,6 +504,8 @@ async fn round_trip(store: &dyn KeyStore) {
         this_month: 9,
     };
     r.scopes = ScopeSet::parse(["*", "tasks:*", "admin"]).expect("scopes");
+    let refill: Refill = "monthly@15:100".parse().expect("refill");
+    r.credits = Some(Credits::new(7).refill(refill, ms(1700, 123)));
     store.insert(r.clone()).await.expect("insert");
     assert_eq!(*found(store, &r.id).await, r, "find");
     let listed = page(store, &kit, None, 10).await;
@@ -907,4 +917,128 @@ async fn revoke_all(store: &dyn KeyStore) {
     let n = store.revoke_all(&kit.workspace, None, t(8000)).await.expect("revoke_all");
     assert_eq!(n, 1, "a grace period is shortened");
     assert_eq!(found(store, &in_grace.id).await.revoked_at, Some(t(8000)));
+}
+
+/// Spending: down to zero, then refused without spending; an unlimited key is not metered.
+async fn spend(store: &dyn KeyStore, kit: &Kit) {
+    let mut metered = kit.record(None, t(12_000));
+    metered.credits = Some(Credits::new(2));
+    store.insert(metered.clone()).await.expect("insert");
+    let at = t(12_001);
+    assert_eq!(
+        store.spend(&metered.id, 1, at).await.expect("spend"),
+        Spend::Spent { remaining: 1 }
+    );
+    let too_much = store.spend(&metered.id, 2, at).await.expect("spend");
+    assert_eq!(
+        too_much,
+        Spend::Exhausted { remaining: 1, refills_at: None },
+        "a cost over the balance"
+    );
+    assert_eq!(
+        store.spend(&metered.id, 1, at).await.expect("spend"),
+        Spend::Spent { remaining: 0 }
+    );
+    let refused = store.spend(&metered.id, 1, at).await.expect("spend");
+    assert_eq!(refused, Spend::Exhausted { remaining: 0, refills_at: None }, "an empty balance");
+    let stored = found(store, &metered.id).await;
+    assert_eq!(stored.credits, Some(Credits::new(0)), "the balance is stored");
+    assert_eq!(
+        KeyRecord { credits: metered.credits, ..KeyRecord::clone(&stored) },
+        metered,
+        "spending changes nothing else"
+    );
+
+    let unlimited = kit.record(None, t(12_002));
+    store.insert(unlimited.clone()).await.expect("insert");
+    assert_eq!(store.spend(&unlimited.id, 1, at).await.expect("spend"), Spend::Unlimited);
+    assert_eq!(*found(store, &unlimited.id).await, unlimited, "an unlimited key is unchanged");
+
+    let missing = kit.record(None, t(12_003)).id;
+    assert!(matches!(store.spend(&missing, 1, at).await, Err(StoreError::NotFound(_))));
+}
+
+/// A refill sets the balance to its amount at the first spend at or after its time.
+async fn refill(store: &dyn KeyStore, kit: &Kit) {
+    let minted = Timestamp::parse_rfc3339("2027-01-31T23:00:00Z").expect("time");
+    let midnight = Timestamp::parse_rfc3339("2027-02-01T00:00:00Z").expect("time");
+    let mut key = kit.record(None, minted);
+    key.expires_at = None;
+    let daily: Refill = "daily:5".parse().expect("refill");
+    key.credits = Some(Credits::new(1).refill(daily, minted));
+    store.insert(key.clone()).await.expect("insert");
+    let just_before = midnight.saturating_sub(Duration::from_millis(1));
+    assert_eq!(
+        store.spend(&key.id, 1, minted).await.expect("spend"),
+        Spend::Spent { remaining: 0 }
+    );
+    let refused = store.spend(&key.id, 1, just_before).await.expect("spend");
+    assert_eq!(refused, Spend::Exhausted { remaining: 0, refills_at: Some(midnight) });
+    // At the boundary: set to 5 (not added), then spent.
+    assert_eq!(
+        store.spend(&key.id, 2, midnight).await.expect("spend"),
+        Spend::Spent { remaining: 3 }
+    );
+    let next = Timestamp::parse_rfc3339("2027-02-02T00:00:00Z").expect("time");
+    let stored = found(store, &key.id).await.credits.expect("credits");
+    assert_eq!(stored, Credits { remaining: 3, refill: Some(daily), refills_at: Some(next) });
+    // Days without requests: one refill, to the amount, at the next spend.
+    let later = Timestamp::parse_rfc3339("2027-02-09T10:00:00Z").expect("time");
+    assert_eq!(store.spend(&key.id, 1, later).await.expect("spend"), Spend::Spent { remaining: 4 });
+}
+
+/// Changes to credits through `update`, and a rotation moving them to the new key.
+async fn credits_changes(store: &dyn KeyStore, kit: &Kit) {
+    let key = kit.record(None, t(13_000));
+    store.insert(key.clone()).await.expect("insert");
+    let at = t(13_001);
+    let cap = KeyUpdate { remaining: Some(Some(3)), at: Some(at), ..KeyUpdate::default() };
+    let capped = store.update(&key.id, &cap).await.expect("update");
+    assert_eq!(capped.credits, Some(Credits::new(3)));
+    let monthly: Refill = "monthly:10".parse().expect("refill");
+    let refill = KeyUpdate { refill: Some(Some(monthly)), at: Some(at), ..KeyUpdate::default() };
+    let refilled = store.update(&key.id, &refill).await.expect("update");
+    assert_eq!(refilled.credits, Some(Credits::new(3).refill(monthly, at)));
+    assert_eq!(found(store, &key.id).await.credits, refilled.credits);
+
+    let rotated = store.rotate(&key.id, &kit.rotation(t(13_002), t(13_100))).await.expect("rotate");
+    assert_eq!(rotated.new.credits, refilled.credits, "the new key takes the balance and refill");
+    assert_eq!(rotated.old.credits, Some(Credits::new(0)), "the old key keeps none");
+    assert_eq!(found(store, &key.id).await.credits, Some(Credits::new(0)));
+
+    let lift = KeyUpdate { remaining: Some(None), at: Some(t(13_003)), ..KeyUpdate::default() };
+    let unlimited = store.update(&rotated.new.id, &lift).await.expect("update");
+    assert_eq!(unlimited.credits, None, "`remaining: None` makes the key unlimited");
+}
+
+/// Concurrent spends never take more than the balance: 40 racers on 10 credits.
+async fn concurrent_spend(store: Arc<dyn KeyStore>, kit: &Kit) {
+    let mut key = kit.record(None, t(14_000));
+    key.credits = Some(Credits::new(10));
+    store.insert(key.clone()).await.expect("insert");
+    let barrier = Arc::new(tokio::sync::Barrier::new(40));
+    let tasks: Vec<_> = (0..40)
+        .map(|_| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.spend(&key.id, 1, t(14_001)).await
+            })
+        })
+        .collect();
+    let mut spent = Vec::new();
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(Spend::Spent { remaining }) => spent.push(remaining),
+            Ok(Spend::Exhausted { remaining: 0, .. }) => {}
+            other => panic!("concurrent spend: {other:?}"),
+        }
+    }
+    spent.sort_unstable();
+    assert_eq!(
+        spent,
+        (0..10).collect::<Vec<_>>(),
+        "exactly 10 of 40 spends succeed, each balance once"
+    );
+    assert_eq!(found(&*store, &key.id).await.credits, Some(Credits::new(0)));
 }

@@ -131,6 +131,15 @@ impl<S: KeyStore> KeyStore for Switchable<S> {
         self.check()?;
         self.inner.expiring(after, until, limit).await
     }
+    async fn spend(
+        &self,
+        id: &KeyId,
+        cost: u64,
+        now: Timestamp,
+    ) -> Result<crate::store::Spend, StoreError> {
+        self.check()?;
+        self.inner.spend(id, cost, now).await
+    }
     async fn record_usage(&self, batch: &[UsageDelta]) -> Result<(), StoreError> {
         self.check()?;
         self.inner.record_usage(batch).await
