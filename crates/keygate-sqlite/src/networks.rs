@@ -4,7 +4,7 @@
 use keygate::clock::Timestamp;
 use keygate::format::KeyId;
 use keygate::store::{NetworkSighting, SeenNetwork, StoreError};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Sqlite, Transaction};
 
 use crate::errors::store_error;
 
@@ -27,7 +27,7 @@ pub(crate) async fn record(
         if exists.is_none() {
             continue;
         }
-        let mut list = read(&mut **tx, &id).await?;
+        let mut list = recent(&mut **tx, &id).await?;
         for seen in batch.iter().filter(|s| s.id == id) {
             if seen.apply(&mut list) {
                 new.push(*seen);
@@ -54,7 +54,7 @@ pub(crate) async fn record(
 }
 
 /// Key `id`'s list, most recent first.
-pub(crate) async fn read<'e>(
+pub(crate) async fn recent<'e>(
     executor: impl sqlx::SqliteExecutor<'e>,
     id: &KeyId,
 ) -> Result<Vec<SeenNetwork>, StoreError> {
@@ -74,9 +74,4 @@ pub(crate) async fn read<'e>(
             Ok(SeenNetwork { network, last_seen: Timestamp::from_unix_millis(at) })
         })
         .collect()
-}
-
-/// Key `id`'s list, read from the pool.
-pub(crate) async fn recent(pool: &SqlitePool, id: &KeyId) -> Result<Vec<SeenNetwork>, StoreError> {
-    read(pool, id).await
 }

@@ -32,6 +32,17 @@ struct Pending {
     networks: Mutex<Vec<(IpNet, i64)>>,
 }
 
+impl Pending {
+    /// Notes `network` at `millis` (milliseconds), keeping the later time of a known one.
+    fn saw(&self, network: IpNet, millis: i64) {
+        let mut seen = self.networks.lock().unwrap_or_else(PoisonError::into_inner);
+        match seen.iter_mut().find(|(n, _)| *n == network) {
+            Some((_, t)) => *t = (*t).max(millis),
+            None => seen.push((network, millis)),
+        }
+    }
+}
+
 /// A network as one nonzero word: the tag in the top bits, the prefix below.
 fn code(net: &IpNet) -> u64 {
     match net {
@@ -94,11 +105,7 @@ impl UsageRecorder {
             let net = network_of(ip);
             let code = code(&net);
             if p.last_network.swap(code, Ordering::Relaxed) != code {
-                let mut seen = p.networks.lock().unwrap_or_else(PoisonError::into_inner);
-                match seen.iter_mut().find(|(n, _)| *n == net) {
-                    Some((_, t)) => *t = (*t).max(millis),
-                    None => seen.push((net, millis)),
-                }
+                p.saw(net, millis);
             }
         }
         p.count.fetch_add(1, Ordering::Release);
@@ -161,12 +168,7 @@ impl UsageRecorder {
                 Some(p) => p,
                 None => pending.get_or_insert_with(s.id, Default::default),
             };
-            let mut seen = p.networks.lock().unwrap_or_else(PoisonError::into_inner);
-            let millis = s.seen_at.unix_millis();
-            match seen.iter_mut().find(|(n, _)| *n == s.network) {
-                Some((_, t)) => *t = (*t).max(millis),
-                None => seen.push((s.network, millis)),
-            }
+            p.saw(s.network, s.seen_at.unix_millis());
         }
     }
 

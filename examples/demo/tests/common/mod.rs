@@ -16,6 +16,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The demo binary.
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_keygate-demo");
 
+/// The ready line of a demo spawned with its stdout piped: `{"event":"ready","addr":…}`.
+pub(crate) fn ready(child: &mut std::process::Child) -> serde_json::Value {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+}
+
 /// A `GET` of `path` on the server at `addr`, with `auth` as a bearer key; returns the whole
 /// reply, head and body.
 pub(crate) fn get(addr: &str, path: &str, auth: Option<&str>) -> String {
