@@ -261,7 +261,13 @@ impl Keygate {
             && !peer.tls
             && !(https.trust_forwarded_proto && proxied && forwarded_https(headers))
         {
-            return Err(AuthError::Forbidden(Forbidden::HttpsRequired));
+            // Not a failed authentication (the throttle does not count it), but a refusal the
+            // sinks hear of.
+            return Err(self.failed(
+                AuthError::Forbidden(Forbidden::HttpsRequired),
+                None,
+                client_ip,
+            ));
         }
         let verified = match self.preset().sources.extract(headers) {
             Ok(key) => {

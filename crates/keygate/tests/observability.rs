@@ -87,6 +87,25 @@ async fn throttle_refusals_and_limiter_errors_are_counted() {
     assert_eq!(value(&page, "keygate_rate_limited_total"), None);
 }
 
+#[tokio::test]
+async fn a_request_refused_for_plain_http_is_counted_as_a_failed_authentication() {
+    let (sink, page) = sink();
+    let gate = Keygate::builder(Preset::livetest())
+        .random_pepper()
+        .require_https(true)
+        .events(sink)
+        .build()
+        .unwrap();
+    let minted = gate.mint(NewKey::new(Owner::workspace("wks_1"), "ci")).await.unwrap();
+    let bearer = format!("Bearer {}", minted.key.expose_secret());
+    let peer = Peer::from(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 9)));
+    let refused = gate.authenticate(&[("authorization", bearer.as_str())], peer).await;
+    assert!(matches!(refused, Err(AuthError::Forbidden(_))), "{refused:?}");
+    let page = page.render();
+    let series = r#"keygate_authentications_total{outcome="failed",code="forbidden"}"#;
+    assert_eq!(value(&page, series), Some(1.0), "{page}");
+}
+
 /// Everything the fmt subscriber writes, span openings and closings with their fields included.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
