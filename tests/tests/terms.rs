@@ -243,3 +243,49 @@ async fn a_caller_with_credits_cannot_mint_an_unlimited_key_or_a_larger_balance(
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_that_costs_two_spends_two_credits_and_counts_twice_in_the_windows() {
+    for &framework in FRAMEWORKS {
+        let mut windows_seen = 0;
+        for preset in PRESETS {
+            let s = Server::start(framework, preset).await;
+            windows_seen += usize::from(weighted(&s).await);
+            s.stop().await;
+        }
+        assert!(windows_seen > 0, "{framework:?}: no preset limits keys: nothing measured");
+    }
+}
+
+/// Returns whether the key's plan had windows to check.
+async fn weighted(s: &Server) -> bool {
+    let name = s.name();
+    let create = || Request::new("POST", "/v1/tasks").json(r#"{"title":"weighed"}"#);
+    let (id, key) = s.mint(&["tasks:read", "tasks:write"], r#""remaining":3"#).await;
+    let r = s.send(s.with_key(create(), &key)).await;
+    assert_eq!(r.status, 201, "{name}: 3 credits cover a cost of 2: {}", r.body);
+    let details = s.admin(Request::get(&format!("/v1/api-keys/{id}"))).await.json();
+    assert_eq!(details["remaining"], json!(1), "{name}: the create spent 2");
+    let r = s.send(s.with_key(create().header("X-Request-Id", "w-1"), &key)).await;
+    usage_exceeded(None).check(&r, &s.preset, "w-1", &name);
+    let details = s.admin(Request::get(&format!("/v1/api-keys/{id}"))).await.json();
+    assert_eq!(details["remaining"], json!(1), "{name}: the refused create spent nothing");
+    let r = s.send(s.with_key(Request::get("/v1/tasks"), &key)).await;
+    assert_eq!(r.status, 200, "{name}: a read costs 1 and still passes: {}", r.body);
+    let r = s.send(s.with_key(Request::get("/v1/tasks"), &key)).await;
+    assert_eq!(r.status, 429, "{name}: then the balance is spent: {}", r.body);
+
+    // The rate-limit windows count the create twice, where the key's plan has windows.
+    let (_, key) = s.mint(&["tasks:read", "tasks:write"], "").await;
+    let remaining = |r: &keygate_conformance::Reply| {
+        r.header("x-ratelimit-remaining").map(|v| v.parse::<u64>().unwrap())
+    };
+    let before = remaining(&s.send(s.with_key(Request::get("/v1/tasks"), &key)).await);
+    let after_create = remaining(&s.send(s.with_key(create(), &key)).await);
+    let after_read = remaining(&s.send(s.with_key(Request::get("/v1/tasks"), &key)).await);
+    if let Some(before) = before {
+        assert_eq!(after_create, Some(before - 2), "{name}: a create counts 2");
+        assert_eq!(after_read, Some(before - 3), "{name}: a read counts 1");
+    }
+    before.is_some()
+}

@@ -1,11 +1,13 @@
 use std::future::{Ready, ready};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{Error, HttpMessage};
 use futures_util::future::LocalBoxFuture;
+use keygate::adapter::RouteCosts;
 use keygate::{Keygate, Peer};
 
 use crate::{ActixHeaders, into_response, is_tls};
@@ -37,12 +39,13 @@ use crate::{ActixHeaders, into_response, is_tls};
 pub struct KeygateTransform {
     gate: Keygate,
     tls: bool,
+    costs: Arc<RouteCosts>,
 }
 
 impl KeygateTransform {
     /// Middleware authenticating with `gate`.
     pub fn new(gate: Keygate) -> Self {
-        KeygateTransform { gate, tls: false }
+        KeygateTransform { gate, tls: false, costs: Arc::new(RouteCosts::new()) }
     }
 
     /// Tells keygate the server terminates TLS itself on every connection, for
@@ -52,6 +55,32 @@ impl KeygateTransform {
     /// management routes read that mark too.
     pub fn tls(mut self, tls: bool) -> Self {
         self.tls = tls;
+        self
+    }
+
+    /// What each route costs against the key's rate-limit windows and credits (every route
+    /// costs 1 unless named): a route is its method and its resource's pattern, as written in
+    /// `web::resource`.
+    ///
+    /// ```
+    /// use actix_web::{App, web};
+    /// use keygate_actix::{KeygateTransform, keygate::{Keygate, adapter::RouteCosts, preset::Preset}};
+    ///
+    /// # fn app() -> Result<(), Box<dyn std::error::Error>> {
+    /// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+    /// let costs = RouteCosts::new().route("POST", "/v1/tasks", 2);
+    /// let app = App::new().service(
+    ///     web::resource("/v1/tasks")
+    ///         .wrap(KeygateTransform::new(gate).costs(costs))
+    ///         .route(web::get().to(|| async { "[]" }))
+    ///         .route(web::post().to(|| async { "{}" })),
+    /// );
+    /// # let _ = app;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn costs(mut self, costs: RouteCosts) -> Self {
+        self.costs = Arc::new(costs);
         self
     }
 }
@@ -72,6 +101,7 @@ where
             service: Rc::new(service),
             gate: self.gate.clone(),
             tls: self.tls,
+            costs: self.costs.clone(),
         }))
     }
 }
@@ -82,6 +112,7 @@ pub struct KeygateMiddleware<S> {
     service: Rc<S>,
     gate: Keygate,
     tls: bool,
+    costs: Arc<RouteCosts>,
 }
 
 impl<S, B> Service<ServiceRequest> for KeygateMiddleware<S>
@@ -99,11 +130,18 @@ where
         let service = self.service.clone();
         let gate = self.gate.clone();
         let tls = self.tls;
+        let cost = if self.costs.is_uniform() {
+            self.costs.cost_of(req.method().as_str(), "")
+        } else {
+            let pattern = req.match_pattern();
+            self.costs.cost_of(req.method().as_str(), pattern.as_deref().unwrap_or(req.path()))
+        };
         Box::pin(async move {
             let peer =
                 Peer { ip: req.peer_addr().map(|a| a.ip()), tls: is_tls(req.request(), tls) };
+            let headers = ActixHeaders(req.headers());
             let outcome =
-                keygate::adapter::Verified::authenticate(&gate, &ActixHeaders(req.headers()), peer)
+                keygate::adapter::Verified::authenticate_weighted(&gate, &headers, peer, cost)
                     .await;
             match outcome {
                 Ok(verified) => {

@@ -1,4 +1,6 @@
+use axum::extract::MatchedPath;
 use keygate::Keygate;
+use keygate::adapter::RouteCosts;
 use keygate_tower::JsonRefusal;
 use tower_layer::Layer;
 
@@ -51,6 +53,29 @@ impl KeygateLayer {
         self.inner = self.inner.tls(tls);
         self
     }
+
+    /// What each route costs against the key's rate-limit windows and credits (every route
+    /// costs 1 unless named): a route is its method and the pattern axum matched, as written in
+    /// `Router::route`. Add the layer with `Router::layer`, which runs after routing, so that
+    /// the pattern is known.
+    ///
+    /// ```
+    /// use axum::{Router, routing::get};
+    /// use keygate_axum::{KeygateLayer, keygate::{Keygate, adapter::RouteCosts, preset::Preset}};
+    ///
+    /// # fn app() -> Result<Router, Box<dyn std::error::Error>> {
+    /// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+    /// let costs = RouteCosts::new().route("POST", "/v1/tasks", 2).route("GET", "/v1/tasks/{id}/export", 10);
+    /// let app = Router::new()
+    ///     .route("/v1/tasks", get(|| async { "[]" }).post(|| async { "{}" }))
+    ///     .layer(KeygateLayer::new(gate).costs(costs));
+    /// # Ok(app)
+    /// # }
+    /// ```
+    pub fn costs(mut self, costs: RouteCosts) -> Self {
+        self.inner = self.inner.costs(costs, matched_path);
+        self
+    }
 }
 
 impl<S> Layer<S> for KeygateLayer {
@@ -59,4 +84,9 @@ impl<S> Layer<S> for KeygateLayer {
     fn layer(&self, inner: S) -> Self::Service {
         self.inner.layer(inner)
     }
+}
+
+/// The pattern axum matched, else the path.
+fn matched_path<'a>(extensions: &'a axum::http::Extensions, uri: &'a axum::http::Uri) -> &'a str {
+    extensions.get::<MatchedPath>().map_or_else(|| uri.path(), MatchedPath::as_str)
 }

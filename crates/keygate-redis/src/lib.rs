@@ -41,12 +41,15 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 /// Checks every window of a plan and, if all have room and counting is asked, counts.
 /// KEYS: the name of each window's count, in the order of the windows (every name the script
 /// touches comes through `KEYS`, as Redis Cluster requires). ARGV: the caller's time (ms since
-/// the epoch), consume (0/1), window count, then limit and period (ms) of each window. Returns:
-/// allowed (0/1), then each window's count before this request.
+/// the epoch), the request's cost (0 for a status, which counts nothing and asks for room for
+/// one), window count, then limit and period (ms) of each window. Returns: allowed (0/1), then
+/// each window's count before this request.
 const SCRIPT: &str = r"
 local now = tonumber(ARGV[1])
-local consume = tonumber(ARGV[2])
+local cost = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
+local need = cost
+if need == 0 then need = 1 end
 local ends = {}
 local counts = {}
 local allowed = 1
@@ -55,11 +58,11 @@ for i = 1, n do
   local period = tonumber(ARGV[3 + 2 * i])
   ends[i] = (math.floor(now / period) + 1) * period
   counts[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if counts[i] >= limit then allowed = 0 end
+  if counts[i] + need > limit then allowed = 0 end
 end
-if allowed == 1 and consume == 1 then
+if allowed == 1 and cost > 0 then
   for i = 1, n do
-    redis.call('INCR', KEYS[i])
+    redis.call('INCRBY', KEYS[i], cost)
     redis.call('PEXPIRE', KEYS[i], ends[i] - now + 1000)
   end
 end
@@ -156,7 +159,7 @@ impl RedisLimiter {
         key: &KeyId,
         plan: &RatePlan,
         now: Timestamp,
-        consume: bool,
+        cost: Option<u64>,
     ) -> Result<Option<Decision>, LimiterError> {
         let windows = plan.windows();
         if windows.is_empty() {
@@ -164,7 +167,7 @@ impl RedisLimiter {
         }
         let now_ms = now.unix_millis();
         let mut invocation = self.script.prepare_invoke();
-        invocation.arg(now_ms).arg(u8::from(consume)).arg(windows.len());
+        invocation.arg(now_ms).arg(cost.unwrap_or(0)).arg(windows.len());
         for w in windows {
             let period = u64::try_from(w.period().as_millis()).unwrap_or(u64::MAX).max(1);
             invocation.key(window_name(&self.prefix, key, period, now_ms));
@@ -181,7 +184,11 @@ impl RedisLimiter {
             ));
         };
         let counts: Vec<u64> = counts.iter().map(|&c| u64::try_from(c).unwrap_or(0)).collect();
-        Ok(Counters::at(windows, now, &counts).decide(windows, now, consume))
+        let mut counters = Counters::at(windows, now, &counts);
+        Ok(match cost {
+            Some(cost) => counters.decide_weighted(windows, now, cost, true),
+            None => counters.decide(windows, now, false),
+        })
     }
 }
 
@@ -191,9 +198,10 @@ impl RateLimiter for RedisLimiter {
         &self,
         key: &KeyId,
         plan: &RatePlan,
+        cost: u64,
         now: Timestamp,
     ) -> Result<Option<Decision>, LimiterError> {
-        self.run(key, plan, now, true).await
+        self.run(key, plan, now, Some(cost)).await
     }
 
     async fn status(
@@ -202,6 +210,6 @@ impl RateLimiter for RedisLimiter {
         plan: &RatePlan,
         now: Timestamp,
     ) -> Result<Option<Decision>, LimiterError> {
-        self.run(key, plan, now, false).await
+        self.run(key, plan, now, None).await
     }
 }

@@ -35,9 +35,9 @@ async fn twice_the_limit_across_two_replicas_allows_exactly_the_limit() {
         .map(|i| {
             let limiter = if i % 2 == 0 { a.clone() } else { b.clone() };
             let plan = plan.clone();
-            tokio::spawn(
-                async move { limiter.check(&key, &plan, NOW).await.unwrap().unwrap().allowed },
-            )
+            tokio::spawn(async move {
+                limiter.check(&key, &plan, 1, NOW).await.unwrap().unwrap().allowed
+            })
         })
         .collect();
     let mut allowed = 0;
@@ -45,13 +45,35 @@ async fn twice_the_limit_across_two_replicas_allows_exactly_the_limit() {
         allowed += usize::from(t.await.unwrap());
     }
     assert_eq!(allowed, 50);
-    let refused = a.check(&key, &plan, NOW).await.unwrap().unwrap();
+    let refused = a.check(&key, &plan, 1, NOW).await.unwrap().unwrap();
     assert!(!refused.allowed);
     assert_eq!(refused.info.remaining, 0);
     // The day of NOW ends at 1_800_057_600 s (1_800_000_000 is 08:00 UTC): the windows are the
     // caller's, whatever the time on the Redis server.
     assert_eq!(refused.info.reset, Timestamp::from_unix_seconds(1_800_057_600));
     assert_eq!(refused.info.retry_after, Some(Duration::from_secs(57_600)));
+    clean_up(&url, &prefix).await;
+}
+
+#[tokio::test]
+#[ignore = "needs KEYGATE_TEST_REDIS_URL"]
+async fn a_weighted_request_needs_room_for_its_whole_cost_and_counts_it() {
+    let url = url();
+    let prefix = prefix();
+    let limiter = connect(&url, &prefix).await;
+    let plan = RatePlan::new("t").window(5, Duration::from_secs(86_400));
+    let key = fresh_id();
+    let d = limiter.check(&key, &plan, 2, NOW).await.unwrap().unwrap();
+    assert_eq!((d.allowed, d.info.remaining), (true, 3));
+    let d = limiter.check(&key, &plan, 2, NOW).await.unwrap().unwrap();
+    assert_eq!((d.allowed, d.info.remaining), (true, 1));
+    // One left: cost 2 is refused and counts nothing; cost 1 still passes; a free route too.
+    let d = limiter.check(&key, &plan, 2, NOW).await.unwrap().unwrap();
+    assert!(!d.allowed);
+    assert_eq!(limiter.status(&key, &plan, NOW).await.unwrap().unwrap().info.remaining, 1);
+    assert!(limiter.check(&key, &plan, 1, NOW).await.unwrap().unwrap().allowed);
+    assert!(limiter.check(&key, &plan, 0, NOW).await.unwrap().unwrap().allowed);
+    assert!(!limiter.check(&key, &plan, 1, NOW).await.unwrap().unwrap().allowed);
     clean_up(&url, &prefix).await;
 }
 
@@ -70,11 +92,11 @@ async fn status_reads_without_counting_and_figures_match() {
         assert!(s.allowed);
         assert_eq!((s.info.limit, s.info.remaining), (5, 5));
     }
-    let d = limiter.check(&key, &plan, NOW).await.unwrap().unwrap();
+    let d = limiter.check(&key, &plan, 1, NOW).await.unwrap().unwrap();
     assert_eq!((d.info.limit, d.info.remaining), (5, 4));
     let s = limiter.status(&key, &plan, NOW).await.unwrap().unwrap();
     assert_eq!(s.info.remaining, 4);
-    assert!(limiter.check(&key, &RatePlan::new("none"), NOW).await.unwrap().is_none());
+    assert!(limiter.check(&key, &RatePlan::new("none"), 1, NOW).await.unwrap().is_none());
     clean_up(&url, &prefix).await;
 }
 
@@ -87,13 +109,13 @@ async fn a_window_frees_up_when_it_ends_by_the_callers_clock() {
     let plan = RatePlan::new("t").window(2, Duration::from_secs(1));
     let key = fresh_id();
     let at = |ms: u64| NOW.saturating_add(Duration::from_millis(ms));
-    assert!(limiter.check(&key, &plan, at(250)).await.unwrap().unwrap().allowed);
-    assert!(limiter.check(&key, &plan, at(500)).await.unwrap().unwrap().allowed);
-    let third = limiter.check(&key, &plan, at(750)).await.unwrap().unwrap();
+    assert!(limiter.check(&key, &plan, 1, at(250)).await.unwrap().unwrap().allowed);
+    assert!(limiter.check(&key, &plan, 1, at(500)).await.unwrap().unwrap().allowed);
+    let third = limiter.check(&key, &plan, 1, at(750)).await.unwrap().unwrap();
     assert!(!third.allowed, "the third request in a window is refused");
     assert_eq!(third.info.reset, at(1000), "windows are aligned to the second");
     assert_eq!(third.info.retry_after, Some(Duration::from_millis(250)));
-    let next = limiter.check(&key, &plan, at(1000)).await.unwrap().unwrap();
+    let next = limiter.check(&key, &plan, 1, at(1000)).await.unwrap().unwrap();
     assert!(next.allowed, "the next window has room");
     assert_eq!(next.info.remaining, 1);
 
@@ -103,9 +125,9 @@ async fn a_window_frees_up_when_it_ends_by_the_callers_clock() {
     let midnight = Timestamp::from_unix_seconds(1_800_057_600);
     let key = fresh_id();
     let before = Timestamp::from_unix_millis(midnight.unix_millis() - 1);
-    assert!(limiter.check(&key, &day, before).await.unwrap().unwrap().allowed);
-    assert!(!limiter.check(&key, &day, before).await.unwrap().unwrap().allowed);
-    assert!(limiter.check(&key, &day, midnight).await.unwrap().unwrap().allowed);
+    assert!(limiter.check(&key, &day, 1, before).await.unwrap().unwrap().allowed);
+    assert!(!limiter.check(&key, &day, 1, before).await.unwrap().unwrap().allowed);
+    assert!(limiter.check(&key, &day, 1, midnight).await.unwrap().unwrap().allowed);
     clean_up(&url, &prefix).await;
 }
 
@@ -123,7 +145,7 @@ async fn every_window_of_a_key_carries_its_hash_tag() {
         .window(500, Duration::from_secs(86_400));
     let (one, other) = (fresh_id(), fresh_id());
     for key in [&one, &other] {
-        assert!(limiter.check(key, &plan, NOW).await.unwrap().unwrap().allowed);
+        assert!(limiter.check(key, &plan, 1, NOW).await.unwrap().unwrap().allowed);
     }
     let mut names = names_under(&url, &prefix).await;
     names.sort();
@@ -153,7 +175,7 @@ async fn an_unreachable_redis_is_an_error_never_a_pass() {
     let limiter =
         RedisLimiter::connect_lazy("redis://127.0.0.1:1", "x", Duration::from_millis(200)).unwrap();
     let plan = RatePlan::new("t").per_minute(10);
-    let err = limiter.check(&fresh_id(), &plan, NOW).await;
+    let err = limiter.check(&fresh_id(), &plan, 1, NOW).await;
     assert!(matches!(err, Err(keygate::limit::LimiterError::Unavailable(_))));
 }
 

@@ -1,9 +1,29 @@
 //! The layer: which gate, how to refuse, where the client's address is.
 
+use std::sync::Arc;
+
 use keygate::Keygate;
+use keygate::adapter::RouteCosts;
 use tower_layer::Layer;
 
 use crate::{ClientAddr, GrpcRefusal, JsonRefusal, KeygateService, SocketAddrExtension};
+
+/// Reads the route a request matched, for [`RouteCosts`]: the pattern, not the path, where the
+/// router records it (axum's `MatchedPath`).
+pub type RouteOf = for<'a> fn(&'a http::Extensions, &'a http::Uri) -> &'a str;
+
+/// The request's path: the route of a service without a router (a gRPC method's path).
+pub fn uri_path<'a>(_: &'a http::Extensions, uri: &'a http::Uri) -> &'a str {
+    uri.path()
+}
+
+/// What a layer hands every service it makes.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) tls: bool,
+    pub(crate) costs: Arc<RouteCosts>,
+    pub(crate) route_of: RouteOf,
+}
 
 /// A tower layer that authenticates every request with [`Keygate::authenticate`], for any
 /// `http::Request<B>`: axum routers, tonic gRPC servers, plain hyper services.
@@ -39,7 +59,7 @@ use crate::{ClientAddr, GrpcRefusal, JsonRefusal, KeygateService, SocketAddrExte
 #[derive(Debug, Clone)]
 pub struct KeygateLayer<R = JsonRefusal, A = SocketAddrExtension> {
     gate: Keygate,
-    tls: bool,
+    settings: Settings,
     refuse: R,
     client_addr: A,
 }
@@ -48,7 +68,9 @@ impl KeygateLayer {
     /// A layer authenticating with `gate`, refusing in the preset's JSON, reading the client's
     /// address from a `SocketAddr` extension.
     pub fn new(gate: Keygate) -> Self {
-        KeygateLayer { gate, tls: false, refuse: JsonRefusal, client_addr: SocketAddrExtension }
+        let settings =
+            Settings { tls: false, costs: Arc::new(RouteCosts::new()), route_of: uri_path };
+        KeygateLayer { gate, settings, refuse: JsonRefusal, client_addr: SocketAddrExtension }
     }
 }
 
@@ -58,7 +80,29 @@ impl<R, A> KeygateLayer<R, A> {
     /// TLS listeners marks the TLS requests with
     /// [`TlsConnection`](keygate::adapter::TlsConnection) instead.
     pub fn tls(mut self, tls: bool) -> Self {
-        self.tls = tls;
+        self.settings.tls = tls;
+        self
+    }
+
+    /// What each route costs against the key's rate-limit windows and credits
+    /// ([`Keygate::authenticate_weighted`]); every route costs 1 unless told. The route is
+    /// what `route_of` reads ([`uri_path`] by default: for gRPC, `/package.Service/Method`).
+    ///
+    /// ```
+    /// use keygate::{Keygate, adapter::RouteCosts, preset::Preset};
+    /// use keygate_tower::{KeygateLayer, uri_path};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+    /// let costs = RouteCosts::new().route("POST", "/tasks.v1.Tasks/Export", 10);
+    /// let layer = KeygateLayer::new(gate).grpc().costs(costs, uri_path);
+    /// # let _ = layer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn costs(mut self, costs: RouteCosts, route_of: RouteOf) -> Self {
+        self.settings.costs = Arc::new(costs);
+        self.settings.route_of = route_of;
         self
     }
 
@@ -69,14 +113,14 @@ impl<R, A> KeygateLayer<R, A> {
 
     /// Refuses with `refuse`.
     pub fn refusal<R2>(self, refuse: R2) -> KeygateLayer<R2, A> {
-        let KeygateLayer { gate, tls, client_addr, .. } = self;
-        KeygateLayer { gate, tls, refuse, client_addr }
+        let KeygateLayer { gate, settings, client_addr, .. } = self;
+        KeygateLayer { gate, settings, refuse, client_addr }
     }
 
     /// Reads the client's address with `reader`.
     pub fn client_addr<A2: ClientAddr>(self, reader: A2) -> KeygateLayer<R, A2> {
-        let KeygateLayer { gate, tls, refuse, .. } = self;
-        KeygateLayer { gate, tls, refuse, client_addr: reader }
+        let KeygateLayer { gate, settings, refuse, .. } = self;
+        KeygateLayer { gate, settings, refuse, client_addr: reader }
     }
 }
 
@@ -87,7 +131,7 @@ impl<S, R: Clone, A: Clone> Layer<S> for KeygateLayer<R, A> {
         KeygateService::new(
             inner,
             self.gate.clone(),
-            self.tls,
+            self.settings.clone(),
             self.refuse.clone(),
             self.client_addr.clone(),
         )

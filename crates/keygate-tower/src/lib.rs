@@ -8,6 +8,6 @@ mod service;
 
 pub use client_addr::{ClientAddr, SocketAddrExtension};
 pub use keygate;
-pub use layer::KeygateLayer;
+pub use layer::{KeygateLayer, RouteOf, uri_path};
 pub use refuse::{GrpcRefusal, JsonRefusal, Refuse};
 pub use service::{KeygateService, ResponseFuture};

@@ -9,6 +9,7 @@ use keygate::adapter::{TlsConnection, Verified};
 use keygate::{Keygate, Peer};
 use tower_service::Service;
 
+use crate::layer::Settings;
 use crate::{ClientAddr, Refuse};
 
 /// The future of [`KeygateService`].
@@ -19,14 +20,20 @@ pub type ResponseFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<B>, 
 pub struct KeygateService<S, R, A> {
     inner: S,
     gate: Keygate,
-    tls: bool,
+    settings: Settings,
     refuse: R,
     client_addr: A,
 }
 
 impl<S, R, A> KeygateService<S, R, A> {
-    pub(crate) fn new(inner: S, gate: Keygate, tls: bool, refuse: R, client_addr: A) -> Self {
-        KeygateService { inner, gate, tls, refuse, client_addr }
+    pub(crate) fn new(
+        inner: S,
+        gate: Keygate,
+        settings: Settings,
+        refuse: R,
+        client_addr: A,
+    ) -> Self {
+        KeygateService { inner, gate, settings, refuse, client_addr }
     }
 }
 
@@ -54,10 +61,17 @@ where
         let refuse = self.refuse.clone();
         let peer = Peer {
             ip: self.client_addr.client_ip(req.extensions()),
-            tls: self.tls || TlsConnection::is_set(req.extensions()),
+            tls: self.settings.tls || TlsConnection::is_set(req.extensions()),
         };
+        let costs = &self.settings.costs;
+        let route = if costs.is_uniform() {
+            ""
+        } else {
+            (self.settings.route_of)(req.extensions(), req.uri())
+        };
+        let cost = costs.cost_of(req.method().as_str(), route);
         Box::pin(async move {
-            match Verified::authenticate(&gate, req.headers(), peer).await {
+            match Verified::authenticate_weighted(&gate, req.headers(), peer, cost).await {
                 Ok(verified) => {
                     let headers = verified.response_headers();
                     req.extensions_mut().insert(verified);

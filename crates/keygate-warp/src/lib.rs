@@ -86,6 +86,30 @@ pub fn authenticated_with(
     gate: Keygate,
     tls: bool,
 ) -> impl Filter<Extract = (Verified,), Error = Rejection> + Clone {
+    authenticated_weighted(gate, tls, keygate::DEFAULT_COST)
+}
+
+/// [`authenticated_with`] for a route that costs `cost` against the key's rate-limit windows
+/// and credits ([`Keygate::authenticate_weighted`]); other routes cost 1.
+///
+/// ```
+/// use warp::Filter;
+/// use keygate_warp::{authenticated_weighted, keygate::{Keygate, preset::Preset}};
+///
+/// # fn app() -> Result<(), Box<dyn std::error::Error>> {
+/// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+/// let export = warp::path!("v1" / "export")
+///     .and(authenticated_weighted(gate, false, 10))
+///     .map(|v: keygate_warp::Verified| keygate_warp::reply(&v, "[]"));
+/// # let _ = export;
+/// # Ok(())
+/// # }
+/// ```
+pub fn authenticated_weighted(
+    gate: Keygate,
+    tls: bool,
+    cost: u64,
+) -> impl Filter<Extract = (Verified,), Error = Rejection> + Clone {
     warp::header::headers_cloned()
         .and(warp::addr::remote())
         .and(warp::ext::optional::<TlsConnection>())
@@ -93,7 +117,7 @@ pub fn authenticated_with(
             let gate = gate.clone();
             async move {
                 let peer = peer(addr, tls, marked);
-                Verified::authenticate(&gate, &headers, peer).await.map_err(reject)
+                Verified::authenticate_weighted(&gate, &headers, peer, cost).await.map_err(reject)
             }
         })
 }
@@ -128,7 +152,16 @@ pub fn scoped_with<R: ScopeRequirement>(
     gate: Keygate,
     tls: bool,
 ) -> impl Filter<Extract = (Verified,), Error = Rejection> + Clone {
-    authenticated_with(gate, tls).and_then(|verified: Verified| async move {
+    scoped_weighted::<R>(gate, tls, keygate::DEFAULT_COST)
+}
+
+/// [`scoped_with`] for a route that costs `cost`, as [`authenticated_weighted`].
+pub fn scoped_weighted<R: ScopeRequirement>(
+    gate: Keygate,
+    tls: bool,
+    cost: u64,
+) -> impl Filter<Extract = (Verified,), Error = Rejection> + Clone {
+    authenticated_weighted(gate, tls, cost).and_then(|verified: Verified| async move {
         verified.require(R::requirement()).map(|()| verified).map_err(reject)
     })
 }

@@ -36,4 +36,4 @@ pub use gate::{
     LimiterFailure,
 };
 pub use secret::Secret;
-pub use verify::{Peer, Principal};
+pub use verify::{DEFAULT_COST, Peer, Principal};

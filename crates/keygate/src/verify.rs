@@ -47,8 +47,9 @@ use crate::plan::PlanRequirement;
 use crate::scope::{Requirement, ScopeSet};
 use crate::store::{KeyKind, KeyRecord, Metadata, Peek, Spend};
 
-/// The credits one authenticated request spends.
-const REQUEST_COST: u64 = 1;
+/// What one request counts against the key's rate-limit windows and spends of its credits,
+/// unless its route says otherwise ([`Keygate::authenticate_weighted`]).
+pub const DEFAULT_COST: u64 = 1;
 
 /// Who a verified request acts for: the key's id, owner, kind, environment, scopes and name.
 ///
@@ -219,6 +220,43 @@ impl Keygate {
         headers: &H,
         peer: impl Into<Peer>,
     ) -> Result<Principal, AuthError> {
+        self.authenticate_weighted(headers, peer, DEFAULT_COST).await
+    }
+
+    /// [`authenticate`](Self::authenticate) for a request that costs `cost` (a weighted route:
+    /// an export that costs 10, a write that costs 2). It passes the key's rate-limit windows
+    /// only if each has room for the whole cost, and spends the whole cost of the key's credits
+    /// at once; a request refused for either counts and spends nothing. A cost of 0 (a free
+    /// route) is never refused for its limits or its credits.
+    ///
+    /// ```
+    /// use keygate::{AuthError, Keygate, Peer, manage::NewKey, preset::Preset, store::Owner};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+    /// let new = NewKey::new(Owner::workspace("wks_1"), "trial").remaining(3);
+    /// let minted = gate.mint(new).await?;
+    /// let bearer = format!("Bearer {}", minted.key.expose_secret());
+    /// let headers = [("Authorization", bearer.as_str())];
+    /// let passed = gate.authenticate_weighted(&headers, Peer::default(), 2).await?;
+    /// assert_eq!(passed.remaining(), Some(1));
+    /// // One credit left: a request of cost 2 is refused and spends nothing; one of cost 1 passes.
+    /// let refused = gate.authenticate_weighted(&headers, Peer::default(), 2).await;
+    /// assert!(matches!(refused, Err(AuthError::UsageExceeded { .. })));
+    /// assert_eq!(gate.authenticate(&headers, Peer::default()).await?.remaining(), Some(0));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`authenticate`](Self::authenticate).
+    pub async fn authenticate_weighted<H: Headers + ?Sized>(
+        &self,
+        headers: &H,
+        peer: impl Into<Peer>,
+        cost: u64,
+    ) -> Result<Principal, AuthError> {
         let peer = peer.into();
         let client_ip = crate::forwarded::client_ip(
             headers,
@@ -233,8 +271,10 @@ impl Keygate {
             key_id = tracing::field::Empty,
             outcome = tracing::field::Empty,
         );
-        let result =
-            self.authenticate_in_span(headers, peer, client_ip).instrument(span.clone()).await;
+        let result = self
+            .authenticate_in_span(headers, peer, client_ip, cost)
+            .instrument(span.clone())
+            .await;
         match &result {
             Ok(principal) => {
                 span.record("key_id", tracing::field::display(principal.key_id()));
@@ -252,6 +292,7 @@ impl Keygate {
         headers: &H,
         peer: Peer,
         client_ip: Option<IpAddr>,
+        cost: u64,
     ) -> Result<Principal, AuthError> {
         let trusted = self.trusted_proxies();
         // With trusted proxies set, only they may say the request came over HTTPS.
@@ -299,9 +340,9 @@ impl Keygate {
             None => None,
             Some(plan) => {
                 let id = principal.key_id();
-                let decision = match self.limiter().check_now(&id, plan, now) {
+                let decision = match self.limiter().check_now(&id, plan, cost, now) {
                     Some(d) => d,
-                    None => self.limiter().check(&id, plan, now).await,
+                    None => self.limiter().check(&id, plan, cost, now).await,
                 };
                 match decision {
                     Ok(Some(Decision { allowed: true, info })) => Some(info),
@@ -327,7 +368,7 @@ impl Keygate {
         // key pays one branch.
         let spent = match principal.record().credits {
             None => None,
-            Some(_) => self.spend(&principal, REQUEST_COST, now, client_ip).await?,
+            Some(_) => self.spend(&principal, cost, now, client_ip).await?,
         };
         self.usage().record_from(principal.key_id(), now, client_ip);
         self.emit(Event::Verified {

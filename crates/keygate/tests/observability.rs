@@ -38,6 +38,7 @@ impl RateLimiter for Down {
         &self,
         _: &KeyId,
         _: &RatePlan,
+        _: u64,
         _: Timestamp,
     ) -> Result<Option<Decision>, LimiterError> {
         Err(LimiterError::Unavailable("connection refused".into()))

@@ -11,7 +11,9 @@ use keygate_actix::{Auth, KeygateTransform, Planned, RequestId, Scoped, manageme
 use tokio::net::TcpListener;
 
 use crate::Documents;
-use crate::tasks::{Professional, Tasks, TasksDelete, TasksRead, TasksWrite, reports_need_a_plan};
+use crate::tasks::{
+    Professional, Tasks, TasksDelete, TasksRead, TasksWrite, reports_need_a_plan, route_costs,
+};
 
 fn reply(response: keygate::response::Response) -> HttpResponse {
     keygate_actix::into_response(&response)
@@ -97,7 +99,7 @@ pub(crate) fn server(
             )
             .service(
                 web::resource("/v1/tasks")
-                    .wrap(auth.clone())
+                    .wrap(auth.clone().costs(route_costs()))
                     .route(web::get().to(list))
                     .route(web::post().to(create)),
             )

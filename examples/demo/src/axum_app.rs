@@ -14,7 +14,9 @@ use keygate_axum::{Auth, KeygateLayer, Planned, RequestId, Scoped, management_ro
 use tokio::net::TcpListener;
 
 use crate::Documents;
-use crate::tasks::{Professional, Tasks, TasksDelete, TasksRead, TasksWrite, reports_need_a_plan};
+use crate::tasks::{
+    Professional, Tasks, TasksDelete, TasksRead, TasksWrite, reports_need_a_plan, route_costs,
+};
 
 #[derive(Clone)]
 struct AppState {
@@ -38,7 +40,7 @@ pub(crate) fn app(gate: Keygate, tasks: Arc<Tasks>, tls: bool, docs: Arc<Documen
         .route("/v1/ping", get(|Auth(_): Auth| async { "pong" }))
         .route("/v1/tasks", get(list).post(create))
         .route("/v1/tasks/{id}", delete(remove))
-        .layer(KeygateLayer::new(gate.clone()).tls(tls))
+        .layer(KeygateLayer::new(gate.clone()).tls(tls).costs(route_costs()))
         .with_state(state);
     let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use keygate::adapter::RouteCosts;
 use keygate::clock::Timestamp;
 use keygate::response::{RequestProblem, Response};
 use keygate::{Keygate, Principal};
@@ -18,6 +19,15 @@ keygate::plan_requirement!(pub Professional = ["professional"]);
 /// plans. Elsewhere it needs only its scope.
 pub fn reports_need_a_plan(gate: &Keygate) -> bool {
     !gate.preset().plans.plans().is_empty()
+}
+
+/// What `POST /v1/tasks` costs against a key's rate-limit windows and credits; every other
+/// route costs 1.
+pub const CREATE_TASK_COST: u64 = 2;
+
+/// The cost of each demo route, for the adapters that take a table of them.
+pub fn route_costs() -> RouteCosts {
+    RouteCosts::new().route("POST", "/v1/tasks", CREATE_TASK_COST)
 }
 
 /// Longest task title.

@@ -4,14 +4,17 @@ use std::sync::Arc;
 
 use keygate::Keygate;
 use keygate_warp::{
-    Verified, authenticated_with, management_with, recover, require_plan, scoped_with,
+    Verified, authenticated_with, management_with, recover, require_plan, scoped_weighted,
+    scoped_with,
 };
 use tokio::net::TcpListener;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use crate::Documents;
-use crate::tasks::{Professional, Tasks, TasksDelete, TasksRead, TasksWrite, reports_need_a_plan};
+use crate::tasks::{
+    CREATE_TASK_COST, Professional, Tasks, TasksDelete, TasksRead, TasksWrite, reports_need_a_plan,
+};
 
 fn reply(v: &Verified, response: keygate::response::Response) -> Response {
     keygate_warp::reply(v, response.into_http::<warp::hyper::body::Bytes>())
@@ -54,7 +57,7 @@ pub(crate) async fn serve(
     let (t, g) = (tasks.clone(), gate.clone());
     let create = warp::path!("v1" / "tasks")
         .and(warp::post())
-        .and(scoped_with::<TasksWrite>(gate.clone(), tls))
+        .and(scoped_weighted::<TasksWrite>(gate.clone(), tls, CREATE_TASK_COST))
         .and(warp::body::content_length_limit(crate::MAX_TASK_BODY as u64))
         .and(warp::body::bytes())
         .map(move |v: Verified, body: warp::hyper::body::Bytes| {

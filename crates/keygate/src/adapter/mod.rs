@@ -34,6 +34,7 @@
 
 mod api_request;
 mod body;
+mod costs;
 #[cfg(feature = "http")]
 mod http;
 mod refusal;
@@ -43,6 +44,7 @@ mod tls;
 
 pub use api_request::ApiRequest;
 pub use body::{CappedBody, MAX_BODY_LEN};
+pub use costs::RouteCosts;
 #[cfg(feature = "http")]
 pub use http::insert_headers;
 pub use refusal::Refusal;

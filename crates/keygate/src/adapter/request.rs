@@ -115,8 +115,22 @@ impl Verified {
         headers: &H,
         peer: Peer,
     ) -> Result<Verified, Refusal> {
+        Self::authenticate_weighted(gate, headers, peer, crate::DEFAULT_COST).await
+    }
+
+    /// [`authenticate`](Self::authenticate) for a request of a route that costs `cost`
+    /// ([`Keygate::authenticate_weighted`]).
+    ///
+    /// # Errors
+    /// The refusal.
+    pub async fn authenticate_weighted<H: Headers + ?Sized>(
+        gate: &Keygate,
+        headers: &H,
+        peer: Peer,
+        cost: u64,
+    ) -> Result<Verified, Refusal> {
         let sent = sent_request_id(headers);
-        match gate.authenticate(headers, peer).await {
+        match gate.authenticate_weighted(headers, peer, cost).await {
             Ok(principal) => Ok(Verified { principal, gate: gate.clone(), sent_request_id: sent }),
             Err(err) => {
                 let id = sent.unwrap_or_else(new_request_id);

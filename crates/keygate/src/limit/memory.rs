@@ -64,16 +64,31 @@ impl InProcessLimiter {
         now: Timestamp,
         consume: bool,
     ) -> Option<Decision> {
+        self.decide_weighted(key, plan, now, 1, consume)
+    }
+
+    /// [`decide`](Self::decide) for a request that counts `cost` times
+    /// ([`Counters::decide_weighted`]).
+    pub fn decide_weighted(
+        &self,
+        key: &KeyId,
+        plan: &RatePlan,
+        now: Timestamp,
+        cost: u64,
+        consume: bool,
+    ) -> Option<Decision> {
         let keys = self.keys.pin();
         loop {
             let entry = match keys.get(key) {
                 Some(e) => e,
-                None if !consume => return Counters::default().decide(plan.windows(), now, false),
+                None if !consume => {
+                    return Counters::default().decide_weighted(plan.windows(), now, cost, false);
+                }
                 None => keys.get_or_insert_with(*key, Default::default),
             };
             let mut entry = entry.lock().unwrap_or_else(PoisonError::into_inner);
             if !entry.swept {
-                return entry.counters.decide(plan.windows(), now, consume);
+                return entry.counters.decide_weighted(plan.windows(), now, cost, consume);
             }
             // Swept since it was looked up: look again.
         }
@@ -106,18 +121,20 @@ impl RateLimiter for InProcessLimiter {
         &self,
         key: &KeyId,
         plan: &RatePlan,
+        cost: u64,
         now: Timestamp,
     ) -> Option<Result<Option<Decision>, LimiterError>> {
-        Some(Ok(self.decide(key, plan, now, true)))
+        Some(Ok(self.decide_weighted(key, plan, now, cost, true)))
     }
 
     async fn check(
         &self,
         key: &KeyId,
         plan: &RatePlan,
+        cost: u64,
         now: Timestamp,
     ) -> Result<Option<Decision>, LimiterError> {
-        Ok(self.decide(key, plan, now, true))
+        Ok(self.decide_weighted(key, plan, now, cost, true))
     }
 
     async fn status(

@@ -69,7 +69,7 @@ pub enum LimiterError {
 ///
 /// #[async_trait::async_trait]
 /// impl RateLimiter for Down {
-///     async fn check(&self, _: &KeyId, _: &RatePlan, _: Timestamp) -> Result<Option<Decision>, LimiterError> {
+///     async fn check(&self, _: &KeyId, _: &RatePlan, _: u64, _: Timestamp) -> Result<Option<Decision>, LimiterError> {
 ///         Err(LimiterError::Unavailable("connection refused".into()))
 ///     }
 ///     async fn status(&self, _: &KeyId, _: &RatePlan, _: Timestamp) -> Result<Option<Decision>, LimiterError> {
@@ -96,13 +96,15 @@ pub trait RateLimiter: Send + Sync + 'static {
         &self,
         key: &KeyId,
         plan: &RatePlan,
+        cost: u64,
         now: Timestamp,
     ) -> Option<Result<Option<Decision>, LimiterError>> {
-        let _ = (key, plan, now);
+        let _ = (key, plan, cost, now);
         None
     }
 
-    /// Decides a request of `key` under `plan`, counting it if it passes.
+    /// Decides a request of `key` under `plan` that counts `cost` times (1 for most routes; see
+    /// [`Counters::decide_weighted`]), counting it if it passes.
     ///
     /// # Errors
     /// [`LimiterError::Unavailable`] when the limiter cannot decide.
@@ -110,6 +112,7 @@ pub trait RateLimiter: Send + Sync + 'static {
         &self,
         key: &KeyId,
         plan: &RatePlan,
+        cost: u64,
         now: Timestamp,
     ) -> Result<Option<Decision>, LimiterError>;
 

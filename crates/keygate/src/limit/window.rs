@@ -85,6 +85,31 @@ impl Counters {
         now: Timestamp,
         consume: bool,
     ) -> Option<Decision> {
+        self.decide_weighted(windows, now, 1, consume)
+    }
+
+    /// [`decide`](Self::decide) for a request that counts `cost` times (a weighted route): it
+    /// passes when every window has room for all of it, and counts `cost` when it passes and
+    /// `consume` is set. A cost of 0 always passes and counts nothing.
+    ///
+    /// ```
+    /// use keygate::{clock::Timestamp, limit::{Counters, RatePlan}};
+    ///
+    /// let plan = RatePlan::new("free").per_minute(3);
+    /// let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// let mut counters = Counters::default();
+    /// assert!(counters.decide_weighted(plan.windows(), now, 2, true).unwrap().allowed);
+    /// // One left: a request of cost 2 is refused and counts nothing; one of cost 1 passes.
+    /// assert!(!counters.decide_weighted(plan.windows(), now, 2, true).unwrap().allowed);
+    /// assert_eq!(counters.decide_weighted(plan.windows(), now, 1, true).unwrap().info.remaining, 0);
+    /// ```
+    pub fn decide_weighted(
+        &mut self,
+        windows: &[Window],
+        now: Timestamp,
+        cost: u64,
+        consume: bool,
+    ) -> Option<Decision> {
         if windows.is_empty() {
             return None;
         }
@@ -102,13 +127,16 @@ impl Counters {
         let reset_of = |index: i64, w: &Window| {
             Timestamp::from_unix_millis(index.saturating_add(1).saturating_mul(period_ms(w)))
         };
-        let allowed = self.0.iter().zip(windows).all(|(&(_, _, count), w)| count < w.limit());
+        // A status (nothing consumed) asks whether one more request would pass.
+        let need = if consume { cost } else { cost.max(1) };
+        let fits = |count: u64, w: &Window| count.saturating_add(need) <= w.limit() || need == 0;
+        let allowed = self.0.iter().zip(windows).all(|(&(_, _, count), w)| fits(count, w));
         if !allowed {
             let (index, w) = self
                 .0
                 .iter()
                 .zip(windows)
-                .filter(|&(&(_, _, count), w)| count >= w.limit())
+                .filter(|&(&(_, _, count), w)| !fits(count, w))
                 .map(|(&(_, index, _), w)| (index, w))
                 .max_by_key(|&(index, w)| reset_of(index, w))?;
             let reset = reset_of(index, w);
@@ -124,16 +152,16 @@ impl Counters {
         }
         if consume {
             for slot in &mut self.0 {
-                slot.2 += 1;
+                slot.2 = slot.2.saturating_add(cost);
             }
         }
         let (&(_, index, count), w) =
             self.0.iter().zip(windows).min_by_key(|&(&(_, _, count), w)| {
-                (w.limit() - count, std::cmp::Reverse(w.period()))
+                (w.limit().saturating_sub(count), std::cmp::Reverse(w.period()))
             })?;
         let info = RateLimitInfo {
             limit: w.limit(),
-            remaining: w.limit() - count,
+            remaining: w.limit().saturating_sub(count),
             reset: reset_of(index, w),
             retry_after: None,
             window: w.period(),

@@ -1,0 +1,76 @@
+//! What each route of a service costs: the weight an adapter passes to
+//! [`Keygate::authenticate_weighted`](crate::Keygate::authenticate_weighted).
+
+use std::sync::Arc;
+
+/// The cost of each route, for the rate-limit windows and the credits of the key that calls it:
+/// [`DEFAULT_COST`](crate::DEFAULT_COST) (1) unless a route is named here. A route is a method
+/// and the pattern the framework matched (`/v1/tasks/{id}`, not `/v1/tasks/42`); a method of
+/// `*` names every method of that route.
+///
+/// ```
+/// use keygate::adapter::RouteCosts;
+///
+/// let costs = RouteCosts::new().route("POST", "/v1/tasks", 2).route("*", "/v1/export", 10);
+/// assert_eq!(costs.cost_of("POST", "/v1/tasks"), 2);
+/// assert_eq!(costs.cost_of("GET", "/v1/tasks"), 1);
+/// assert_eq!(costs.cost_of("get", "/v1/export"), 10);
+/// assert_eq!(RouteCosts::new().default_cost(0).cost_of("GET", "/healthz"), 0);
+/// ```
+#[derive(Debug, Clone)]
+pub struct RouteCosts {
+    default: u64,
+    routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone)]
+struct Route {
+    /// `None` for every method.
+    method: Option<Arc<str>>,
+    pattern: Arc<str>,
+    cost: u64,
+}
+
+impl Default for RouteCosts {
+    fn default() -> Self {
+        RouteCosts { default: crate::DEFAULT_COST, routes: Vec::new() }
+    }
+}
+
+impl RouteCosts {
+    /// Every route costs [`DEFAULT_COST`](crate::DEFAULT_COST).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// What a route not named costs (default 1; 0 makes it free).
+    pub fn default_cost(mut self, cost: u64) -> Self {
+        self.default = cost;
+        self
+    }
+
+    /// `method` (`GET`, `POST`, …, or `*` for any) on the route `pattern` costs `cost`. A later
+    /// entry for the same method and pattern replaces the earlier one.
+    pub fn route(mut self, method: &str, pattern: &str, cost: u64) -> Self {
+        let method = (method != "*").then(|| Arc::from(method.to_ascii_uppercase()));
+        self.routes.retain(|r| !(r.method == method && &*r.pattern == pattern));
+        self.routes.push(Route { method, pattern: pattern.into(), cost });
+        self
+    }
+
+    /// Whether every route costs the same, so that an adapter need not read the route (it may
+    /// pass `""` as the pattern).
+    pub fn is_uniform(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    /// What `method` on the matched route `pattern` costs: an entry for that method first, then
+    /// one for any method, then the default.
+    pub fn cost_of(&self, method: &str, pattern: &str) -> u64 {
+        let on_route = || self.routes.iter().filter(move |r| &*r.pattern == pattern);
+        on_route()
+            .find(|r| r.method.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(method)))
+            .or_else(|| on_route().find(|r| r.method.is_none()))
+            .map_or(self.default, |r| r.cost)
+    }
+}
