@@ -253,6 +253,17 @@ fn matrix(f: &Flags) -> Vec<Row> {
             field_not_allowed("rate_plan"),
         ),
         row(Root, Patch(Itself, r#"{"rate_plan":null}"#.into()), field_not_allowed("rate_plan")),
+        row(
+            Root,
+            Mint(format!(r#"{},"rate_limits":["1000/s"]"#, s(&[READ]))),
+            field_not_allowed("rate_limits"),
+        ),
+        row(
+            Root,
+            Patch(Itself, r#"{"rate_limits":["1000/s"]}"#.into()),
+            field_not_allowed("rate_limits"),
+        ),
+        row(Root, Patch(Plain, r#"{"rate_limits":null}"#.into()), field_not_allowed("rate_limits")),
         // Lifecycle.
         row(Root, Get(Revoked), Done(200)),
         row(Root, Patch(Revoked, format!("{{{}}}", name("back"))), not_found()),

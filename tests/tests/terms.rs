@@ -289,3 +289,36 @@ async fn weighted(s: &Server) -> bool {
     }
     before.is_some()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_with_windows_of_its_own_is_limited_by_them_and_shows_them() {
+    use keygate::manage::NewKey;
+    use keygate::store::Owner;
+    for &framework in FRAMEWORKS {
+        for preset in PRESETS {
+            let s = Server::start(framework, preset).await;
+            let name = s.name();
+            // The operator sets them (a tenant cannot: the authorization table covers that).
+            let workspace = s.gate.verify(&s.admin_key).await.unwrap().workspace_id().to_owned();
+            let windows = ["2/s".parse().unwrap(), "1000/h".parse().unwrap()];
+            let scopes = NewKey::new(Owner::workspace(workspace), "bot").scopes(["tasks:read"]);
+            let minted = s.gate.mint(scopes.unwrap().rate_limits(windows)).await.unwrap();
+            let key = minted.key.expose_secret();
+            let id = minted.record.id.to_string();
+            let details = s.admin(Request::get(&format!("/v1/api-keys/{id}"))).await.json();
+            assert_eq!(details["rate_limits"], json!(["2/1s", "1000/3600s"]), "{name}: details");
+            for left in ["1", "0"] {
+                let r = s.send(s.with_key(Request::get("/v1/tasks"), key)).await;
+                assert_eq!(r.status, 200, "{name}: {}", r.body);
+                let limit = (r.header("x-ratelimit-limit"), r.header("x-ratelimit-remaining"));
+                assert_eq!(limit, (Some("2"), Some(left)), "{name}: its own window binds");
+            }
+            let r = s.send(s.with_key(Request::get("/v1/tasks"), key)).await;
+            assert_eq!((r.status, r.header("retry-after")), (429, Some("1")), "{name}: {}", r.body);
+            s.advance(std::time::Duration::from_secs(1));
+            let r = s.send(s.with_key(Request::get("/v1/tasks"), key)).await;
+            assert_eq!(r.status, 200, "{name}: the next second: {}", r.body);
+            s.stop().await;
+        }
+    }
+}

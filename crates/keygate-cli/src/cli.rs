@@ -140,6 +140,9 @@ pub(crate) struct Mint {
     /// A rate plan of the preset, instead of the default.
     #[arg(long, value_name = "NAME")]
     pub(crate) plan: Option<String>,
+    /// Rate-limit windows of the key's own, which limit it instead of its plan's.
+    #[arg(long, value_name = "10/s,1000/h", value_parser = parse_limits)]
+    pub(crate) limits: Option<Limits>,
     /// Credits: each request spends one, and a request past them is refused (unlimited when
     /// absent).
     #[arg(long, value_name = "N")]
@@ -198,6 +201,9 @@ pub(crate) struct Update {
     /// A rate plan of the preset, or `default`.
     #[arg(long, value_name = "NAME|default")]
     pub(crate) plan: Option<String>,
+    /// New rate-limit windows of the key's own, or `plan` to return it to its plan's.
+    #[arg(long, value_name = "10/s,1000/h|plan", value_parser = parse_limits)]
+    pub(crate) limits: Option<Limits>,
     /// New credits, or `unlimited`.
     #[arg(long, value_name = "N|unlimited", value_parser = parse_remaining)]
     pub(crate) remaining: Option<Remaining>,
@@ -212,6 +218,10 @@ pub(crate) struct Update {
 /// New credits: a balance, or none (unlimited).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Remaining(pub(crate) Option<u64>);
+
+/// A key's own windows: a plan of them, or none (its plan's).
+#[derive(Debug, Clone)]
+pub(crate) struct Limits(pub(crate) Option<keygate::limit::RatePlan>);
 
 /// A new refill, or none.
 #[derive(Debug, Clone, Copy)]
@@ -314,6 +324,17 @@ fn parse_refill_change(v: &str) -> Result<RefillChange, String> {
     } else {
         parse_refill(v).map(|r| RefillChange(Some(r)))
     }
+}
+
+fn parse_limits(v: &str) -> Result<Limits, String> {
+    if v == "plan" {
+        return Ok(Limits(None));
+    }
+    let windows = keygate::limit::windows_from_text(v).map_err(|e| e.to_string())?;
+    if windows.is_empty() {
+        return Err("at least one window, such as 10/s".to_owned());
+    }
+    Ok(Limits(Some(keygate::limit::RatePlan::of_key(windows))))
 }
 
 fn parse_remaining(v: &str) -> Result<Remaining, String> {

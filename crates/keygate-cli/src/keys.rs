@@ -218,6 +218,9 @@ async fn mint(global: &Global, args: Mint) -> Result<(), Failure> {
     if let Some(plan) = args.plan {
         new = new.rate_plan(plan);
     }
+    if let Some(plan) = args.limits.and_then(|l| l.0) {
+        new = new.rate_limits(plan.windows().iter().copied());
+    }
     if let Some(n) = args.remaining {
         new = new.remaining(n);
     }
@@ -243,13 +246,14 @@ async fn update(global: &Global, args: Update) -> Result<(), Failure> {
         expires_at: args.expires.map(|e| e.0),
         disabled: args.disabled,
         rate_plan: args.plan.map(|p| (p != "default").then_some(p)),
+        rate_limits: args.limits.map(|l| l.0),
         remaining: args.remaining.map(|r| r.0),
         refill: args.refill.map(|r| r.0),
         ..KeyUpdate::default()
     };
     if changes == KeyUpdate::default() {
         return Err(Failure::msg(
-            "nothing to change: pass --name, --description, --scopes, --expires, --disabled, --plan, --remaining or --refill",
+            "nothing to change: pass --name, --description, --scopes, --expires, --disabled, --plan, --limits, --remaining or --refill",
         ));
     }
     show_key(&gate.update_key(&args.id, changes).await.map_err(manage)?, args.json)

@@ -118,6 +118,9 @@ pub(crate) fn key_details(k: &KeyInfo) -> String {
     line("revoked:", &time(k.revoked_at));
     line("last used:", &time(k.last_used));
     line("plan:", k.rate_plan.as_deref().unwrap_or("default"));
+    if !k.rate_limits.is_empty() {
+        line("limits:", &keygate::limit::windows_to_text(&k.rate_limits));
+    }
     line("today:", &k.usage.requests_today.to_string());
     line("this month:", &k.usage.requests_this_month.to_string());
     line("credits:", &k.remaining.map_or("unlimited".into(), |n| n.to_string()));

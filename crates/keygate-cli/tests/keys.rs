@@ -106,6 +106,21 @@ fn lifecycle(dir: &TempDir, store: &[(&str, &str)]) {
     );
     keygate(&["revoke", &trial_id], env).ok();
 
+    // a key's own rate-limit windows: set at mint, shown, replaced, then back to the plan's
+    let limited =
+        keygate(&["mint", "--name", "bot", "--limits", "10/s,1000/h", "--json"], env).json();
+    assert_eq!(limited["rate_limits"], serde_json::json!(["10/1s", "1000/3600s"]));
+    let bot_id = limited["id"].as_str().unwrap().to_owned();
+    assert_eq!(field(&keygate(&["show", &bot_id], env).ok(), "limits"), "10/1s,1000/3600s");
+    let changed = keygate(&["update", &bot_id, "--limits", "5/min"], env).ok();
+    assert_eq!(field(&changed, "limits"), "5/60s");
+    let back = keygate(&["update", &bot_id, "--limits", "plan", "--json"], env).json();
+    assert_eq!(back["rate_limits"], serde_json::json!([]));
+    assert!(
+        keygate(&["update", &bot_id, "--limits", "10/0s"], env).fails().contains("LIMIT/PERIOD")
+    );
+    keygate(&["revoke", &bot_id], env).ok();
+
     // rotate: a new key shown once; the old one works during the grace period
     let rotated = keygate(&["rotate", &ci_id, "--grace", "1h"], env).ok();
     let new_id = field(&rotated, "id");

@@ -4,6 +4,7 @@ use ipnet::IpNet;
 use keygate::clock::Timestamp;
 use keygate::format::{Environment, KeyId};
 use keygate::hash::KeyHash;
+use keygate::limit::{RatePlan, windows_from_text, windows_to_text};
 use keygate::scope::ScopeSet;
 use keygate::store::{Credits, KeyKind, KeyRecord, Metadata, Owner, StoreError, Usage};
 use sqlx::Postgres;
@@ -14,7 +15,7 @@ use sqlx::query::Query;
 pub(crate) const COLUMNS: &str = "id, hash, pepper_version, preview, workspace_id, user_id, kind, environment, \
     scopes, name, description, created_at, expires_at, revoked_at, disabled, last_used, rate_plan, \
     usage_day, usage_today, usage_month, usage_this_month, metadata, allowed_ips, \
-    credits_remaining, credits_refill, credits_refills_at";
+    credits_remaining, credits_refill, credits_refills_at, rate_limits";
 
 /// One row of `keygate_keys`, as PostgreSQL holds it: times in milliseconds since the epoch,
 /// counts as `BIGINT`, names of kinds and environments as text.
@@ -46,6 +47,7 @@ pub(crate) struct KeyRow {
     credits_remaining: Option<i64>,
     credits_refill: Option<String>,
     credits_refills_at: Option<i64>,
+    rate_limits: Option<String>,
 }
 
 impl KeyRow {
@@ -78,10 +80,11 @@ impl KeyRow {
             credits_remaining: r.credits.map(|c| count_to_db(c.remaining)),
             credits_refill: r.credits.and_then(|c| c.refill).map(|f| f.to_string()),
             credits_refills_at: r.credits.and_then(|c| c.refills_at).map(Timestamp::unix_millis),
+            rate_limits: r.rate_limits.as_ref().map(|p| windows_to_text(p.windows())),
         }
     }
 
-    /// Binds the row's values to `query` as `$1` to `$26`, in the order of [`COLUMNS`].
+    /// Binds the row's values to `query` as `$1` to `$27`, in the order of [`COLUMNS`].
     pub(crate) fn bind(
         self,
         query: Query<'_, Postgres, PgArguments>,
@@ -113,6 +116,7 @@ impl KeyRow {
             .bind(self.credits_remaining)
             .bind(self.credits_refill)
             .bind(self.credits_refills_at)
+            .bind(self.rate_limits)
     }
 
     /// The record this row stores. A value no record can hold (a row changed behind the
@@ -139,6 +143,14 @@ impl KeyRow {
         record.disabled = self.disabled;
         record.last_used = self.last_used.map(Timestamp::from_unix_millis);
         record.rate_plan = self.rate_plan;
+        record.rate_limits = self
+            .rate_limits
+            .as_deref()
+            .map(windows_from_text)
+            .transpose()
+            .map_err(|_| corrupt("rate-limit window"))?
+            .filter(|w| !w.is_empty())
+            .map(RatePlan::of_key);
         record.usage = Usage {
             day: self.usage_day,
             today: count_from_db(self.usage_today),

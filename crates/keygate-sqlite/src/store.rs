@@ -138,7 +138,7 @@ impl SqliteStore {
 fn insert_sql() -> String {
     format!(
         "INSERT INTO keygate_keys ({COLUMNS}) VALUES \
-         (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26)"
+         (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)"
     )
 }
 
@@ -146,7 +146,7 @@ const UPDATE_SQL: &str = "UPDATE keygate_keys SET hash=?2, pepper_version=?3, pr
     workspace_id=?5, user_id=?6, kind=?7, environment=?8, scopes=?9, name=?10, description=?11, \
     created_at=?12, expires_at=?13, revoked_at=?14, disabled=?15, last_used=?16, rate_plan=?17, \
     usage_day=?18, usage_today=?19, usage_month=?20, usage_this_month=?21, metadata=?22, allowed_ips=?23, \
-    credits_remaining=?24, credits_refill=?25, credits_refills_at=?26 WHERE id=?1";
+    credits_remaining=?24, credits_refill=?25, credits_refills_at=?26, rate_limits=?27 WHERE id=?1";
 
 /// Adds `?1` to a count, stopping at `i64::MAX` (SQLite would turn an overflowing sum into a
 /// floating-point value, which a STRICT column refuses).

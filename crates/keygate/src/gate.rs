@@ -525,6 +525,12 @@ impl Keygate {
             .or_else(|| plans.default_plan(record.kind))
     }
 
+    /// The windows that limit a key: its own ([`KeyRecord::rate_limits`]) if it has them, else
+    /// its plan's ([`plan_for`](Self::plan_for)).
+    pub fn limits_for<'a>(&'a self, record: &'a KeyRecord) -> Option<&'a RatePlan> {
+        record.rate_limits.as_ref().or_else(|| self.plan_for(record))
+    }
+
     /// Whether an [`EventSink`] listens.
     #[inline]
     pub(crate) fn has_events(&self) -> bool {

@@ -336,7 +336,7 @@ impl Keygate {
             return Err(self.failed(err, Some(principal.key_id()), client_ip));
         }
         let now = self.now();
-        let rate_limit = match self.plan_for(principal.record()) {
+        let rate_limit = match self.limits_for(principal.record()) {
             None => None,
             Some(plan) => {
                 let id = principal.key_id();
@@ -419,7 +419,7 @@ impl Keygate {
         &self,
         principal: &Principal,
     ) -> Result<Option<RateLimitInfo>, AuthError> {
-        let Some(plan) = self.plan_for(principal.record()) else { return Ok(None) };
+        let Some(plan) = self.limits_for(principal.record()) else { return Ok(None) };
         let now = self.now();
         match self.limiter().status(&principal.key_id(), plan, now).await {
             Ok(d) => Ok(d.map(|d| d.info)),

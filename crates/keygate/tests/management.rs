@@ -113,6 +113,32 @@ async fn rate_plans_are_the_operators_unless_the_deployment_opts_in() {
 }
 
 #[tokio::test]
+async fn a_deployment_that_lets_tenants_set_plans_lets_them_set_windows_too() {
+    let (builder, _) = gate_builder();
+    let gate = builder.tenant_rate_plans(true).build().unwrap();
+    let key = admin(&gate).await;
+    let body = r#"{"name":"k","rate_limits":["10/s","1000/h"]}"#;
+    let r = call(&gate, &key, "POST", "/v1/api-keys", body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(json(&r)["rate_limits"], serde_json::json!(["10/1s", "1000/3600s"]));
+    let id = json(&r)["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/api-keys/{id}");
+    for (bad, says) in [
+        (r#"{"rate_limits":["10/0s"]}"#, "\"10/0s\" is not a window such as 10/s or 1000/h"),
+        (r#"{"rate_limits":["1/400d"]}"#, "at most 366 days"),
+        (r#"{"rate_limits":"10/s"}"#, "rate_limits must be a list of windows"),
+        (r#"{"rate_limits":["1/s","2/s","3/s","4/s","5/s"]}"#, "at most 4 windows"),
+    ] {
+        let r = call(&gate, &key, "PATCH", &path, bad).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        let message = json(&r)["error"]["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(says), "{bad}: {message}");
+    }
+    let r = call(&gate, &key, "PATCH", &path, r#"{"rate_limits":[]}"#).await;
+    assert_eq!((r.status, json(&r)["rate_limits"].clone()), (200, serde_json::json!([])));
+}
+
+#[tokio::test]
 async fn a_caller_mints_only_for_itself() {
     let (builder, _) = gate_builder();
     let gate = builder.build().unwrap();

@@ -11,6 +11,9 @@
 //! failed-authentication throttle counts failed authentications per client address
 //! ([`KeygateBuilder::failure_budget`](crate::KeygateBuilder::failure_budget)).
 //!
+//! A key can also carry windows of its own instead of its plan's
+//! ([`NewKey::rate_limits`](crate::manage::NewKey::rate_limits)).
+//!
 //! ```
 //! use std::time::Duration;
 //! use keygate::limit::RatePlan;
@@ -176,6 +179,95 @@ impl Window {
     }
 }
 
+impl std::fmt::Display for Window {
+    /// `limit/period`: `10/1s`, `1000/3600s`, `5/500ms`, the form [`FromStr`](std::str::FromStr)
+    /// reads back.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.period_ms % 1000 == 0 {
+            write!(f, "{}/{}s", self.limit, self.period_ms / 1000)
+        } else {
+            write!(f, "{}/{}ms", self.limit, self.period_ms)
+        }
+    }
+}
+
+/// As its text form, `"10/1s"`.
+impl serde::Serialize for Window {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// A window written as text could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a window is `LIMIT/PERIOD`, such as 10/s, 1000/h, 100/30s or 5/500ms")]
+pub struct InvalidWindow;
+
+impl std::str::FromStr for Window {
+    type Err = InvalidWindow;
+
+    /// `LIMIT/PERIOD`: a period is a unit (`ms`, `s`, `min`, `h`, `d`; also `m` for minutes)
+    /// with an optional whole count before it (`30s`), and is never zero.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use keygate::limit::Window;
+    ///
+    /// let w: Window = "1000/h".parse()?;
+    /// assert_eq!((w.limit(), w.period()), (1000, Duration::from_secs(3600)));
+    /// assert_eq!("10/30s".parse::<Window>()?.to_string(), "10/30s");
+    /// assert!("10/0s".parse::<Window>().is_err() && "ten/s".parse::<Window>().is_err());
+    /// # Ok::<(), keygate::limit::InvalidWindow>(())
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (limit, period) = s.trim().split_once('/').ok_or(InvalidWindow)?;
+        let limit: u64 = limit.parse().map_err(|_| InvalidWindow)?;
+        let digits = period.find(|c: char| !c.is_ascii_digit()).ok_or(InvalidWindow)?;
+        let (count, unit) = period.split_at(digits);
+        let count: u64 =
+            if count.is_empty() { 1 } else { count.parse().map_err(|_| InvalidWindow)? };
+        let unit_ms: u64 = match unit {
+            "ms" => 1,
+            "s" | "sec" | "second" => 1_000,
+            "m" | "min" | "minute" => 60_000,
+            "h" | "hour" => 3_600_000,
+            "d" | "day" => 86_400_000,
+            _ => return Err(InvalidWindow),
+        };
+        let ms = count.checked_mul(unit_ms).filter(|&ms| ms > 0).ok_or(InvalidWindow)?;
+        Ok(Window::new(limit, Duration::from_millis(ms)))
+    }
+}
+
+/// Windows as one line of text, `10/1s,1000/3600s`: how a store keeps a key's own windows.
+///
+/// ```
+/// use keygate::limit::{windows_from_text, windows_to_text, Window};
+///
+/// let windows: Vec<Window> = windows_from_text("10/s, 1000/h")?;
+/// assert_eq!(windows_to_text(&windows), "10/1s,1000/3600s");
+/// assert_eq!(windows_from_text(&windows_to_text(&windows))?, windows);
+/// assert!(windows_from_text("")?.is_empty());
+/// # Ok::<(), keygate::limit::InvalidWindow>(())
+/// ```
+pub fn windows_to_text(windows: &[Window]) -> String {
+    windows.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// Reads what [`windows_to_text`] wrote (and the friendlier forms, `10/s`).
+///
+/// # Errors
+/// [`InvalidWindow`] for any part that is not a window.
+pub fn windows_from_text(text: &str) -> Result<Vec<Window>, InvalidWindow> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(',').map(str::parse).collect()
+}
+
+/// The name of a key's own limits ([`RatePlan::of_key`]).
+const KEY_PLAN: &str = "key";
+
 /// A named set of windows that all apply to a key at once.
 ///
 /// ```
@@ -215,6 +307,12 @@ impl RatePlan {
     /// Adds a window of `limit` requests an hour.
     pub fn per_hour(self, limit: u64) -> Self {
         self.window(limit, Duration::from_secs(3600))
+    }
+
+    /// A plan of `windows` that only one key carries: its own limits
+    /// ([`KeyRecord::rate_limits`](crate::store::KeyRecord::rate_limits)), named `key`.
+    pub fn of_key(windows: impl IntoIterator<Item = Window>) -> Self {
+        RatePlan { name: Arc::from(KEY_PLAN), windows: windows.into_iter().collect() }
     }
 
     /// The plan's name.

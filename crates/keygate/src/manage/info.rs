@@ -83,6 +83,8 @@ pub struct KeyInfo {
     pub last_used: Option<Timestamp>,
     /// Its own rate plan, if not the default.
     pub rate_plan: Option<String>,
+    /// Its own rate-limit windows, which limit it instead of its plan's; empty for none.
+    pub rate_limits: Vec<crate::limit::Window>,
     /// Its metadata, if any.
     pub metadata: Option<Metadata>,
     /// The networks it may be used from; empty for anywhere.

@@ -119,6 +119,7 @@ impl Keygate {
             disabled: false,
             last_used: None,
             rate_plan: new.rate_plan.clone(),
+            rate_limits: new.rate_limits.clone(),
             usage: Usage::default(),
             metadata: new.metadata.clone(),
             allowed_ips: new.allowed_ips.clone(),
@@ -192,6 +193,11 @@ impl Keygate {
             revoked_at: record.revoked_at,
             last_used,
             rate_plan: record.rate_plan.clone(),
+            rate_limits: record
+                .rate_limits
+                .as_ref()
+                .map(|p| p.windows().to_vec())
+                .unwrap_or_default(),
             metadata: record.metadata.clone(),
             allowed_ips: record.allowed_ips.clone(),
             remaining: record.credits.map(|c| c.balance_at(now)),

@@ -4,6 +4,7 @@ use ipnet::IpNet;
 
 use crate::clock::Timestamp;
 use crate::format::Environment;
+use crate::limit::{RatePlan, Window};
 use crate::scope::{ScopeError, ScopeSet};
 use crate::store::{KeyKind, Metadata, Owner, Refill};
 
@@ -33,6 +34,7 @@ pub struct NewKey {
     pub(super) environment: Option<Environment>,
     pub(super) expires_at: Option<Timestamp>,
     pub(super) rate_plan: Option<String>,
+    pub(super) rate_limits: Option<RatePlan>,
     pub(super) metadata: Option<Metadata>,
     pub(super) allowed_ips: Vec<IpNet>,
     pub(super) remaining: Option<u64>,
@@ -52,6 +54,7 @@ impl NewKey {
             environment: None,
             expires_at: None,
             rate_plan: None,
+            rate_limits: None,
             metadata: None,
             allowed_ips: Vec::new(),
             remaining: None,
@@ -105,6 +108,36 @@ impl NewKey {
     /// A rate plan by name, instead of the default for the key's kind.
     pub fn rate_plan(mut self, plan: impl Into<String>) -> Self {
         self.rate_plan = Some(plan.into());
+        self
+    }
+
+    /// Rate-limit windows of the key's own, which limit it instead of its plan's (10 a second
+    /// and 1,000 an hour); none given leaves it on its plan's.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use keygate::clock::{ManualClock, Timestamp};
+    /// use keygate::{AuthError, Keygate, Peer, limit::Window, manage::NewKey, preset::Preset, store::Owner};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = Arc::new(ManualClock::new(Timestamp::from_unix_seconds(1_800_000_000)));
+    /// let gate = Keygate::builder(Preset::livetest()).random_pepper().clock(clock).build()?;
+    /// let windows: [Window; 2] = ["2/s".parse()?, "1000/h".parse()?];
+    /// let minted = gate.mint(NewKey::new(Owner::workspace("wks_1"), "bot").rate_limits(windows)).await?;
+    /// let auth = format!("Bearer {}", minted.key.expose_secret());
+    /// let headers = [("authorization", auth.as_str())];
+    /// let first = gate.authenticate(&headers, Peer::default()).await?;
+    /// assert_eq!(first.rate_limit().map(|r| (r.limit, r.remaining)), Some((2, 1)));
+    /// gate.authenticate(&headers, Peer::default()).await?;
+    /// let third = gate.authenticate(&headers, Peer::default()).await;
+    /// assert!(matches!(third, Err(AuthError::RateLimited(_))));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn rate_limits(mut self, windows: impl IntoIterator<Item = Window>) -> Self {
+        let plan = RatePlan::of_key(windows);
+        self.rate_limits = (!plan.windows().is_empty()).then_some(plan);
         self
     }
 
@@ -177,6 +210,10 @@ impl NewKey {
 
     pub(crate) fn has_rate_plan(&self) -> bool {
         self.rate_plan.is_some()
+    }
+
+    pub(crate) fn has_rate_limits(&self) -> bool {
+        self.rate_limits.is_some()
     }
 
     pub(crate) fn with_environment_default(mut self, default: Environment) -> Self {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::caller::Caller;
 use crate::clock::Timestamp;
+use crate::limit::{RatePlan, Window};
 use crate::manage::NewKey;
 use crate::response::RequestProblem;
 use crate::scope::ScopeSet;
@@ -39,6 +40,9 @@ pub(super) struct MintBody {
     kind: Option<String>,
     /// The operator's to set, unless the deployment lets tenants set it.
     rate_plan: Option<String>,
+    /// Windows of the key's own, such as `10/s` and `1000/h`, which limit it instead of its
+    /// plan's: the operator's to set, like `rate_plan`.
+    rate_limits: Option<Vec<String>>,
     /// A JSON object of at most 4096 bytes, returned with the key.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     metadata: Option<serde_json::Value>,
@@ -69,6 +73,9 @@ pub(super) struct PatchBody {
     disabled: Option<Option<bool>>,
     #[serde(default, deserialize_with = "present")]
     rate_plan: Option<Option<String>>,
+    /// Windows of the key's own; `null` or `[]` returns it to its plan's.
+    #[serde(default, deserialize_with = "present")]
+    rate_limits: Option<Option<Vec<String>>>,
     /// A JSON object of at most 4096 bytes; `null` removes it.
     #[serde(default, deserialize_with = "present")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
@@ -128,6 +135,7 @@ fn expected(field: &str) -> String {
         "grace_period_seconds" => GRACE_RANGE.into(),
         "expires_at" => EXPIRES_AT_FORMAT.into(),
         "allowed_ips" => "allowed_ips must be a list of CIDRs such as 203.0.113.0/24.".into(),
+        "rate_limits" => WINDOWS_SHAPE.into(),
         "remaining" => REMAINING_SHAPE.into(),
         "refill" => REFILL_SHAPE.into(),
         f => format!("{f} must be a string."),
@@ -243,6 +251,35 @@ fn networks_field(texts: &[String]) -> Result<Vec<IpNet>, RequestProblem> {
         .collect()
 }
 
+const WINDOWS_SHAPE: &str = "rate_limits must be a list of windows such as 10/s or 1000/h.";
+
+/// The most windows of its own a key may carry.
+const MAX_KEY_WINDOWS: usize = 4;
+
+/// The longest window of a key's own: 366 days.
+const MAX_KEY_WINDOW: Duration = Duration::from_secs(366 * 86_400);
+
+/// A key's own windows (`10/s`, `1000/h`); none for its plan's.
+fn windows_field(texts: &[String]) -> Result<Option<RatePlan>, RequestProblem> {
+    if texts.len() > MAX_KEY_WINDOWS {
+        let message = format!("rate_limits holds at most {MAX_KEY_WINDOWS} windows.");
+        return Err(RequestProblem::invalid("rate_limits", message));
+    }
+    let windows = texts
+        .iter()
+        .map(|text| {
+            text.parse::<Window>().ok().filter(|w| w.period() <= MAX_KEY_WINDOW).ok_or_else(|| {
+                let shown: String = text.chars().take(64).collect();
+                let shown = serde_json::Value::from(shown);
+                let message =
+                    format!("{shown} is not a window such as 10/s or 1000/h (at most 366 days).");
+                RequestProblem::invalid("rate_limits", message)
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((!windows.is_empty()).then(|| RatePlan::of_key(windows)))
+}
+
 fn time_field(field: &str, text: &str) -> Result<Timestamp, RequestProblem> {
     Timestamp::parse_rfc3339(text).map_err(|_| RequestProblem::invalid(field, EXPIRES_AT_FORMAT))
 }
@@ -300,6 +337,9 @@ pub(super) fn new_key(
     if let Some(plan) = body.rate_plan {
         new = new.rate_plan(plan);
     }
+    if let Some(plan) = body.rate_limits.map(|w| windows_field(&w)).transpose()?.flatten() {
+        new = new.rate_limits(plan.windows().iter().copied());
+    }
     if let Some(nets) = body.allowed_ips {
         new = new.allowed_ips(networks_field(&nets)?);
     }
@@ -335,6 +375,7 @@ pub(super) fn changes(body: PatchBody, field: &str) -> Result<KeyUpdate, Request
         expires_at,
         disabled,
         rate_plan: body.rate_plan,
+        rate_limits: body.rate_limits.map(|w| windows_field(&w.unwrap_or_default())).transpose()?,
         metadata: body.metadata.map(|m| m.map(metadata_field).transpose()).transpose()?,
         allowed_ips: body
             .allowed_ips

@@ -264,6 +264,7 @@ impl Keygate {
             description: k.description.as_deref(),
             user_id: k.user_id.as_deref(),
             rate_plan: k.rate_plan.as_deref(),
+            rate_limits: &k.rate_limits,
             metadata: k.metadata.as_ref(),
             allowed_ips: k.allowed_ips.iter().map(ToString::to_string).collect(),
             remaining: k.remaining,
@@ -317,6 +318,10 @@ pub(super) struct KeyJson<'a> {
     description: Option<&'a str>,
     user_id: Option<&'a str>,
     rate_plan: Option<&'a str>,
+    /// Windows of the key's own (`10/1s`, `1000/3600s`), which limit it instead of its plan's;
+    /// empty: its plan's.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    rate_limits: &'a [crate::limit::Window],
     /// The key's own JSON object, set at mint or by `PATCH`.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     metadata: Option<&'a Metadata>,

@@ -51,6 +51,8 @@ pub struct KeyUpdate {
     pub revoke_at: Option<Timestamp>,
     /// New rate plan (`Some(None)` returns to the default).
     pub rate_plan: Option<Option<String>>,
+    /// New windows of the key's own (`Some(None)` returns it to its plan's).
+    pub rate_limits: Option<Option<crate::limit::RatePlan>>,
     /// New metadata (`Some(None)` removes it).
     pub metadata: Option<Option<Metadata>>,
     /// New networks the key may be used from (empty for anywhere).
@@ -105,6 +107,9 @@ impl KeyUpdate {
         }
         if let Some(p) = &self.rate_plan {
             record.rate_plan.clone_from(p);
+        }
+        if let Some(l) = &self.rate_limits {
+            record.rate_limits.clone_from(l);
         }
         if let Some(m) = &self.metadata {
             record.metadata.clone_from(m);

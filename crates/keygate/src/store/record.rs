@@ -158,6 +158,10 @@ pub struct KeyRecord {
     pub last_used: Option<Timestamp>,
     /// The name of its rate plan, if not the default for its kind: the per-key override.
     pub rate_plan: Option<String>,
+    /// Windows of its own (10 a second and 1,000 an hour), which limit it instead of its plan's
+    /// windows; its plan still names it for plan gating. Made with
+    /// [`RatePlan::of_key`](crate::limit::RatePlan::of_key).
+    pub rate_limits: Option<crate::limit::RatePlan>,
     /// Request counters, as of the last usage flush.
     pub usage: Usage,
     /// A small JSON object the service reads on every request (customer id, tier, flags).
@@ -185,6 +189,7 @@ impl fmt::Debug for KeyRecord {
             .field("disabled", &self.disabled)
             .field("last_used", &self.last_used)
             .field("rate_plan", &self.rate_plan)
+            .field("rate_limits", &self.rate_limits)
             .field("usage", &self.usage)
             .field("metadata", &self.metadata)
             .field("allowed_ips", &self.allowed_ips)
@@ -222,6 +227,7 @@ impl KeyRecord {
             disabled: false,
             last_used: None,
             rate_plan: None,
+            rate_limits: None,
             usage: Usage::default(),
             metadata: None,
             allowed_ips: Vec::new(),

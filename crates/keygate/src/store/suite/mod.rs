@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::clock::Timestamp;
 use crate::format::{Environment, KeyFormat, KeyId};
 use crate::hash::{KeyHasher, Pepper};
+use crate::limit::{RatePlan, Window};
 use crate::scope::ScopeSet;
 use crate::store::{
     Credits, Cursor, KeyKind, KeyRecord, KeyStore, KeyUpdate, ListQuery, Metadata, NetworkSighting,
@@ -103,6 +104,11 @@ impl Kit {
             disabled: false,
             last_used: None,
             rate_plan: None,
+            rate_limits: Some(RatePlan::of_key([
+                Window::new(10, Duration::from_secs(1)),
+                Window::new(1_000, Duration::from_secs(3_600)),
+                Window::new(5, Duration::from_millis(500)),
+            ])),
             usage: Usage::default(),
             metadata: Some(
                 Metadata::parse(r#"{"customer":"cus_42","flags":["beta"],"tier":{"seats":3}}"#)
@@ -179,6 +185,7 @@ async fn update(store: &dyn KeyStore, kit: &Kit) {
         expires_at: Some(None),
         disabled: Some(true),
         rate_plan: Some(Some("pro".into())),
+        rate_limits: Some(Some(RatePlan::of_key([Window::new(2, Duration::from_secs(86_400))]))),
         metadata: Some(Some(Metadata::parse(r#"{"tier":"pro","é":"ü"}"#).expect("metadata"))),
         allowed_ips: Some(vec!["10.0.0.0/8".parse().expect("network")]),
         ..KeyUpdate::default()
@@ -190,10 +197,13 @@ async fn update(store: &dyn KeyStore, kit: &Kit) {
     assert_eq!(*found(store, &record.id).await, expected, "update is stored");
     assert_eq!(changed.name, "renamed");
     assert!(changed.description.is_none() && changed.expires_at.is_none() && changed.disabled);
-    let cleared = KeyUpdate { metadata: Some(None), ..KeyUpdate::default() };
+    let cleared =
+        KeyUpdate { metadata: Some(None), rate_limits: Some(None), ..KeyUpdate::default() };
     let changed = store.update(&record.id, &cleared).await.expect("clear metadata");
     assert_eq!(changed.metadata, None, "metadata can be removed");
-    assert_eq!(found(store, &record.id).await.metadata, None, "its removal is stored");
+    assert_eq!(changed.rate_limits, None, "a key's own windows can be removed");
+    let stored = found(store, &record.id).await;
+    assert_eq!((&stored.metadata, &stored.rate_limits), (&None, &None), "their removal is stored");
 
     // A revocation is never postponed.
     let revoke = |at| KeyUpdate { revoke_at: Some(at), ..KeyUpdate::default() };
