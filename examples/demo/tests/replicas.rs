@@ -145,6 +145,53 @@ async fn two_replicas_share_keys_revocations_and_limits() {
     drop_redis_prefix(&redis, &prefix).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs KEYGATE_TEST_POSTGRES_URL and KEYGATE_TEST_REDIS_URL"]
+async fn fifty_credits_pass_exactly_fifty_requests_across_two_replicas() {
+    let (pg, redis) = (server("KEYGATE_TEST_POSTGRES_URL"), server("KEYGATE_TEST_REDIS_URL"));
+    redis_answers(&redis).await;
+    let schema = unique("credits");
+    let prefix = unique("credits");
+    create_schema(&pg, &schema).await;
+    let store = in_schema(&pg, &schema);
+    let (a, b) = (start(&store, &redis, &prefix), start(&store, &redis, &prefix));
+    let body = r#"{"name":"trial","scopes":["tasks:read"],"remaining":50}"#;
+    let (status, minted) = call(&a.addr, "POST", "/v1/api-keys", &a.admin, body);
+    assert_eq!(status, 201, "{minted}");
+    let minted: serde_json::Value = serde_json::from_str(&minted).unwrap();
+    let key = minted["key"].as_str().unwrap().to_owned();
+    let id = minted["id"].as_str().unwrap().to_owned();
+
+    // 200 at once, half to each replica, released together. The key's plan (60 a minute)
+    // refuses some before their credits are looked at; whatever the mix, 50 pass.
+    let start = std::sync::Barrier::new(200);
+    let statuses: Vec<(u16, String)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..200)
+            .map(|i| {
+                let (r, start, key) = (if i % 2 == 0 { &a } else { &b }, &start, &key);
+                scope.spawn(move || {
+                    start.wait();
+                    call(&r.addr, "GET", "/v1/ping", key, "")
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let passed = statuses.iter().filter(|(s, _)| *s == 200).count();
+    let refused = statuses.iter().filter(|(s, _)| *s == 429).count();
+    assert_eq!((passed, refused), (50, 150), "exactly the credits pass across both replicas");
+    let spent_out = statuses.iter().filter(|(_, b)| b.contains("used all its credits")).count();
+    assert!(spent_out > 0, "some requests were refused for their credits, not only the limit");
+    let (status, details) = call(&b.addr, "GET", &format!("/v1/api-keys/{id}"), &b.admin, "");
+    assert_eq!(status, 200, "{details}");
+    let details: serde_json::Value = serde_json::from_str(&details).unwrap();
+    assert_eq!(details["remaining"], 0, "the balance is spent, never below zero");
+
+    drop((a, b));
+    drop_schema(&pg, &schema).await;
+    drop_redis_prefix(&redis, &prefix).await;
+}
+
 /// A TCP proxy to PostgreSQL that the test can cut and restore.
 struct Proxy {
     addr: SocketAddr,
