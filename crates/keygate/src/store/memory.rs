@@ -3,25 +3,21 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::clock::Timestamp;
 use crate::format::KeyId;
 
+use super::credit_cell::{CreditCell, Held};
 use super::{
     Credits, Cursor, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE, NetworkSighting, Page,
     Peek, Rotated, Rotation, SeenNetwork, Spend, StoreError, UsageDelta,
 };
 
 type Map = crate::map::Map<KeyId, Arc<KeyRecord>>;
-/// The balance of every key with credits, each behind its own lock.
-type Balances = crate::map::Map<KeyId, Arc<Mutex<Credits>>>;
-
-fn lock<T>(cell: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Credits are plain values, changed whole: a panic elsewhere cannot leave one half-written.
-    cell.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+/// The balance of every key with credits, each in a cell of its own.
+type Balances = crate::map::Map<KeyId, Arc<CreditCell>>;
 
 /// A [`KeyStore`] in process memory: for one process, tests and benches.
 ///
 /// Reads take no lock (a lock-free map with a fast, seeded hasher); writes are serialized by a
-/// mutex so that [`rotate`](KeyStore::rotate) is atomic. A key's credits are spent under a
-/// lock of their own, without I/O or allocation; [`peek`](KeyStore::peek) may show an older
+/// mutex so that [`rotate`](KeyStore::rotate) is atomic. A key's credits are spent with one
+/// compare-and-swap, without a lock, I/O or allocation; [`peek`](KeyStore::peek) may show an older
 /// balance than [`find`](KeyStore::find). Everything is lost when the process exits.
 ///
 /// ```
@@ -99,7 +95,7 @@ impl MemoryStore {
         if record.credits.is_none() {
             return record.clone();
         }
-        let balance = self.balances.pin().get(&record.id).map(|cell| *lock(cell));
+        let balance = self.balances.pin().get(&record.id).map(|cell| cell.get());
         if balance.is_none() || balance == record.credits {
             return record.clone();
         }
@@ -108,34 +104,34 @@ impl MemoryStore {
         Arc::new(now)
     }
 
-    /// The lock of a key's balance, if it has credits. Taken under the write lock only.
-    fn balance_cell(&self, id: &KeyId) -> Option<Arc<Mutex<Credits>>> {
+    /// The cell of a key's balance, if it has credits. Held under the write lock only.
+    fn balance_cell(&self, id: &KeyId) -> Option<Arc<CreditCell>> {
         self.balances.pin().get(id).cloned()
     }
 
-    /// Sets the balance of `id` to `credits` (under the write lock), in the cell whose lock
-    /// `held` is, when there is one: before the record is written, so that a record with
-    /// credits always has a balance.
-    fn set_balance(
-        &self,
-        id: KeyId,
-        credits: Option<Credits>,
-        held: Option<&mut MutexGuard<'_, Credits>>,
-    ) {
+    /// Sets the balance of `id` to `credits` (under the write lock), in the cell `held`, when
+    /// there is one: before the record is written, so that a record with credits always has a
+    /// balance.
+    /// Returns what was spent from `held` since it was read (spends take no lock).
+    fn set_balance(&self, id: KeyId, credits: Option<Credits>, held: Option<Held<'_>>) -> u64 {
         match (credits, held) {
-            (Some(c), Some(guard)) => **guard = c,
+            (Some(c), Some(held)) => held.set(c),
             (Some(c), None) => {
-                self.balances.pin().insert(id, Arc::new(Mutex::new(c)));
+                self.balances.pin().insert(id, Arc::new(CreditCell::new(c)));
+                0
             }
-            (None, _) => {
+            (None, held) => {
+                // Spends still arriving find no cell: the key is unlimited from now on.
+                let spent = held.map_or(0, |h| h.set(Credits::new(0)));
                 self.balances.pin().remove(&id);
+                spent
             }
         }
     }
 
     /// Inserts a new record and its balance.
     fn put_new(&self, record: KeyRecord) {
-        self.set_balance(record.id, record.credits, None);
+        let _ = self.set_balance(record.id, record.credits, None);
         self.map.pin().insert(record.id, Arc::new(record));
     }
 }
@@ -181,14 +177,15 @@ impl KeyStore for MemoryStore {
         let _w = self.write_lock();
         let map = self.map.pin();
         let mut record = KeyRecord::clone(map.get(id).ok_or(StoreError::NotFound(*id))?);
-        // The balance stays locked from its read to its write: no spend comes between.
+        // The balance is held from its read to its write: no refill or change comes between,
+        // and a spend that does is taken off what is written.
         let cell = self.balance_cell(id);
-        let mut held = cell.as_deref().map(lock);
-        if let Some(balance) = &held {
-            record.credits = Some(**balance);
+        let held = cell.as_deref().map(CreditCell::hold);
+        if let Some(held) = &held {
+            record.credits = Some(held.read());
         }
         update.apply(&mut record)?;
-        self.set_balance(*id, record.credits, held.as_mut());
+        self.set_balance(*id, record.credits, held);
         let record = Arc::new(record);
         map.insert(*id, record.clone());
         Ok(record)
@@ -199,9 +196,9 @@ impl KeyStore for MemoryStore {
         let map = self.map.pin();
         let mut changed = KeyRecord::clone(map.get(old).ok_or(StoreError::NotFound(*old))?);
         let cell = self.balance_cell(old);
-        let mut held = cell.as_deref().map(lock);
-        if let Some(balance) = &held {
-            changed.credits = Some(**balance);
+        let held = cell.as_deref().map(CreditCell::hold);
+        if let Some(held) = &held {
+            changed.credits = Some(held.read());
         }
         let new = rotation.apply(&mut changed)?;
         if let Some(limit) = rotation.cap_to_check()
@@ -212,11 +209,17 @@ impl KeyStore for MemoryStore {
         if map.contains_key(&new.id) {
             return Err(StoreError::Conflict(new.id));
         }
+        // The old key's balance moves first, so that what it spent while held is taken off the
+        // new key's, never granted twice.
+        let spent = self.set_balance(*old, changed.credits, held);
+        let mut new = new;
+        if let Some(c) = &mut new.credits {
+            c.remaining = c.remaining.saturating_sub(spent);
+        }
         let (old_record, new_record) = (Arc::new(changed), Arc::new(new));
         // The new key first: a reader between the two writes sees both keys working, never none.
         self.set_balance(new_record.id, new_record.credits, None);
         map.insert(new_record.id, new_record.clone());
-        self.set_balance(*old, old_record.credits, held.as_mut());
         map.insert(*old, old_record.clone());
         Ok(Rotated { old: old_record, new: new_record })
     }
@@ -293,7 +296,7 @@ impl KeyStore for MemoryStore {
     ) -> Option<Result<Spend, StoreError>> {
         let balances = self.balances.pin();
         Some(match balances.get(id) {
-            Some(cell) => Ok(lock(cell).spend(cost, now)),
+            Some(cell) => Ok(cell.spend(cost, now)),
             None if self.map.pin().contains_key(id) => Ok(Spend::Unlimited),
             None => Err(StoreError::NotFound(*id)),
         })

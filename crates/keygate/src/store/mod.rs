@@ -19,6 +19,7 @@
 
 mod cache;
 mod change;
+mod credit_cell;
 mod credits;
 mod key_store;
 mod memory;
