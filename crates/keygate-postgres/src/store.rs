@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use keygate::clock::Timestamp;
 use keygate::format::{Environment, KeyId};
+use keygate::store::DayCount;
 use keygate::store::{
     Cursor, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE, NetworkSighting, Page, Rotated,
     Rotation, SeenNetwork, Spend, StoreError, Usage, UsageDelta,
@@ -373,6 +374,21 @@ impl KeyStore for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(store_error)?;
+            // Each key's day, for the keys the table holds (a round names each key once).
+            sqlx::query(
+                "INSERT INTO keygate_key_usage_days (key_id, day, count) \
+                 SELECT d.id, d.day, d.count \
+                 FROM UNNEST($1::text[], $2::bigint[], $3::bigint[]) AS d(id, count, day) \
+                 JOIN keygate_keys AS k ON k.id = d.id \
+                 ON CONFLICT (key_id, day) DO UPDATE SET count = \
+                 LEAST(keygate_key_usage_days.count::numeric + EXCLUDED.count, 9223372036854775807)::bigint",
+            )
+            .bind(&ids)
+            .bind(&counts)
+            .bind(&days)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
         }
         tx.commit().await.map_err(store_error)
     }
@@ -382,6 +398,28 @@ impl KeyStore for PgStore {
         batch: &[NetworkSighting],
     ) -> Result<Vec<NetworkSighting>, StoreError> {
         crate::networks::record(&self.pool, batch).await
+    }
+
+    async fn usage_days(
+        &self,
+        id: &KeyId,
+        first: i64,
+        last: i64,
+    ) -> Result<Vec<DayCount>, StoreError> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT day, count FROM keygate_key_usage_days \
+             WHERE key_id = $1 AND day BETWEEN $2 AND $3 ORDER BY day",
+        )
+        .bind(id.as_str())
+        .bind(first)
+        .bind(last)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(day, count)| DayCount { day, count: u64::try_from(count).unwrap_or(0) })
+            .collect())
     }
 
     async fn recent_networks(&self, id: &KeyId) -> Result<Vec<SeenNetwork>, StoreError> {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use keygate::clock::Timestamp;
 use keygate::format::{Environment, KeyId};
+use keygate::store::DayCount;
 use keygate::store::{
     Cursor, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE, NetworkSighting, Page, Rotated,
     Rotation, SeenNetwork, Spend, StoreError, Usage, UsageDelta,
@@ -161,6 +162,14 @@ macro_rules! saturating_add {
         )
     };
 }
+
+/// Adds `?1` requests of key `?2` to its day `?3`, for a key the table holds.
+const USAGE_DAY_SQL: &str = concat!(
+    "INSERT INTO keygate_key_usage_days (key_id, day, count) \
+     SELECT ?2, ?3, ?1 WHERE EXISTS (SELECT 1 FROM keygate_keys WHERE id = ?2) \
+     ON CONFLICT (key_id, day) DO UPDATE SET count = ",
+    saturating_add!("count"),
+);
 
 /// One usage delta: `?1` count, `?2` last used, `?3` id, `?4` day, `?5` month. The same
 /// arithmetic as [`UsageDelta::apply`]; every right-hand side reads the row as it was.
@@ -346,6 +355,13 @@ impl KeyStore for SqliteStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(store_error)?;
+            sqlx::query(USAGE_DAY_SQL)
+                .bind(count_to_db(d.count))
+                .bind(d.id.as_str())
+                .bind(Usage::day_of(d.last_used))
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
         }
         tx.commit().await.map_err(store_error)
     }
@@ -363,5 +379,27 @@ impl KeyStore for SqliteStore {
 
     async fn recent_networks(&self, id: &KeyId) -> Result<Vec<SeenNetwork>, StoreError> {
         crate::networks::recent(&self.pool, id).await
+    }
+
+    async fn usage_days(
+        &self,
+        id: &KeyId,
+        first: i64,
+        last: i64,
+    ) -> Result<Vec<DayCount>, StoreError> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT day, count FROM keygate_key_usage_days \
+             WHERE key_id = ?1 AND day BETWEEN ?2 AND ?3 ORDER BY day",
+        )
+        .bind(id.as_str())
+        .bind(first)
+        .bind(last)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(day, count)| DayCount { day, count: u64::try_from(count).unwrap_or(0) })
+            .collect())
     }
 }

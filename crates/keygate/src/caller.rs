@@ -43,7 +43,9 @@ use crate::format::{Environment, KeyId};
 use crate::gate::Keygate;
 use crate::manage::{KeyInfo, KeyPage, ManageError, MintedKey, NewKey};
 use crate::scope::ScopeSet;
-use crate::store::{Cursor, KeyKind, KeyRecord, KeyUpdate, ListQuery, Refill, RefillInterval};
+use crate::store::{
+    Cursor, DayCount, KeyKind, KeyRecord, KeyUpdate, ListQuery, Refill, RefillInterval,
+};
 use crate::verify::Principal;
 
 /// Who a management request acts for: a workspace, optionally a user in it, an environment and
@@ -304,6 +306,26 @@ impl CallerKeys<'_> {
                 self.held(&record.scopes)
             })
             .await
+    }
+
+    /// The requests of a key the caller sees, per UTC day, for the `days` days up to today
+    /// (the gate's clock): one entry per day, oldest first, days without requests as 0. What
+    /// the usage flush has written: requests since the last flush are not in it yet.
+    ///
+    /// # Errors
+    /// [`ManageError::NotFound`] for a key the caller does not see; the store's error.
+    pub async fn usage(&self, id: &KeyId, days: u16) -> Result<Vec<DayCount>, ManageError> {
+        self.visible(id).await?;
+        let today = crate::store::Usage::day_of(self.gate.now());
+        let first = today - i64::from(days.max(1)) + 1;
+        let counted = self.gate.store().usage_days(id, first, today).await?;
+        let mut counted = counted.into_iter().peekable();
+        Ok((first..=today)
+            .map(|day| {
+                let count = counted.next_if(|c| c.day == day).map_or(0, |c| c.count);
+                DayCount { day, count }
+            })
+            .collect())
     }
 
     async fn visible(&self, id: &KeyId) -> Result<std::sync::Arc<KeyRecord>, ManageError> {

@@ -32,7 +32,9 @@ async fn admin(gate: &Keygate) -> String {
 async fn call(gate: &Keygate, key: &str, method: &str, path: &str, body: &str) -> Response {
     let auth = format!("Bearer {key}");
     let headers = [("authorization", auth.as_str()), ("x-request-id", "req_1")];
-    gate.handle_api(ApiRequest::new(method, path, &headers[..]).body(body.as_bytes()), None).await
+    let (path, query) = path.split_once('?').map_or((path, None), |(p, q)| (p, Some(q)));
+    let request = ApiRequest::new(method, path, &headers[..]).query(query).body(body.as_bytes());
+    gate.handle_api(request, None).await
 }
 
 fn json(r: &Response) -> serde_json::Value {
@@ -280,4 +282,54 @@ async fn turning_back_on_or_extending_a_key_needs_its_scopes_and_rotation_respec
     let refused = keys.rotate(&id, Duration::from_secs(60)).await;
     assert!(matches!(refused, Err(ManageError::KeyLimitReached(3))), "{refused:?}");
     keys.rotate(&id, Duration::ZERO).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_keys_usage_per_day_comes_from_the_flush_with_every_day_up_to_today() {
+    let (builder, clock) = gate_builder();
+    let gate = builder.build().unwrap();
+    let key = admin(&gate).await;
+    let other = gate.mint(NewKey::new(Owner::workspace("wks_1"), "used")).await.unwrap();
+    let bearer = format!("Bearer {}", other.key.expose_secret());
+    let use_it = |n: usize| {
+        let (gate, bearer) = (&gate, &bearer);
+        async move {
+            for _ in 0..n {
+                gate.authenticate(&[("authorization", bearer.as_str())], None).await.unwrap();
+            }
+            gate.flush_usage().await.unwrap();
+        }
+    };
+    use_it(3).await;
+    clock.advance(std::time::Duration::from_secs(86_400));
+    use_it(2).await;
+    let id = other.record.id;
+    let usage = |query: &str| {
+        let path = format!("/v1/api-keys/{id}/usage{query}");
+        let (gate, key) = (&gate, &key);
+        async move { call(gate, key, "GET", &path, "").await }
+    };
+    let r = usage("?days=3").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        json(&r)["data"],
+        serde_json::json!([
+            {"date": "2026-10-13", "count": 0},
+            {"date": "2026-10-14", "count": 3},
+            {"date": "2026-10-15", "count": 2},
+        ])
+    );
+    assert_eq!(json(&usage("").await)["data"].as_array().unwrap().len(), 30, "30 by default");
+    assert_eq!(json(&usage("?days=90").await)["data"].as_array().unwrap().len(), 90);
+    for bad in ["?days=0", "?days=91", "?days=x"] {
+        let r = usage(bad).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        assert!(r.body.contains("days must be a whole number from 1 to 90."), "{}", r.body);
+    }
+    // Another workspace's key does not exist for this caller.
+    let stranger = gate.mint(NewKey::new(Owner::workspace("wks_2"), "x")).await.unwrap().record.id;
+    let r = call(&gate, &key, "GET", &format!("/v1/api-keys/{stranger}/usage"), "").await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = call(&gate, &key, "POST", &format!("/v1/api-keys/{id}/usage"), "").await;
+    assert_eq!(r.status, 405, "{}", r.body);
 }

@@ -66,6 +66,7 @@ fn every_preset_describes_its_routes_fields_and_errors() {
                 "/v1/api-keys",
                 "/v1/api-keys/{id}",
                 "/v1/api-keys/{id}/rotate",
+                "/v1/api-keys/{id}/usage",
                 "/v1/me",
                 "/v1/rate-limit"
             ]),

@@ -40,6 +40,21 @@ impl Answer {
 
 type Outcome = Result<Answer, RequestProblem>;
 
+/// The response of an outcome: its JSON (with `Cache-Control: no-store` when it carries a
+/// full key), or the problem rendered.
+fn answer(outcome: Outcome, problem: impl Fn(RequestProblem) -> Response) -> Response {
+    match outcome {
+        Ok(Answer { status, body, carries_key }) => {
+            let mut headers = Vec::new();
+            if carries_key {
+                headers.push(("cache-control", "no-store".to_owned()));
+            }
+            Response { status, content_type: "application/json", headers, body }
+        }
+        Err(p) => problem(p),
+    }
+}
+
 impl Keygate {
     /// Answers one management-API request: routing, authentication (unless `authenticated`
     /// says the adapter already did it), the admin scope, body validation and the operation.
@@ -66,16 +81,92 @@ impl Keygate {
         response
     }
 
-    async fn api_response<H: Headers + ?Sized>(
+    /// Answers one management-API request for `caller`, a caller the host names from its own
+    /// session (a login cookie, OAuth, …) instead of an API key: the key routes
+    /// (`/v1/api-keys…`) under the same rules as for a key ([`crate::caller`]), the admin scope
+    /// included. `/v1/me` and `/v1/rate-limit` are about a key, so they are 404 here. No key is
+    /// read from the request, and no rate limit applies: the host's session is the
+    /// credential.
+    ///
+    /// ```
+    /// use keygate::{Keygate, adapter::ApiRequest, caller::Caller, format::Environment, preset::Preset};
+    /// use keygate::scope::ScopeSet;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+    /// // The host's session says: a user of workspace wks_1, allowed to manage keys.
+    /// let caller = Caller::new("wks_1", Environment::Live, ScopeSet::parse(["admin:*"])?).user("usr_7");
+    /// let headers = [("content-type", "application/json")];
+    /// let body = br#"{"name":"ci","permissions":["tasks:read"]}"#;
+    /// let request = ApiRequest::new("POST", "/v1/api-keys", &headers).body(body);
+    /// let minted = gate.handle_api_as(request, &caller).await;
+    /// assert_eq!(minted.status, 201);
+    /// // Without the admin scope, the same rules as for a key: 403.
+    /// let reader = Caller::new("wks_1", Environment::Live, ScopeSet::parse(["tasks:read"])?);
+    /// let listed = gate.handle_api_as(ApiRequest::new("GET", "/v1/api-keys", &headers), &reader).await;
+    /// assert_eq!(listed.status, 403);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn handle_api_as<H: Headers + ?Sized>(
+        &self,
+        req: ApiRequest<'_, H>,
+        caller: &Caller,
+    ) -> Response {
+        let id = request_id(req.headers);
+        let span = tracing::info_span!(
+            "keygate.management",
+            method = req.method,
+            route = route(req.path).map_or("unknown", Route::template),
+            workspace_id = caller.workspace_id(),
+            status = tracing::field::Empty,
+        );
+        let mut response = self.api_response_as(&req, caller, &id).instrument(span.clone()).await;
+        span.record("status", response.status);
+        response.headers.push(("x-request-id", id));
+        response
+    }
+
+    async fn api_response_as<H: Headers + ?Sized>(
         &self,
         req: &ApiRequest<'_, H>,
-        authenticated: Option<Principal>,
+        caller: &Caller,
         request_id: &str,
     ) -> Response {
         let renderer = &self.preset().renderer;
         let problem = |p: RequestProblem| renderer.render_problem(&p, Some(request_id));
-        let Some(route) = route(req.path) else {
+        let route = match self.route_for(req, request_id) {
+            Ok(route) => route,
+            Err(refused) => return refused,
+        };
+        if matches!(route, Route::Me | Route::RateLimit) {
             return problem(RequestProblem::not_found("No such route."));
+        }
+        let admin = Requirement::all_of([self.preset().admin_scope.as_str()]);
+        let allowed = admin.map(|r| self.preset().policy.check(caller.scopes(), &r));
+        let outcome = match allowed {
+            Ok(Ok(())) => self.keys_route(route, req, caller).await,
+            Ok(Err(denied)) => {
+                let err = crate::AuthError::InsufficientScope(denied);
+                return renderer.render(&err, Some(request_id));
+            }
+            Err(e) => Err(RequestProblem::bad_body(e.to_string())),
+        };
+        answer(outcome, problem)
+    }
+
+    /// The route of `req`, or the refusal: 404 for no route, 405 for a method it does not
+    /// take.
+    fn route_for<H: Headers + ?Sized>(
+        &self,
+        req: &ApiRequest<'_, H>,
+        request_id: &str,
+    ) -> Result<Route, Response> {
+        let renderer = &self.preset().renderer;
+        let problem = |p: RequestProblem| renderer.render_problem(&p, Some(request_id));
+        let Some(route) = route(req.path) else {
+            return Err(problem(RequestProblem::not_found("No such route.")));
         };
         if !route.allows().contains(&req.method) {
             let mut response = problem(RequestProblem::new(
@@ -84,8 +175,23 @@ impl Keygate {
                 format!("Use {}.", route.allows().join(", ")),
             ));
             response.headers.push(("allow", route.allows().join(", ")));
-            return response;
+            return Err(response);
         }
+        Ok(route)
+    }
+
+    async fn api_response<H: Headers + ?Sized>(
+        &self,
+        req: &ApiRequest<'_, H>,
+        authenticated: Option<Principal>,
+        request_id: &str,
+    ) -> Response {
+        let renderer = &self.preset().renderer;
+        let problem = |p: RequestProblem| renderer.render_problem(&p, Some(request_id));
+        let route = match self.route_for(req, request_id) {
+            Ok(route) => route,
+            Err(refused) => return refused,
+        };
         let auth = match authenticated {
             Some(a) => a,
             None => match self.authenticate(req.headers, req.peer).await {
@@ -101,7 +207,7 @@ impl Keygate {
             _ => {
                 let admin = Requirement::all_of([self.preset().admin_scope.as_str()]);
                 match admin.map(|r| self.authorize(&auth, &r)) {
-                    Ok(Ok(())) => self.keys_route(route, req, &auth).await,
+                    Ok(Ok(())) => self.keys_route(route, req, &Caller::of(&auth)).await,
                     Ok(Err(e)) => {
                         return self.with_rate(renderer.render(&e, Some(request_id)), rate);
                     }
@@ -109,17 +215,7 @@ impl Keygate {
                 }
             }
         };
-        let response = match outcome {
-            Ok(Answer { status, body, carries_key }) => {
-                let mut headers = Vec::new();
-                if carries_key {
-                    headers.push(("cache-control", "no-store".to_owned()));
-                }
-                Response { status, content_type: "application/json", headers, body }
-            }
-            Err(p) => problem(p),
-        };
-        self.with_rate(response, rate)
+        self.with_rate(answer(outcome, problem), rate)
     }
 
     fn with_rate(
@@ -137,7 +233,7 @@ impl Keygate {
         &self,
         route: Route,
         req: &ApiRequest<'_, H>,
-        auth: &Principal,
+        caller: &Caller,
     ) -> Outcome {
         if req.body.len() > MAX_BODY_LEN {
             return Err(RequestProblem::new(
@@ -146,19 +242,24 @@ impl Keygate {
                 format!("The body is over {MAX_BODY_LEN} bytes."),
             ));
         }
-        let caller = Caller::of(auth);
-        let keys = self.acting_for(&caller);
+        let keys = self.acting_for(caller);
         let fail = |e| self.problem_of(e);
         match (route, req.method) {
             (Route::Keys, "GET") => self.list_route(keys, req.query).await,
             (Route::Keys, _) => {
                 let new = bodies::new_key(
                     body(req.body, self.scopes_field())?,
-                    &caller,
+                    caller,
                     self.scopes_field(),
                 )?;
                 let minted = keys.mint(new).await.map_err(fail)?;
                 Ok(Answer::key(self.minted_json(&minted, None)))
+            }
+            (Route::Usage(KeyIdText(id)), _) => {
+                let id = id.ok_or_else(|| RequestProblem::not_found("No such key."))?;
+                let days = usage_days_query(req.query)?;
+                let days = keys.usage(&id, days).await.map_err(fail)?;
+                Ok(Answer::ok(to_json(&UsageDays::of(&days))))
             }
             (Route::Key(KeyIdText(id)) | Route::Rotate(KeyIdText(id)), method) => {
                 let id = id.ok_or_else(|| RequestProblem::not_found("No such key."))?;
@@ -513,4 +614,51 @@ pub(super) fn sentence(e: &dyn std::fmt::Display) -> String {
     let mut chars = text.chars();
     let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
     format!("{first}{}.", chars.as_str())
+}
+
+/// Default and largest `days` of `GET /v1/api-keys/{id}/usage`.
+pub(super) const USAGE_DAYS: (u16, u16) = (30, 90);
+
+/// `days=N` of the usage route: 1 to 90, 30 when absent.
+fn usage_days_query(query: Option<&str>) -> Result<u16, RequestProblem> {
+    let mut days = USAGE_DAYS.0;
+    for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        if let ("days", value) = pair.split_once('=').unwrap_or((pair, "")) {
+            days =
+                value.parse().ok().filter(|n| (1..=USAGE_DAYS.1).contains(n)).ok_or_else(|| {
+                    RequestProblem::invalid("days", "days must be a whole number from 1 to 90.")
+                })?;
+        }
+    }
+    Ok(days)
+}
+
+/// `GET /v1/api-keys/{id}/usage`: requests per UTC day, oldest first.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ApiKeyUsage))]
+pub(super) struct UsageDays {
+    /// One entry per day, up to today (UTC), days without requests as 0.
+    data: Vec<UsageDay>,
+}
+
+/// The requests of one key on one UTC day.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(super) struct UsageDay {
+    /// `YYYY-MM-DD`.
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
+    date: String,
+    count: u64,
+}
+
+impl UsageDays {
+    fn of(days: &[crate::store::DayCount]) -> Self {
+        let date = |day: i64| {
+            let midnight = Timestamp::from_unix_seconds(day.saturating_mul(86_400));
+            midnight.to_rfc3339().chars().take(10).collect()
+        };
+        UsageDays {
+            data: days.iter().map(|d| UsageDay { date: date(d.day), count: d.count }).collect(),
+        }
+    }
 }

@@ -14,8 +14,11 @@
 //! | `PATCH /v1/api-keys/{id}` | admin | details |
 //! | `DELETE /v1/api-keys/{id}` | admin | details of the revoked key |
 //! | `POST /v1/api-keys/{id}/rotate` | admin | 201, the new key; the old one works for `grace_period_seconds` |
+//! | `GET /v1/api-keys/{id}/usage?days=N` | admin | `{"data":[{"date","count"},…]}`: requests per UTC day, up to 90 days |
 //!
-//! The caller is the admin key itself ([`Caller::of`](crate::caller::Caller::of)), under the rules of [`crate::caller`]:
+//! The caller is the admin key itself ([`Caller::of`](crate::caller::Caller::of)), or one the
+//! host names from its own session ([`Keygate::handle_api_as`](crate::Keygate::handle_api_as)),
+//! under the rules of [`crate::caller`]:
 //! it mints and sets only scopes it holds (403 `scope_not_held`), a test key manages test keys
 //! only (403 `environment_not_allowed`; a live key is 404 to it), a user's key manages that
 //! user's keys only, another workspace's key id is 404, `rate_plan` is the operator's

@@ -23,7 +23,7 @@ use crate::response::{
 
 use super::MAX_LIST_LIMIT;
 use super::bodies::{MintBody, PatchBody, RotateBody};
-use super::handlers::{KeyJson, List, Me, RateLimit};
+use super::handlers::{KeyJson, List, Me, RateLimit, USAGE_DAYS, UsageDay, UsageDays};
 
 /// The statuses any management request may be refused with, besides its own.
 const REFUSALS: [u16; 6] = [400, 401, 403, 405, 429, 503];
@@ -61,6 +61,8 @@ pub fn openapi(preset: &Preset) -> OpenApi {
         .schema_from::<List<'static>>()
         .schema_from::<Me<'static>>()
         .schema_from::<RateLimit>()
+        .schema_from::<UsageDays>()
+        .schema_from::<UsageDay>()
         .schema_from::<MintBody>()
         .schema_from::<PatchBody>()
         .schema_from::<RotateBody>()
@@ -213,6 +215,28 @@ pub fn openapi(preset: &Preset) -> OpenApi {
         )
         .request_body(Some(json_body("Rotation", false))),
     );
+    let usage = with_id(
+        operation(
+            "getApiKeyUsage",
+            "A key's requests per UTC day",
+            ("200", "One entry per day up to today, oldest first.", "ApiKeyUsage"),
+            &[404],
+        )
+        .parameter(
+            ParameterBuilder::new()
+                .name("days")
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some("How many days, up to today (default 30)."))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(1))
+                        .maximum(Some(u64::from(USAGE_DAYS.1))),
+                ))
+                .build(),
+        ),
+    );
     let me =
         operation("getMe", "The key making the request", ("200", "The key.", "Me"), &[]).build();
     let rate = operation(
@@ -244,6 +268,10 @@ pub fn openapi(preset: &Preset) -> OpenApi {
         .path(
             "/v1/api-keys/{id}/rotate",
             PathItemBuilder::new().operation(HttpMethod::Post, rotate).build(),
+        )
+        .path(
+            "/v1/api-keys/{id}/usage",
+            PathItemBuilder::new().operation(HttpMethod::Get, usage).build(),
         )
         .build();
     OpenApiBuilder::new()

@@ -9,6 +9,7 @@ pub(super) enum Route {
     Keys,
     Key(KeyIdText),
     Rotate(KeyIdText),
+    Usage(KeyIdText),
 }
 
 /// A key id as it appeared in the path: parsed later, so that a malformed one is a 404.
@@ -26,6 +27,9 @@ pub(super) fn route(path: &str) -> Option<Route> {
         ("v1", "api-keys", Some(id), Some("rotate"), None) => {
             Route::Rotate(KeyIdText(id.parse().ok()))
         }
+        ("v1", "api-keys", Some(id), Some("usage"), None) => {
+            Route::Usage(KeyIdText(id.parse().ok()))
+        }
         _ => return None,
     };
     Some(route)
@@ -40,12 +44,13 @@ impl Route {
             Route::Keys => "/v1/api-keys",
             Route::Key(_) => "/v1/api-keys/{id}",
             Route::Rotate(_) => "/v1/api-keys/{id}/rotate",
+            Route::Usage(_) => "/v1/api-keys/{id}/usage",
         }
     }
 
     pub(super) fn allows(self) -> &'static [&'static str] {
         match self {
-            Route::Me | Route::RateLimit => &["GET"],
+            Route::Me | Route::RateLimit | Route::Usage(_) => &["GET"],
             Route::Keys => &["GET", "POST"],
             Route::Key(_) => &["GET", "PATCH", "DELETE"],
             Route::Rotate(_) => &["POST"],

@@ -285,6 +285,15 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
     async fn recent_networks(&self, id: &KeyId) -> Result<Vec<SeenNetwork>, StoreError> {
         self.inner.recent_networks(id).await
     }
+
+    async fn usage_days(
+        &self,
+        id: &KeyId,
+        first: i64,
+        last: i64,
+    ) -> Result<Vec<super::DayCount>, StoreError> {
+        self.inner.usage_days(id, first, last).await
+    }
 }
 
 #[cfg(test)]

@@ -257,4 +257,18 @@ pub trait KeyStore: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Unavailable`] when the store cannot answer.
     async fn recent_networks(&self, id: &KeyId) -> Result<Vec<SeenNetwork>, StoreError>;
+
+    /// The requests of key `id` per UTC day, for the days `first..=last` (day numbers,
+    /// [`Usage::day_of`](super::Usage::day_of)): the days with any, oldest first. Kept by
+    /// [`record_usage`](Self::record_usage), each delta on the day of its `last_used`, for at
+    /// least 90 days; empty for an unknown key.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store cannot answer.
+    async fn usage_days(
+        &self,
+        id: &KeyId,
+        first: i64,
+        last: i64,
+    ) -> Result<Vec<super::DayCount>, StoreError>;
 }

@@ -5,8 +5,9 @@ use crate::format::KeyId;
 
 use super::credit_cell::{CreditCell, Held};
 use super::{
-    Credits, Cursor, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE, NetworkSighting, Page,
-    Peek, Rotated, Rotation, SeenNetwork, Spend, StoreError, UsageDelta,
+    Credits, Cursor, DayCount, KeyRecord, KeyStore, KeyUpdate, ListQuery, MAX_PAGE,
+    NetworkSighting, Page, Peek, Rotated, Rotation, SeenNetwork, Spend, StoreError, Usage,
+    UsageDelta,
 };
 
 type Map = crate::map::Map<KeyId, Arc<KeyRecord>>;
@@ -37,6 +38,8 @@ pub struct MemoryStore {
     map: Map,
     balances: Balances,
     writes: Mutex<()>,
+    /// Each key's requests per UTC day, kept by the usage flush.
+    days: Mutex<std::collections::HashMap<KeyId, std::collections::BTreeMap<i64, u64>>>,
     /// Each key's recent networks; only the write-behind flush and a key's details touch it.
     networks: Mutex<std::collections::HashMap<KeyId, Vec<SeenNetwork>>>,
 }
@@ -60,6 +63,7 @@ impl MemoryStore {
             map: crate::map::new_map(),
             balances: crate::map::new_map(),
             writes: Mutex::new(()),
+            days: Mutex::new(std::collections::HashMap::new()),
             networks: Mutex::new(std::collections::HashMap::new()),
         }
     }
@@ -309,11 +313,15 @@ impl KeyStore for MemoryStore {
     async fn record_usage(&self, batch: &[UsageDelta]) -> Result<(), StoreError> {
         let _w = self.write_lock();
         let map = self.map.pin();
+        let mut days = self.days.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         for delta in batch {
             if let Some(record) = map.get(&delta.id) {
                 let mut changed = KeyRecord::clone(record);
                 delta.apply(&mut changed);
                 map.insert(delta.id, Arc::new(changed));
+                let day = Usage::day_of(delta.last_used);
+                let count = days.entry(delta.id).or_default().entry(day).or_default();
+                *count = count.saturating_add(delta.count);
             }
         }
         Ok(())
@@ -338,5 +346,16 @@ impl KeyStore for MemoryStore {
     async fn recent_networks(&self, id: &KeyId) -> Result<Vec<SeenNetwork>, StoreError> {
         let networks = self.networks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         Ok(networks.get(id).cloned().unwrap_or_default())
+    }
+
+    async fn usage_days(
+        &self,
+        id: &KeyId,
+        first: i64,
+        last: i64,
+    ) -> Result<Vec<DayCount>, StoreError> {
+        let days = self.days.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(counts) = days.get(id).filter(|_| first <= last) else { return Ok(Vec::new()) };
+        Ok(counts.range(first..=last).map(|(&day, &count)| DayCount { day, count }).collect())
     }
 }

@@ -40,4 +40,4 @@ pub use metadata::{MAX_METADATA_LEN, Metadata, MetadataError};
 pub use networks::{NetworkSighting, RECENT_NETWORKS, SeenNetwork, network_of};
 pub use query::{Cursor, ListQuery, MAX_PAGE, Page};
 pub use record::{KeyKind, KeyRecord, Owner, UnknownKind};
-pub use usage::{Usage, UsageDelta};
+pub use usage::{DayCount, Usage, UsageDelta};

@@ -116,3 +116,13 @@ impl UsageDelta {
         record.usage.add(self.count, self.last_used);
     }
 }
+
+/// The requests of one key on one UTC day, as the usage flush recorded them
+/// ([`KeyStore::usage_days`](super::KeyStore::usage_days)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct DayCount {
+    /// The day: days since the epoch ([`Usage::day_of`]).
+    pub day: i64,
+    /// Requests counted on it.
+    pub count: u64,
+}

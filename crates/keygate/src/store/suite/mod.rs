@@ -14,9 +14,9 @@ use crate::hash::{KeyHasher, Pepper};
 use crate::limit::{RatePlan, Window};
 use crate::scope::ScopeSet;
 use crate::store::{
-    Credits, Cursor, KeyKind, KeyRecord, KeyStore, KeyUpdate, ListQuery, Metadata, NetworkSighting,
-    Owner, Page, Peek, RECENT_NETWORKS, Refill, Rotated, Rotation, Spend, StoreError, Usage,
-    UsageDelta,
+    Credits, Cursor, DayCount, KeyKind, KeyRecord, KeyStore, KeyUpdate, ListQuery, Metadata,
+    NetworkSighting, Owner, Page, Peek, RECENT_NETWORKS, Refill, Rotated, Rotation, Spend,
+    StoreError, Usage, UsageDelta,
 };
 
 mod switchable;
@@ -803,6 +803,22 @@ async fn usage(store: &dyn KeyStore, kit: &Kit) {
     let ghost = UsageDelta { id: kit.record(None, t(0)).id, count: 1, last_used: t(day) };
     store.record_usage(&[ghost]).await.expect("unknown ids are dropped");
     assert!(store.find(&ghost.id).await.expect("find").is_none(), "usage creates no record");
+
+    // The same requests, per UTC day.
+    let mut expected = std::collections::BTreeMap::new();
+    for (count, at) in [(3, day), (2, day + 10), (1, day + 5), (4, 2 * day)] {
+        *expected.entry(Usage::day_of(t(at))).or_insert(0) += count;
+    }
+    let expected: Vec<DayCount> =
+        expected.into_iter().map(|(day, count)| DayCount { day, count }).collect();
+    let (first, last) = (expected[0].day, expected[expected.len() - 1].day);
+    let days = store.usage_days(&record.id, first - 90, last + 1).await.expect("days");
+    assert_eq!(days, expected, "requests per day, oldest first");
+    let one = store.usage_days(&record.id, last, last).await.expect("days");
+    assert_eq!(one, expected[expected.len() - 1..], "a range of one day");
+    assert!(store.usage_days(&record.id, last + 1, last + 90).await.expect("days").is_empty());
+    assert!(store.usage_days(&record.id, last, first - 1).await.expect("days").is_empty());
+    assert!(store.usage_days(&ghost.id, first, last).await.expect("days").is_empty());
 }
 
 async fn networks(store: &dyn KeyStore, kit: &Kit) {

@@ -155,4 +155,13 @@ impl<S: KeyStore> KeyStore for Switchable<S> {
         self.check()?;
         self.inner.recent_networks(id).await
     }
+    async fn usage_days(
+        &self,
+        id: &KeyId,
+        first: i64,
+        last: i64,
+    ) -> Result<Vec<crate::store::DayCount>, StoreError> {
+        self.check()?;
+        self.inner.usage_days(id, first, last).await
+    }
 }
