@@ -267,8 +267,13 @@ pub fn management_with(
         )
 }
 
-/// The body, or as much of it as [`CappedBody`] keeps.
-async fn read_capped<S, B>(mut body: S) -> CappedBody
+/// Reads the body of `warp::body::stream()`, or as much of it as [`CappedBody`] keeps (one
+/// byte past [`MAX_BODY_LEN`](keygate::adapter::MAX_BODY_LEN), so that a body over the cap is
+/// told apart), with or without a `Content-Length`.
+///
+/// # Errors
+/// None: a stream that fails ends the body there.
+pub async fn read_capped<S, B>(mut body: S) -> CappedBody
 where
     S: futures_util::Stream<Item = Result<B, warp::Error>> + Unpin,
     B: Buf,

@@ -82,6 +82,7 @@ pub(crate) fn server(
 ) -> Result<Server, String> {
     let listener = listener.into_std().map_err(|e| e.to_string())?;
     let gated = reports_need_a_plan(&gate);
+    let keys_page = docs.keys_page().clone();
     let server = HttpServer::new(move || {
         let auth = KeygateTransform::new(gate.clone()).tls(tls);
         let reports = if gated { web::get().to(planned_report) } else { web::get().to(report) };
@@ -106,6 +107,7 @@ pub(crate) fn server(
             .service(web::resource("/v1/reports").wrap(auth.clone()).route(reports))
             .service(web::resource("/v1/tasks/{id}").wrap(auth).route(web::delete().to(remove)))
             .configure(management_config(gate.clone()))
+            .configure(keygate_ui::actix::config(keys_page.clone()))
     })
     // What a TLS acceptor does: mark its connections, for the management routes (and the
     // middleware, told already).

@@ -34,6 +34,7 @@ impl FromRef<AppState> for Keygate {
 pub(crate) fn app(gate: Keygate, tasks: Arc<Tasks>, tls: bool, docs: Arc<Documents>) -> Router {
     let state = AppState { gate: gate.clone(), tasks };
     let metrics_docs = docs.clone();
+    let keys_page = docs.keys_page().clone();
     let reports = if reports_need_a_plan(&gate) { get(planned_report) } else { get(report) };
     let protected = Router::new()
         .route("/v1/reports", reports)
@@ -47,6 +48,7 @@ pub(crate) fn app(gate: Keygate, tasks: Arc<Tasks>, tls: bool, docs: Arc<Documen
         .route("/metrics", get(move || document(metrics_docs.metrics())))
         .route("/v1/openapi.json", get(move || document(docs.openapi())))
         .merge(protected)
+        .merge(keygate_ui::axum::router(keys_page))
         .merge(management_router(gate));
     // What a TLS acceptor does: mark its requests, for the management router (the layer is
     // told already).

@@ -55,16 +55,28 @@ pub struct Overrides {
     pub pepper: Option<Pepper>,
 }
 
-/// What the demo serves without a key: `GET /metrics` (Prometheus text) and
-/// `GET /v1/openapi.json` (the management API of the running preset).
+/// Where the demo serves its keys page.
+pub const KEYS_PAGE: &str = "/ui";
+
+/// What the demo serves without a key: `GET /metrics` (Prometheus text),
+/// `GET /v1/openapi.json` (the management API of the running preset) and the keys page at
+/// `/ui/` (signed in by pasting an admin key once).
 pub struct Documents {
     metrics: metrics_exporter_prometheus::PrometheusHandle,
     openapi: String,
+    keys_page: keygate_ui::KeysPage,
 }
 
 impl Documents {
     fn new(gate: &Keygate, metrics: metrics_exporter_prometheus::PrometheusHandle) -> Self {
-        Documents { metrics, openapi: openapi_of(gate) }
+        let logins = Arc::new(keygate_ui::KeyLogin::new(gate.clone()));
+        let keys_page = keygate_ui::KeysPage::new(gate.clone(), KEYS_PAGE, logins);
+        Documents { metrics, openapi: openapi_of(gate), keys_page }
+    }
+
+    /// The keys page, at [`KEYS_PAGE`].
+    pub fn keys_page(&self) -> &keygate_ui::KeysPage {
+        &self.keys_page
     }
 
     /// The content type and body of `/metrics`.

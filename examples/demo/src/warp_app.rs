@@ -32,6 +32,7 @@ pub(crate) async fn serve(
     docs: Arc<Documents>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
+    let keys_page = keygate_ui::warp::filter(docs.keys_page().clone());
     let healthz = warp::path!("healthz").and(warp::get()).map(|| warp::Reply::into_response("ok"));
     let d = docs.clone();
     let metrics = warp::path!("metrics").and(warp::get()).map(move || document(d.metrics()));
@@ -86,6 +87,8 @@ pub(crate) async fn serve(
         .or(remove)
         .unify()
         .or(management_with(gate, tls))
+        .unify()
+        .or(keys_page)
         .unify()
         .recover(recover);
     warp::serve(routes).incoming(listener).graceful(shutdown).run().await;

@@ -1,0 +1,147 @@
+//! [`KeyLogin`]: sessions opened by pasting an admin key once.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use keygate::caller::Caller;
+use keygate::clock::Timestamp;
+use keygate::format::KeyId;
+use keygate::scope::Requirement;
+use keygate::{AuthError, Keygate};
+use rand::TryRng;
+use sha2::{Digest, Sha256};
+
+use crate::session::{LoginRefused, RequestHead, Session, Sessions};
+
+/// The cookie [`KeyLogin`] keeps its sessions in.
+pub const SESSION_COOKIE: &str = "keygate_session";
+
+/// How long a [`KeyLogin`] session lasts unless told otherwise: 8 hours.
+pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(8 * 3600);
+
+/// Sessions opened by pasting a key that holds the preset's admin scope into the page, once:
+/// the key is verified, then forgotten; the session acts for that key's caller (its
+/// workspace, user, environment, scopes and credits) and ends when the key is revoked,
+/// disabled or expires, at sign-out, or after its lifetime. Sessions live in this process's
+/// memory.
+///
+/// ```
+/// use keygate::{Keygate, manage::NewKey, preset::Preset, store::Owner};
+/// use keygate_ui::{KeyLogin, RequestHead, SESSION_COOKIE, Sessions};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
+/// let admin = gate.mint(NewKey::new(Owner::workspace("wks_1"), "admin").scopes(["admin:*"])?).await?;
+/// let logins = KeyLogin::new(gate.clone());
+/// let cookie = logins.log_in(admin.key.expose_secret()).await.unwrap();
+/// let head = RequestHead::new(vec![("cookie".into(), format!("{SESSION_COOKIE}={cookie}"))]);
+/// let session = logins.session(&head).await.unwrap();
+/// assert_eq!(session.caller.workspace_id(), "wks_1");
+/// // A key without the admin scope opens no session.
+/// let reader = gate.mint(NewKey::new(Owner::workspace("wks_1"), "r").scopes(["tasks:read"])?).await?;
+/// assert!(logins.log_in(reader.key.expose_secret()).await.is_err());
+/// # Ok(())
+/// # }
+/// ```
+pub struct KeyLogin {
+    gate: Keygate,
+    lifetime: Duration,
+    /// Sessions by the SHA-256 of their cookie value: the lookup never compares the secret.
+    sessions: Mutex<HashMap<[u8; 32], Entry>>,
+}
+
+struct Entry {
+    caller: Caller,
+    csrf_token: String,
+    key_id: KeyId,
+    ends_at: Timestamp,
+}
+
+impl std::fmt::Debug for KeyLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyLogin").field("lifetime", &self.lifetime).finish_non_exhaustive()
+    }
+}
+
+/// 32 random bytes as 64 hex digits.
+fn random_token() -> Result<String, LoginRefused> {
+    let mut bytes = [0u8; 32];
+    rand::rngs::SysRng.try_fill_bytes(&mut bytes).map_err(|_| LoginRefused::Unavailable)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+impl KeyLogin {
+    /// Sessions for keys of `gate`, lasting [`DEFAULT_SESSION_LIFETIME`].
+    pub fn new(gate: Keygate) -> Self {
+        KeyLogin { gate, lifetime: DEFAULT_SESSION_LIFETIME, sessions: Mutex::new(HashMap::new()) }
+    }
+
+    /// How long a session lasts at most.
+    pub fn lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Entry>> {
+        // Entries are inserted and removed whole: a panic elsewhere leaves none half-written.
+        self.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[async_trait::async_trait]
+impl Sessions for KeyLogin {
+    async fn session(&self, head: &RequestHead) -> Option<Session> {
+        let token = head.cookie(SESSION_COOKIE)?;
+        let id = digest(token);
+        let now = self.gate.clock().now();
+        let (caller, csrf_token, key_id) = {
+            let mut sessions = self.sessions();
+            sessions.retain(|_, e| e.ends_at > now);
+            let entry = sessions.get(&id)?;
+            (entry.caller.clone(), entry.csrf_token.clone(), entry.key_id)
+        };
+        // The session lasts only as long as its key is usable.
+        let usable = match self.gate.store().find(&key_id).await {
+            Ok(Some(r)) => !r.disabled && !r.is_revoked_at(now) && !r.is_expired_at(now),
+            Ok(None) => false,
+            Err(_) => return None,
+        };
+        if !usable {
+            self.sessions().remove(&id);
+            return None;
+        }
+        Some(Session { caller, csrf_token })
+    }
+
+    async fn log_in(&self, key: &str) -> Result<String, LoginRefused> {
+        let principal = self.gate.verify(key.trim()).await.map_err(|e| match e {
+            AuthError::Unavailable(_) => LoginRefused::Unavailable,
+            _ => LoginRefused::Invalid,
+        })?;
+        let admin = Requirement::all_of([self.gate.preset().admin_scope.as_str()])
+            .map_err(|_| LoginRefused::Invalid)?;
+        self.gate.authorize(&principal, &admin).map_err(|_| LoginRefused::Invalid)?;
+        let token = random_token()?;
+        let entry = Entry {
+            caller: Caller::of(&principal),
+            csrf_token: random_token()?,
+            key_id: principal.key_id(),
+            ends_at: self.gate.clock().now().saturating_add(self.lifetime),
+        };
+        tracing::info!(key_id = %entry.key_id, "keys page: signed in with a key");
+        self.sessions().insert(digest(&token), entry);
+        Ok(token)
+    }
+
+    async fn log_out(&self, head: &RequestHead) {
+        if let Some(token) = head.cookie(SESSION_COOKIE) {
+            self.sessions().remove(&digest(token));
+        }
+    }
+}

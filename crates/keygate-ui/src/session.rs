@@ -1,0 +1,121 @@
+//! Who a page request acts for: the host's session, mapped to a keygate [`Caller`].
+
+use keygate::caller::Caller;
+
+/// The head of a page request, as a [`Sessions`] implementation reads it: header names in
+/// lower case.
+///
+/// ```
+/// use keygate_ui::RequestHead;
+///
+/// let head = RequestHead::new(vec![("cookie".into(), "theme=dark; sid=abc123".into())]);
+/// assert_eq!(head.cookie("sid"), Some("abc123"));
+/// assert_eq!(head.cookie("theme"), Some("dark"));
+/// assert_eq!(head.cookie("other"), None);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct RequestHead {
+    headers: Vec<(String, String)>,
+}
+
+impl RequestHead {
+    /// A head of `headers` (names are compared without regard to case).
+    pub fn new(headers: Vec<(String, String)>) -> Self {
+        RequestHead { headers }
+    }
+
+    /// The first value of header `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The value of cookie `name`, from every `Cookie` header.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+            .flat_map(|(_, v)| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+    }
+
+    /// Every header, as received.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+}
+
+/// A signed-in session: the caller the management API acts for, and the session's CSRF token,
+/// which every state-changing request of the page must send back in `X-CSRF-Token`.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Who the page acts for: the authorization rules of keygate apply to it unchanged.
+    pub caller: Caller,
+    /// A secret bound to this session (not the session cookie itself): at least 128 random
+    /// bits, or a keyed hash of the session id.
+    pub csrf_token: String,
+}
+
+/// Why a login was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoginRefused {
+    /// This host signs people in elsewhere ([`Sessions::login_url`]).
+    NotOffered,
+    /// The key is not one that may manage keys.
+    Invalid,
+    /// The store could not be asked.
+    Unavailable,
+}
+
+/// The host's sessions, mapped to keygate callers: a cookie, an OAuth token, anything the
+/// host signs its users in with. Implement it to put the keys page behind the host's own
+/// login; [`KeyLogin`](crate::KeyLogin) is one implementation (an admin key pasted once).
+///
+/// ```
+/// use keygate::{caller::Caller, format::Environment, scope::ScopeSet};
+/// use keygate_ui::{RequestHead, Session, Sessions};
+///
+/// /// The host's own sessions: here, one fixed session id for the example.
+/// struct HostSessions;
+///
+/// #[async_trait::async_trait]
+/// impl Sessions for HostSessions {
+///     async fn session(&self, head: &RequestHead) -> Option<Session> {
+///         let sid = head.cookie("host_session")?;
+///         (sid == "s3cr3t-session-id").then(|| Session {
+///             caller: Caller::new("wks_1", Environment::Live, ScopeSet::parse(["admin:*"]).ok()?)
+///                 .user("usr_7"),
+///             csrf_token: "another-secret-bound-to-the-session".into(),
+///         })
+///     }
+///
+///     fn login_url(&self) -> Option<&str> {
+///         Some("/login")
+///     }
+/// }
+/// ```
+#[async_trait::async_trait]
+pub trait Sessions: Send + Sync + 'static {
+    /// The session of a request, if it is signed in.
+    async fn session(&self, head: &RequestHead) -> Option<Session>;
+
+    /// Where the page sends someone who is not signed in, when the host signs people in
+    /// elsewhere. `None` (the default) for a page that signs in with its own form.
+    fn login_url(&self) -> Option<&str> {
+        None
+    }
+
+    /// Signs in with an API key pasted into the page's form: returns the new session's
+    /// cookie value. The default refuses ([`LoginRefused::NotOffered`]).
+    async fn log_in(&self, key: &str) -> Result<String, LoginRefused> {
+        let _ = key;
+        Err(LoginRefused::NotOffered)
+    }
+
+    /// Ends the session of a request (the page's sign-out button).
+    async fn log_out(&self, head: &RequestHead) {
+        let _ = head;
+    }
+}
