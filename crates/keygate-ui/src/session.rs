@@ -83,10 +83,14 @@ pub enum LoginRefused {
 /// #[async_trait::async_trait]
 /// impl Sessions for HostSessions {
 ///     async fn session(&self, head: &RequestHead) -> Option<Session> {
+///         // Look the session up in the host's own store; a real one compares no secret with `==`.
 ///         let sid = head.cookie("host_session")?;
-///         (sid == "s3cr3t-session-id").then(|| Session {
-///             caller: Caller::new("wks_1", Environment::Live, ScopeSet::parse(["admin:*"]).ok()?)
-///                 .user("usr_7"),
+///         if sid.len() != 32 {
+///             return None;
+///         }
+///         let scopes = ScopeSet::parse(["admin:*"]).ok()?;
+///         Some(Session {
+///             caller: Caller::new("wks_1", Environment::Live, scopes).user("usr_7"),
 ///             csrf_token: "another-secret-bound-to-the-session".into(),
 ///         })
 ///     }
