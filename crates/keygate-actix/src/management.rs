@@ -26,7 +26,7 @@ use crate::{ActixHeaders, into_response, is_tls};
 /// # }
 /// ```
 pub fn management_services(gate: Keygate) -> Vec<Resource> {
-    ["/v1/me", "/v1/rate-limit", "/v1/api-keys", "/v1/api-keys/{id}", "/v1/api-keys/{id}/rotate"]
+    keygate::management::ROUTES
         .into_iter()
         .map(|pattern| {
             let gate = gate.clone();

@@ -33,12 +33,9 @@ pub fn management_router<S: Clone + Send + Sync + 'static>(gate: Keygate) -> Rou
         let gate = gate.clone();
         async move { handle(gate, req).await }
     };
-    Router::new()
-        .route("/v1/me", any(handler.clone()))
-        .route("/v1/rate-limit", any(handler.clone()))
-        .route("/v1/api-keys", any(handler.clone()))
-        .route("/v1/api-keys/{id}", any(handler.clone()))
-        .route("/v1/api-keys/{id}/rotate", any(handler))
+    keygate::management::ROUTES
+        .into_iter()
+        .fold(Router::new(), |router, route| router.route(route, any(handler.clone())))
 }
 
 async fn handle(gate: Keygate, req: Request) -> Response {

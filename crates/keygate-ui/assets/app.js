@@ -143,7 +143,7 @@
   }
 
   function chart(key, days) {
-    const width = 6;
+    const width = 4;
     const height = 40;
     const max = Math.max(1, ...days.map((d) => d.count));
     const total = days.reduce((n, d) => n + d.count, 0);
@@ -192,9 +192,9 @@
         el("td", { "data-label": "Name" }, key.name),
         el("td", { "data-label": "Key" }, el("code", {}, key.prefix + "…")),
         el("td", { "data-label": "Scopes" }, scopesOf(key).join(", ") || "none"),
-        el("td", { "data-label": "Created" }, day(key.created_at)),
-        el("td", { "data-label": "Last used" }, when(key.last_used)),
-        el("td", { "data-label": "Expires" }, day(key.expires_at)),
+        el("td", { "data-label": "Created", class: "when" }, day(key.created_at)),
+        el("td", { "data-label": "Last used", class: "when" }, when(key.last_used)),
+        el("td", { "data-label": "Expires", class: "when" }, day(key.expires_at)),
         el("td", { "data-label": "Status" }, el("span", { class: "badge " + status }, status)),
         usage,
         actions,

@@ -57,7 +57,7 @@ pub use openapi::openapi;
 
 use std::time::Duration;
 
-pub use routes::is_api_path;
+pub use routes::{ROUTES, is_api_path};
 
 /// Longest rotation grace period: 30 days.
 pub const MAX_GRACE: Duration = Duration::from_secs(30 * 86_400);

@@ -58,6 +58,23 @@ impl Route {
     }
 }
 
+/// The routes of the management API, as templates (`{id}` for a key id): what an adapter
+/// registers with its router.
+///
+/// ```
+/// use keygate::management::{ROUTES, is_api_path};
+///
+/// assert!(ROUTES.iter().all(|r| is_api_path(&r.replace("{id}", "key_AbCdEfGh1234"))));
+/// ```
+pub const ROUTES: [&str; 6] = [
+    "/v1/me",
+    "/v1/rate-limit",
+    "/v1/api-keys",
+    "/v1/api-keys/{id}",
+    "/v1/api-keys/{id}/rotate",
+    "/v1/api-keys/{id}/usage",
+];
+
 /// Whether `path` is one of the management API's routes.
 pub fn is_api_path(path: &str) -> bool {
     route(path).is_some()
