@@ -24,7 +24,6 @@
     const status = $("status");
     status.textContent = text || "";
     status.classList.toggle("error", Boolean(isError));
-    status.setAttribute("role", isError ? "alert" : "status");
   }
 
   // The message of an error body, in any of the presets' styles.
@@ -176,9 +175,14 @@
     const live = status === "active" || status === "rotating" || status === "disabled";
     const actions = el("td", { class: "actions" });
     if (live) {
-      const edit = el("button", { type: "button", "data-action": "edit" }, "Edit");
-      const rotate = el("button", { type: "button", "data-action": "rotate" }, "Rotate");
-      const revoke = el("button", { type: "button", "data-action": "revoke", class: "danger" }, "Revoke");
+      const label = (what) => what + " “" + key.name + "”";
+      const edit = el("button", { type: "button", "data-action": "edit", "aria-label": label("Edit") }, "Edit");
+      const rotate = el("button", { type: "button", "data-action": "rotate", "aria-label": label("Rotate") }, "Rotate");
+      const revoke = el(
+        "button",
+        { type: "button", "data-action": "revoke", class: "danger", "aria-label": label("Revoke") },
+        "Revoke",
+      );
       edit.addEventListener("click", () => editKey(key));
       rotate.addEventListener("click", () => rotateKey(key));
       revoke.addEventListener("click", () => revokeKey(key));
@@ -269,6 +273,7 @@
   }
 
   async function rotateKey(key) {
+    $("rotate-title").textContent = "Rotate “" + key.name + "”";
     if ((await ask($("rotate-dialog"))) !== "rotate") return;
     const grace = Number($("rotate-grace").value);
     try {
@@ -284,16 +289,28 @@
   }
 
   async function editKey(key) {
+    const held = scopesOf(key);
+    const date = key.expires_at ? String(key.expires_at).slice(0, 10) : "";
+    $("edit-title").textContent = "Edit “" + key.name + "”";
     $("edit-name").value = key.name;
-    $("edit-expires").value = key.expires_at ? String(key.expires_at).slice(0, 10) : "";
-    scopeBoxes($("edit-scopes"), "edit", scopesOf(key));
+    $("edit-expires").value = date;
+    scopeBoxes($("edit-scopes"), "edit", held);
     if ((await ask($("edit-dialog"))) !== "save") return;
-    const body = { name: $("edit-name").value, expires_at: expiryOf($("edit-expires")) };
-    body[state.session.scopes_field] = chosenScopes($("edit-scopes"));
+    // Only what was changed is sent: an expiry left alone keeps its time of day, and scopes
+    // the list does not show (wildcards, scopes this session cannot grant) are kept.
+    const body = {};
+    const name = $("edit-name").value;
+    if (name !== key.name) body.name = name;
+    if ($("edit-expires").value !== date) body.expires_at = expiryOf($("edit-expires"));
+    const known = state.session.known_scopes;
+    const scopes = chosenScopes($("edit-scopes")).concat(held.filter((s) => !known.includes(s)));
+    const same = scopes.length === held.length && scopes.every((s) => held.includes(s));
+    if (!same) body[state.session.scopes_field] = scopes;
+    if (Object.keys(body).length === 0) return;
     try {
       await call("PATCH", "api/v1/api-keys/" + encodeURIComponent(key.id), body);
       await refresh();
-      say("Key “" + body.name + "” saved.");
+      say("Key “" + (body.name || key.name) + "” saved.");
     } catch (e) {
       say(e.message, true);
     }

@@ -2,6 +2,7 @@
 
 use actix_web::web::{self, Bytes, Data};
 use actix_web::{HttpRequest, HttpResponse};
+use keygate::Peer;
 use keygate::adapter::TlsConnection;
 
 use crate::{KeysPage, PageRequest, RequestHead};
@@ -38,13 +39,14 @@ pub fn config(page: KeysPage) -> impl FnOnce(&mut web::ServiceConfig) {
 }
 
 async fn handle(page: Data<KeysPage>, req: HttpRequest, body: Bytes) -> HttpResponse {
-    let head = RequestHead::new(
-        req.headers()
-            .iter()
-            .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-            .collect(),
-    );
     let tls = req.conn_data::<TlsConnection>().is_some();
+    let peer = Peer { ip: req.peer_addr().map(|a| a.ip()), tls };
+    let authority = req.uri().authority().map(|a| a.as_str());
+    let head = RequestHead::from_request(
+        req.headers().iter().map(|(n, v)| (n.as_str(), v.to_str().ok())),
+        authority,
+        peer,
+    );
     let query = req.query_string();
     let request = PageRequest {
         method: req.method().as_str(),

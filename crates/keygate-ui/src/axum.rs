@@ -2,17 +2,21 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use keygate::Peer;
 use keygate::adapter::{MAX_BODY_LEN, TlsConnection};
 
 use crate::{KeysPage, PageRequest, RequestHead};
 
 /// The routes of `page` at its mount path (the path itself, and everything under it), to
-/// merge into the host's router. Requests are marked TLS by
-/// [`TlsConnection`] in their extensions, as the adapters read it.
+/// merge into the host's router. Requests are marked TLS by [`TlsConnection`] in their
+/// extensions, as the adapters read it; the client's address comes from `ConnectInfo`
+/// (`into_make_service_with_connect_info::<SocketAddr>()`), for the keys' `allowed_ips`.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -44,11 +48,12 @@ pub fn router<S: Clone + Send + Sync + 'static>(page: KeysPage) -> Router<S> {
 async fn handle(State(page): State<KeysPage>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let tls = TlsConnection::is_set(&parts.extensions);
+    let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip());
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY_LEN + 1).await else {
         return (axum::http::StatusCode::PAYLOAD_TOO_LARGE, "The body is too large.")
             .into_response();
     };
-    answer(&page, &parts.method, &parts.uri, &parts.headers, &body, tls).await
+    answer(&page, &parts.method, &parts.uri, &parts.headers, &body, Peer { ip, tls }).await
 }
 
 async fn answer(
@@ -57,13 +62,12 @@ async fn answer(
     uri: &Uri,
     headers: &HeaderMap,
     body: &Bytes,
-    tls: bool,
+    peer: Peer,
 ) -> Response {
-    let head = RequestHead::new(
-        headers
-            .iter()
-            .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-            .collect(),
+    let head = RequestHead::from_request(
+        headers.iter().map(|(n, v)| (n.as_str(), v.to_str().ok())),
+        uri.authority().map(|a| a.as_str()),
+        peer,
     );
     let request = PageRequest {
         method: method.as_str(),
@@ -71,7 +75,7 @@ async fn answer(
         query: uri.query(),
         head,
         body,
-        tls,
+        tls: peer.tls,
     };
     match page.handle(request).await {
         Some(response) => response.into_http::<axum::body::Body>(),

@@ -21,10 +21,11 @@ pub const SESSION_COOKIE: &str = "keygate_session";
 pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(8 * 3600);
 
 /// Sessions opened by pasting a key that holds the preset's admin scope into the page, once:
-/// the key is verified, then forgotten; the session acts for that key's caller (its
-/// workspace, user, environment, scopes and credits) and ends when the key is revoked,
-/// disabled or expires, at sign-out, or after its lifetime. Sessions live in this process's
-/// memory.
+/// the key is authenticated as a request from that client would be (throttle, networks,
+/// HTTPS, credits), then forgotten. On every request the session acts as the key does now
+/// (its workspace, user, environment, current scopes and credits) and only from an address
+/// the key allows; it ends when the key is revoked, disabled, expires or loses the admin
+/// scope, at sign-out, or after its lifetime. Sessions live in this process's memory.
 ///
 /// ```
 /// use keygate::{Keygate, manage::NewKey, preset::Preset, store::Owner};
@@ -35,13 +36,13 @@ pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(8 * 3600);
 /// let gate = Keygate::builder(Preset::livetest()).random_pepper().build()?;
 /// let admin = gate.mint(NewKey::new(Owner::workspace("wks_1"), "admin").scopes(["admin:*"])?).await?;
 /// let logins = KeyLogin::new(gate.clone());
-/// let cookie = logins.log_in(admin.key.expose_secret()).await.unwrap();
+/// let cookie = logins.log_in(admin.key.expose_secret(), &RequestHead::default()).await.unwrap();
 /// let head = RequestHead::new(vec![("cookie".into(), format!("{SESSION_COOKIE}={cookie}"))]);
 /// let session = logins.session(&head).await.unwrap();
 /// assert_eq!(session.caller.workspace_id(), "wks_1");
 /// // A key without the admin scope opens no session.
 /// let reader = gate.mint(NewKey::new(Owner::workspace("wks_1"), "r").scopes(["tasks:read"])?).await?;
-/// assert!(logins.log_in(reader.key.expose_secret()).await.is_err());
+/// assert!(logins.log_in(reader.key.expose_secret(), &RequestHead::default()).await.is_err());
 /// # Ok(())
 /// # }
 /// ```
@@ -53,7 +54,6 @@ pub struct KeyLogin {
 }
 
 struct Entry {
-    caller: Caller,
     csrf_token: String,
     key_id: KeyId,
     ends_at: Timestamp,
@@ -97,39 +97,76 @@ impl KeyLogin {
 #[async_trait::async_trait]
 impl Sessions for KeyLogin {
     async fn session(&self, head: &RequestHead) -> Option<Session> {
+        // One session cookie: a second one was planted by someone else (a sibling site, or a
+        // network attacker over plain HTTP), and neither is trusted.
+        if head.cookie_count(SESSION_COOKIE) != 1 {
+            return None;
+        }
         let token = head.cookie(SESSION_COOKIE)?;
         let id = digest(token);
         let now = self.gate.clock().now();
-        let (caller, csrf_token, key_id) = {
+        let (csrf_token, key_id) = {
             let mut sessions = self.sessions();
             sessions.retain(|_, e| e.ends_at > now);
             let entry = sessions.get(&id)?;
-            (entry.caller.clone(), entry.csrf_token.clone(), entry.key_id)
+            (entry.csrf_token.clone(), entry.key_id)
         };
-        // The session lasts only as long as its key is usable.
-        let usable = match self.gate.store().find(&key_id).await {
-            Ok(Some(r)) => !r.disabled && !r.is_revoked_at(now) && !r.is_expired_at(now),
-            Ok(None) => false,
+        // The session acts as its key does now: usable, still holding the admin scope, from
+        // an address the key allows, with its current scopes and credits.
+        let record = match self.gate.store().find(&key_id).await {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                self.sessions().remove(&id);
+                return None;
+            }
             Err(_) => return None,
         };
+        let admin = Requirement::all_of([self.gate.preset().admin_scope.as_str()]).ok()?;
+        let client = self.gate.client_ip(head.headers(), head.peer());
+        let usable = !record.disabled
+            && !record.is_revoked_at(now)
+            && !record.is_expired_at(now)
+            && self.gate.preset().policy.check(&record.scopes, &admin).is_ok();
         if !usable {
             self.sessions().remove(&id);
             return None;
         }
-        Some(Session { caller, csrf_token })
+        if !record.allows_client(client) {
+            return None;
+        }
+        Some(Session { caller: Caller::of_record(&record), csrf_token })
     }
 
-    async fn log_in(&self, key: &str) -> Result<String, LoginRefused> {
-        let principal = self.gate.verify(key.trim()).await.map_err(|e| match e {
-            AuthError::Unavailable(_) => LoginRefused::Unavailable,
-            _ => LoginRefused::Invalid,
-        })?;
+    async fn log_in(&self, key: &str, head: &RequestHead) -> Result<String, LoginRefused> {
+        // The key signs in as it would make a request from this client: the failed-auth
+        // throttle, its networks, HTTPS where required and its credits all apply, and the
+        // outcome is reported to the event sinks.
+        let label = self.gate.preset().sources.label();
+        let credential = if label.eq_ignore_ascii_case("authorization") {
+            format!("Bearer {}", key.trim())
+        } else {
+            key.trim().to_owned()
+        };
+        let mut headers: Vec<(&str, &str)> = head
+            .headers()
+            .iter()
+            .filter(|(n, _)| {
+                !n.eq_ignore_ascii_case("authorization") && !n.eq_ignore_ascii_case(label)
+            })
+            .filter(|(n, _)| !n.eq_ignore_ascii_case("x-api-key"))
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        headers.push((label, credential.as_str()));
+        let principal =
+            self.gate.authenticate(&headers, head.peer()).await.map_err(|e| match e {
+                AuthError::Unavailable(_) => LoginRefused::Unavailable,
+                _ => LoginRefused::Invalid,
+            })?;
         let admin = Requirement::all_of([self.gate.preset().admin_scope.as_str()])
             .map_err(|_| LoginRefused::Invalid)?;
         self.gate.authorize(&principal, &admin).map_err(|_| LoginRefused::Invalid)?;
         let token = random_token()?;
         let entry = Entry {
-            caller: Caller::of(&principal),
             csrf_token: random_token()?,
             key_id: principal.key_id(),
             ends_at: self.gate.clock().now().saturating_add(self.lifetime),

@@ -77,6 +77,7 @@ struct Inner {
     gate: Keygate,
     mount: String,
     sessions: Arc<dyn Sessions>,
+    secure_cookies: bool,
 }
 
 impl std::fmt::Debug for KeysPage {
@@ -97,7 +98,27 @@ impl KeysPage {
     pub fn new(gate: Keygate, mount: &str, sessions: Arc<dyn Sessions>) -> Self {
         let mount = format!("/{}", mount.trim_matches('/'));
         let mount = if mount == "/" { String::new() } else { mount };
-        KeysPage { inner: Arc::new(Inner { gate, mount, sessions }) }
+        KeysPage { inner: Arc::new(Inner { gate, mount, sessions, secure_cookies: false }) }
+    }
+
+    /// Marks the session cookie `Secure` on every answer, for a page served over HTTPS by a
+    /// proxy in front (without it, only requests the adapter knows came over TLS get it).
+    pub fn secure_cookies(self, always: bool) -> Self {
+        let Inner { gate, mount, sessions, .. } = &*self.inner;
+        let inner = Inner {
+            gate: gate.clone(),
+            mount: mount.clone(),
+            sessions: sessions.clone(),
+            secure_cookies: always,
+        };
+        KeysPage { inner: Arc::new(inner) }
+    }
+
+    /// Whether `path` is the page's: its mount path or under it. Adapters check it before
+    /// reading a body, so that other routes keep theirs.
+    pub fn owns(&self, path: &str) -> bool {
+        path.strip_prefix(self.inner.mount.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     }
 
     /// The path the page is mounted at (`/ui`; empty at the root).
@@ -107,11 +128,14 @@ impl KeysPage {
 
     /// Answers a request for the page, or `None` when its path is not the page's.
     pub async fn handle(&self, req: PageRequest<'_>) -> Option<Response> {
-        let rest = req.path.strip_prefix(self.inner.mount.as_str())?;
-        if !(rest.is_empty() || rest.starts_with('/')) {
+        if !self.owns(req.path) {
             return None;
         }
+        let rest = &req.path[self.inner.mount.len()..];
         let mut response = match (req.method, rest) {
+            _ if req.body.len() > MAX_BODY_LEN => {
+                json(413, r#"{"error":"The body is too large."}"#.into())
+            }
             ("GET" | "HEAD", "") => redirect(&format!("{}/", self.inner.mount)),
             ("GET" | "HEAD", "/") => asset("text/html; charset=utf-8", assets::INDEX_HTML),
             ("GET" | "HEAD", "/app.js") => asset("text/javascript; charset=utf-8", assets::APP_JS),
@@ -144,12 +168,15 @@ impl KeysPage {
         if req.head.header("sec-fetch-site").is_some_and(|s| s != "same-origin") {
             return false;
         }
+        // HTTP/2 names the host in `:authority`; adapters pass it on as `host`.
         match (req.head.header("origin"), req.head.header("host")) {
             (None, _) => true,
             (Some(origin), Some(host)) => {
-                let scheme = if req.tls { "https://" } else { "http://" };
-                origin.strip_prefix(scheme) == Some(host)
-                    || origin.strip_prefix("https://") == Some(host)
+                let origin = origin.to_ascii_lowercase();
+                let host = host.to_ascii_lowercase();
+                ["http://", "https://"]
+                    .iter()
+                    .any(|s| origin.strip_prefix(s) == Some(host.as_str()))
             }
             (Some(_), None) => false,
         }
@@ -202,7 +229,7 @@ impl KeysPage {
         let Ok(LoginBody { key }) = serde_json::from_slice::<LoginBody>(req.body) else {
             return json(400, r#"{"error":"Paste a key."}"#.into());
         };
-        match self.inner.sessions.log_in(&key).await {
+        match self.inner.sessions.log_in(&key, &req.head).await {
             Ok(token) => {
                 let mut response = json(200, r#"{"signed_in":true}"#.into());
                 response.headers.push(("set-cookie", self.cookie(&token, req.tls, false)));
@@ -243,9 +270,6 @@ impl KeysPage {
         if !matches!(req.method, "GET" | "HEAD") && !Self::csrf_ok(req, &session) {
             return json(403, r#"{"error":"Missing or wrong CSRF token."}"#.into());
         }
-        if req.body.len() > MAX_BODY_LEN {
-            return json(413, r#"{"error":"The body is too large."}"#.into());
-        }
         let headers: Vec<(&str, &str)> = req
             .head
             .headers()
@@ -263,7 +287,7 @@ impl KeysPage {
         let path = if self.inner.mount.is_empty() { "/" } else { self.inner.mount.as_str() };
         let mut cookie =
             format!("{SESSION_COOKIE}={token}; Path={path}; HttpOnly; SameSite=Strict");
-        if tls {
+        if tls || self.inner.secure_cookies {
             cookie.push_str("; Secure");
         }
         if expire {

@@ -1,5 +1,6 @@
 //! Who a page request acts for: the host's session, mapped to a keygate [`Caller`].
 
+use keygate::Peer;
 use keygate::caller::Caller;
 
 /// The head of a page request, as a [`Sessions`] implementation reads it: header names in
@@ -16,12 +17,55 @@ use keygate::caller::Caller;
 #[derive(Debug, Clone, Default)]
 pub struct RequestHead {
     headers: Vec<(String, String)>,
+    peer: Peer,
 }
 
 impl RequestHead {
-    /// A head of `headers` (names are compared without regard to case).
+    /// A head of `headers` (names are compared without regard to case), from an unknown peer.
     pub fn new(headers: Vec<(String, String)>) -> Self {
-        RequestHead { headers }
+        RequestHead { headers, peer: Peer::default() }
+    }
+
+    /// The same head, from the connection `peer` (its address, and whether it is TLS).
+    pub fn with_peer(mut self, peer: Peer) -> Self {
+        self.peer = peer;
+        self
+    }
+
+    /// The connection the request came over.
+    pub fn peer(&self) -> Peer {
+        self.peer
+    }
+
+    /// How many values cookie `name` has across every `Cookie` header: a browser sends one;
+    /// two mean another site planted one beside it.
+    pub fn cookie_count(&self, name: &str) -> usize {
+        self.cookie_pairs().filter(|(n, _)| *n == name).count()
+    }
+
+    fn cookie_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+            .flat_map(|(_, v)| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+    }
+
+    /// A head from an adapter: `headers` (values that are not UTF-8 dropped), with `host` taken
+    /// from the request's authority where the request has no `Host` header (HTTP/2).
+    pub(crate) fn from_request<'a>(
+        headers: impl Iterator<Item = (&'a str, Option<&'a str>)>,
+        authority: Option<&str>,
+        peer: Peer,
+    ) -> Self {
+        let mut headers: Vec<(String, String)> =
+            headers.filter_map(|(n, v)| Some((n.to_owned(), v?.to_owned()))).collect();
+        if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host"))
+            && let Some(authority) = authority
+        {
+            headers.push(("host".to_owned(), authority.to_owned()));
+        }
+        RequestHead { headers, peer }
     }
 
     /// The first value of header `name`.
@@ -31,13 +75,7 @@ impl RequestHead {
 
     /// The value of cookie `name`, from every `Cookie` header.
     pub fn cookie(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
-            .flat_map(|(_, v)| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v)
+        self.cookie_pairs().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
     /// Every header, as received.
@@ -111,10 +149,10 @@ pub trait Sessions: Send + Sync + 'static {
         None
     }
 
-    /// Signs in with an API key pasted into the page's form: returns the new session's
-    /// cookie value. The default refuses ([`LoginRefused::NotOffered`]).
-    async fn log_in(&self, key: &str) -> Result<String, LoginRefused> {
-        let _ = key;
+    /// Signs in with an API key pasted into the page's form, in the request `head`: returns the
+    /// new session's cookie value. The default refuses ([`LoginRefused::NotOffered`]).
+    async fn log_in(&self, key: &str, head: &RequestHead) -> Result<String, LoginRefused> {
+        let _ = (key, head);
         Err(LoginRefused::NotOffered)
     }
 

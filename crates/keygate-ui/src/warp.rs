@@ -1,5 +1,6 @@
 //! The page as a warp filter.
 
+use keygate::Peer;
 use keygate::adapter::TlsConnection;
 use warp::Filter;
 use warp::http::HeaderMap;
@@ -29,29 +30,35 @@ use crate::{KeysPage, PageRequest, RequestHead};
 pub fn filter(
     page: KeysPage,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    warp::method()
-        .and(warp::path::full())
+    // The path first: a request for another route is rejected before its body is read.
+    let owns = page.clone();
+    warp::path::full()
+        .and_then(move |path: warp::path::FullPath| {
+            let owned = owns.owns(path.as_str());
+            async move { if owned { Ok(path) } else { Err(warp::reject::not_found()) } }
+        })
+        .and(warp::method())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::header::headers_cloned())
+        .and(warp::addr::remote())
         .and(warp::ext::optional::<TlsConnection>())
         .and(warp::body::stream())
         .and_then(
-            move |method: warp::http::Method,
-                  path: warp::path::FullPath,
+            move |path: warp::path::FullPath,
+                  method: warp::http::Method,
                   query: String,
                   headers: HeaderMap,
+                  addr: Option<std::net::SocketAddr>,
                   tls: Option<TlsConnection>,
                   body| {
                 let page = page.clone();
                 async move {
                     let body = keygate_warp::read_capped(body).await;
-                    let head = RequestHead::new(
-                        headers
-                            .iter()
-                            .filter_map(|(n, v)| {
-                                Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned()))
-                            })
-                            .collect(),
+                    let peer = Peer { ip: addr.map(|a| a.ip()), tls: tls.is_some() };
+                    let head = RequestHead::from_request(
+                        headers.iter().map(|(n, v)| (n.as_str(), v.to_str().ok())),
+                        None,
+                        peer,
                     );
                     let request = PageRequest {
                         method: method.as_str(),
@@ -59,7 +66,7 @@ pub fn filter(
                         query: (!query.is_empty()).then_some(query.as_str()),
                         head,
                         body: body.as_bytes(),
-                        tls: tls.is_some(),
+                        tls: peer.tls,
                     };
                     match page.handle(request).await {
                         Some(response) => Ok(response.into_http()),

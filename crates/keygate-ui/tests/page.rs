@@ -192,3 +192,112 @@ async fn a_session_ends_at_sign_out_and_when_its_key_is_revoked() {
         "the session ends with its key"
     );
 }
+
+#[tokio::test]
+async fn a_session_acts_as_its_key_does_now() {
+    let f = fixture().await;
+    // A key bound to other networks signs in from none of this client's.
+    let bound = NewKey::new(Owner::workspace("wks_1"), "bound")
+        .scopes(["admin:*"])
+        .unwrap()
+        .allowed_ips(["203.0.113.0/24".parse().unwrap()]);
+    let bound = f.gate.mint(bound).await.unwrap();
+    let from = |ip: &str| {
+        RequestHead::default()
+            .with_peer(keygate::Peer::from(ip.parse::<std::net::IpAddr>().unwrap()))
+    };
+    let body = format!(r#"{{"key":"{}"}}"#, bound.key.expose_secret());
+    let login = |head: RequestHead| {
+        let (page, body) = (&f.page, &body);
+        async move {
+            let request = PageRequest {
+                method: "POST",
+                path: "/ui/login",
+                query: None,
+                head,
+                body: body.as_bytes(),
+                tls: false,
+            };
+            page.handle(request).await.unwrap()
+        }
+    };
+    assert_eq!(login(from("127.0.0.1")).await.status, 401, "outside its networks");
+    let r = login(from("203.0.113.7")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let cookie = r.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
+    let with = |ip: &str| {
+        RequestHead::new(vec![("cookie".into(), cookie.clone())])
+            .with_peer(keygate::Peer::from(ip.parse::<std::net::IpAddr>().unwrap()))
+    };
+    let list = |head: RequestHead| {
+        let page = &f.page;
+        async move {
+            let request = PageRequest {
+                method: "GET",
+                path: "/ui/api/v1/api-keys",
+                query: None,
+                head,
+                body: b"",
+                tls: false,
+            };
+            page.handle(request).await.unwrap().status
+        }
+    };
+    assert_eq!(list(with("203.0.113.7")).await, 200);
+    assert_eq!(list(with("127.0.0.1")).await, 401, "the session too, from elsewhere");
+
+    // The key loses the admin scope: its session ends.
+    let demote = keygate::store::KeyUpdate {
+        scopes: Some(keygate::scope::ScopeSet::parse(["tasks:read"]).unwrap()),
+        ..Default::default()
+    };
+    f.gate.update_key(&bound.record.id, demote).await.unwrap();
+    assert_eq!(list(with("203.0.113.7")).await, 401, "demoted: the session ends");
+
+    // Two session cookies: neither is trusted.
+    let (cookie, _) = sign_in(&f).await;
+    let twice = format!("{cookie}; {cookie}");
+    let r = send(&f.page, "GET", "/ui/api/v1/api-keys", &[("cookie", &twice)], "", false).await;
+    assert_eq!(r.status, 401);
+}
+
+#[tokio::test]
+async fn a_capped_key_signs_in_with_its_credits_and_its_session_grants_no_more() {
+    let f = fixture().await;
+    let capped = NewKey::new(Owner::workspace("wks_1"), "capped").scopes(["admin:*"]).unwrap();
+    let capped = f.gate.mint(capped.remaining(3)).await.unwrap();
+    let body = format!(r#"{{"key":"{}"}}"#, capped.key.expose_secret());
+    let r = send(&f.page, "POST", "/ui/login", &[], &body, false).await;
+    assert_eq!(r.status, 200, "signing in spends one of 3: {}", r.body);
+    let cookie = r.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
+    let session = send(&f.page, "GET", "/ui/session", &[("cookie", &cookie)], "", false).await;
+    let csrf: serde_json::Value = serde_json::from_str(&session.body).unwrap();
+    let csrf = csrf["csrf_token"].as_str().unwrap().to_owned();
+    let headers = [("cookie", cookie.as_str()), ("x-csrf-token", csrf.as_str())];
+    let mint = |n: u64| format!(r#"{{"name":"sub","permissions":[],"remaining":{n}}}"#);
+    let r = send(&f.page, "POST", "/ui/api/v1/api-keys", &headers, &mint(3), false).await;
+    assert_eq!(r.status, 403, "more than the 2 left: {}", r.body);
+    let r = send(&f.page, "POST", "/ui/api/v1/api-keys", &headers, &mint(2), false).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
+#[tokio::test]
+async fn an_origin_is_compared_without_regard_to_case_and_needs_a_host() {
+    let f = fixture().await;
+    let body = format!(r#"{{"key":"{}"}}"#, f.admin.key.expose_secret());
+    let r = send(
+        &f.page,
+        "POST",
+        "/ui/login",
+        &[("origin", "HTTP://Example.COM"), ("host", "example.com")],
+        &body,
+        false,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r =
+        send(&f.page, "POST", "/ui/login", &[("origin", "http://example.com")], &body, false).await;
+    assert_eq!(r.status, 403, "an origin with no host to compare it with");
+    let big = "x".repeat(keygate::adapter::MAX_BODY_LEN + 1);
+    assert_eq!(send(&f.page, "POST", "/ui/login", &[], &big, false).await.status, 413);
+}

@@ -130,6 +130,19 @@ impl Caller {
         }
     }
 
+    /// The caller a key's stored record acts as, as [`of`](Self::of) for the key verified:
+    /// for a session that outlives the request it was opened with, read again from the store
+    /// so that a key's changed scopes or spent credits count at once.
+    pub fn of_record(record: &KeyRecord) -> Self {
+        Caller {
+            workspace_id: record.owner.workspace_id.clone(),
+            user_id: record.owner.user_id.clone(),
+            environment: record.environment,
+            scopes: record.scopes.clone(),
+            credits: record.credits.map(|c| (c.remaining, c.refill)),
+        }
+    }
+
     /// Its workspace.
     pub fn workspace_id(&self) -> &str {
         &self.workspace_id

@@ -410,6 +410,18 @@ impl Keygate {
         }
     }
 
+    /// The client's address of a request: the connection's peer, or, behind the
+    /// [`trusted_proxies`](crate::KeygateBuilder::trusted_proxies), the address they forwarded;
+    /// what [`authenticate`](Self::authenticate) checks a key's `allowed_ips` against.
+    pub fn client_ip<H: Headers + ?Sized>(&self, headers: &H, peer: Peer) -> Option<IpAddr> {
+        crate::forwarded::client_ip(
+            headers,
+            peer.ip,
+            self.trusted_proxies(),
+            self.forwarded_header(),
+        )
+    }
+
     /// The key's rate-limit figures without counting a request: what `/v1/rate-limit` shows.
     /// `None` when its plan has no windows.
     ///
