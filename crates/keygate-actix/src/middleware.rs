@@ -60,7 +60,9 @@ impl KeygateTransform {
 
     /// What each route costs against the key's rate-limit windows and credits (every route
     /// costs 1 unless named): a route is its method and its resource's pattern, as written in
-    /// `web::resource`.
+    /// `web::resource` (with the prefixes of its scopes). Wrap the resources themselves, as
+    /// below: where the pattern cannot be known, a request costs the most its method costs on
+    /// any route.
     ///
     /// ```
     /// use actix_web::{App, web};
@@ -130,11 +132,16 @@ where
         let service = self.service.clone();
         let gate = self.gate.clone();
         let tls = self.tls;
+        let method = req.method().as_str();
         let cost = if self.costs.is_uniform() {
-            self.costs.cost_of(req.method().as_str(), "")
+            self.costs.cost_of(method, "")
         } else {
-            let pattern = req.match_pattern();
-            self.costs.cost_of(req.method().as_str(), pattern.as_deref().unwrap_or(req.path()))
+            // Before routing (the transform wraps the App or a scope) the pattern may not be
+            // known: then the request costs the most its method costs on any route.
+            match req.match_pattern() {
+                Some(pattern) => self.costs.cost_of(method, &pattern),
+                None => self.costs.cost_unmatched(method),
+            }
         };
         Box::pin(async move {
             let peer =

@@ -55,9 +55,11 @@ impl KeygateLayer {
     }
 
     /// What each route costs against the key's rate-limit windows and credits (every route
-    /// costs 1 unless named): a route is its method and the pattern axum matched, as written in
-    /// `Router::route`. Add the layer with `Router::layer`, which runs after routing, so that
-    /// the pattern is known.
+    /// costs 1 unless named): a route is its method and the pattern axum matched, as its
+    /// `MatchedPath` says (the whole pattern, with the prefixes of nested routers:
+    /// `/v1/tasks/{id}`). Add the layer with `Router::layer`, which runs after routing, so that
+    /// the pattern is known; a request whose pattern is not known (the layer wraps the router
+    /// from outside) costs the most its method costs on any route.
     ///
     /// ```
     /// use axum::{Router, routing::get};
@@ -68,6 +70,7 @@ impl KeygateLayer {
     /// let costs = RouteCosts::new().route("POST", "/v1/tasks", 2).route("GET", "/v1/tasks/{id}/export", 10);
     /// let app = Router::new()
     ///     .route("/v1/tasks", get(|| async { "[]" }).post(|| async { "{}" }))
+    ///     .route("/v1/tasks/{id}/export", get(|| async { "[]" }))
     ///     .layer(KeygateLayer::new(gate).costs(costs));
     /// # Ok(app)
     /// # }
@@ -86,7 +89,10 @@ impl<S> Layer<S> for KeygateLayer {
     }
 }
 
-/// The pattern axum matched, else the path.
-fn matched_path<'a>(extensions: &'a axum::http::Extensions, uri: &'a axum::http::Uri) -> &'a str {
-    extensions.get::<MatchedPath>().map_or_else(|| uri.path(), MatchedPath::as_str)
+/// The pattern axum matched, if routing has happened.
+fn matched_path<'a>(
+    extensions: &'a axum::http::Extensions,
+    _: &'a axum::http::Uri,
+) -> Option<&'a str> {
+    extensions.get::<MatchedPath>().map(MatchedPath::as_str)
 }

@@ -9,12 +9,13 @@ use tower_layer::Layer;
 use crate::{ClientAddr, GrpcRefusal, JsonRefusal, KeygateService, SocketAddrExtension};
 
 /// Reads the route a request matched, for [`RouteCosts`]: the pattern, not the path, where the
-/// router records it (axum's `MatchedPath`).
-pub type RouteOf = for<'a> fn(&'a http::Extensions, &'a http::Uri) -> &'a str;
+/// router records it (axum's `MatchedPath`). `None` when it is not known: the request then
+/// costs [`RouteCosts::cost_unmatched`], the most its method costs anywhere.
+pub type RouteOf = for<'a> fn(&'a http::Extensions, &'a http::Uri) -> Option<&'a str>;
 
 /// The request's path: the route of a service without a router (a gRPC method's path).
-pub fn uri_path<'a>(_: &'a http::Extensions, uri: &'a http::Uri) -> &'a str {
-    uri.path()
+pub fn uri_path<'a>(_: &'a http::Extensions, uri: &'a http::Uri) -> Option<&'a str> {
+    Some(uri.path())
 }
 
 /// What a layer hands every service it makes.

@@ -64,12 +64,15 @@ where
             tls: self.settings.tls || TlsConnection::is_set(req.extensions()),
         };
         let costs = &self.settings.costs;
-        let route = if costs.is_uniform() {
-            ""
+        let method = req.method().as_str();
+        let cost = if costs.is_uniform() {
+            costs.cost_of(method, "")
         } else {
-            (self.settings.route_of)(req.extensions(), req.uri())
+            match (self.settings.route_of)(req.extensions(), req.uri()) {
+                Some(route) => costs.cost_of(method, route),
+                None => costs.cost_unmatched(method),
+            }
         };
-        let cost = costs.cost_of(req.method().as_str(), route);
         Box::pin(async move {
             match Verified::authenticate_weighted(&gate, req.headers(), peer, cost).await {
                 Ok(verified) => {

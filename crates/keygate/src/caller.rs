@@ -11,7 +11,7 @@
 //! | environment | a test caller sees and manages test keys only, and mints test keys; a live caller manages both | live keys are [`ManageError::NotFound`]; asking for live is [`ManageError::EnvironmentNotAllowed`] (403) |
 //! | owner | a caller with a user manages that user's keys only and mints user keys for that user; a caller without one manages its whole workspace; another workspace is never visible | [`ManageError::NotFound`] (404); [`ManageError::FieldNotAllowed`] (403) for `kind` |
 //! | credits | a caller whose own key has credits mints only keys with credits, with a balance no larger than its own and a refill only as often and as large as its own; it cannot lift a key's credits or raise them past its own balance | [`ManageError::CreditsNotHeld`] (403 `credits_not_held`) |
-//! | plan | a key's rate plan and its own rate-limit windows are the operator's to set, unless [`tenant_rate_plans`](crate::KeygateBuilder::tenant_rate_plans) allows it; a workspace holds at most [`max_keys_per_workspace`](crate::KeygateBuilder::max_keys_per_workspace) keys in force | [`ManageError::FieldNotAllowed`] (403); [`ManageError::KeyLimitReached`] (409) |
+//! | plan | a key's rate plan is the operator's to set, unless [`tenant_rate_plans`](crate::KeygateBuilder::tenant_rate_plans) lets tenants choose among the operator's plans; a key's own rate-limit windows are always the operator's; a workspace holds at most [`max_keys_per_workspace`](crate::KeygateBuilder::max_keys_per_workspace) keys in force | [`ManageError::FieldNotAllowed`] (403); [`ManageError::KeyLimitReached`] (409) |
 //!
 //! A refused request creates and changes nothing.
 //!
@@ -221,7 +221,8 @@ impl CallerKeys<'_> {
         if new.has_rate_plan() && !self.gate.tenant_rate_plans() {
             return Err(ManageError::FieldNotAllowed("rate_plan"));
         }
-        if new.has_rate_limits() && !self.gate.tenant_rate_plans() {
+        // A tenant may at most choose among the operator's plans: never write its own windows.
+        if new.has_rate_limits() {
             return Err(ManageError::FieldNotAllowed("rate_limits"));
         }
         self.gate.preset().policy.validate(new.scope_list())?;
@@ -279,7 +280,7 @@ impl CallerKeys<'_> {
         if changes.rate_plan.is_some() && !self.gate.tenant_rate_plans() {
             return Err(ManageError::FieldNotAllowed("rate_plan"));
         }
-        if changes.rate_limits.is_some() && !self.gate.tenant_rate_plans() {
+        if changes.rate_limits.is_some() {
             return Err(ManageError::FieldNotAllowed("rate_limits"));
         }
         if let Some(scopes) = &changes.scopes {

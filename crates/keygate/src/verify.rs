@@ -226,8 +226,11 @@ impl Keygate {
     /// [`authenticate`](Self::authenticate) for a request that costs `cost` (a weighted route:
     /// an export that costs 10, a write that costs 2). It passes the key's rate-limit windows
     /// only if each has room for the whole cost, and spends the whole cost of the key's credits
-    /// at once; a request refused for either counts and spends nothing. A cost of 0 (a free
-    /// route) is never refused for its limits or its credits.
+    /// at once. A request refused by its windows counts nothing and spends nothing; the windows
+    /// are checked first, so one refused for its credits has been counted in them. A cost of 0
+    /// (a free route) is never refused for its limits or its credits, and a cost above a
+    /// window's limit is always refused. The scopes a route requires are checked after this
+    /// (by the adapters' extractors): a request refused for them has been counted and charged.
     ///
     /// ```
     /// use keygate::{AuthError, Keygate, Peer, manage::NewKey, preset::Preset, store::Owner};

@@ -12,11 +12,12 @@ use keygate::adapter::ApiRequest;
 use keygate::caller::Caller;
 use keygate::clock::ManualClock;
 use keygate::format::Environment;
+use keygate::limit::RatePlan;
 use keygate::manage::{ManageError, NewKey};
 use keygate::preset::Preset;
 use keygate::response::Response;
 use keygate::scope::ScopeSet;
-use keygate::store::{KeyKind, Owner};
+use keygate::store::{KeyKind, KeyUpdate, Owner};
 use keygate::{Keygate, KeygateBuilder};
 
 fn gate_builder() -> (KeygateBuilder, ManualClock) {
@@ -115,16 +116,21 @@ async fn rate_plans_are_the_operators_unless_the_deployment_opts_in() {
 }
 
 #[tokio::test]
-async fn a_deployment_that_lets_tenants_set_plans_lets_them_set_windows_too() {
+async fn a_keys_own_windows_are_the_operators_even_where_tenants_choose_plans() {
     let (builder, _) = gate_builder();
     let gate = builder.tenant_rate_plans(true).build().unwrap();
     let key = admin(&gate).await;
-    let body = r#"{"name":"k","rate_limits":["10/s","1000/h"]}"#;
+    // A tenant could otherwise lift its own limits to anything.
+    let body = r#"{"name":"k","rate_limits":["18446744073709551615/ms"]}"#;
     let r = call(&gate, &key, "POST", "/v1/api-keys", body).await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(json(&r)["rate_limits"], serde_json::json!(["10/1s", "1000/3600s"]));
-    let id = json(&r)["id"].as_str().unwrap().to_owned();
+    assert_eq!((r.status, json(&r)["error"]["code"].as_str()), (403, Some("field_not_allowed")));
+    let id = gate.verify(&key).await.unwrap().key_id();
     let path = format!("/v1/api-keys/{id}");
+    let r = call(&gate, &key, "PATCH", &path, r#"{"rate_limits":["1000/s"]}"#).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = call(&gate, &key, "PATCH", &path, r#"{"rate_limits":null}"#).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // What is not a window is told so first.
     for (bad, says) in [
         (r#"{"rate_limits":["10/0s"]}"#, "\"10/0s\" is not a window such as 10/s or 1000/h"),
         (r#"{"rate_limits":["1/400d"]}"#, "at most 366 days"),
@@ -136,8 +142,18 @@ async fn a_deployment_that_lets_tenants_set_plans_lets_them_set_windows_too() {
         let message = json(&r)["error"]["message"].as_str().unwrap().to_owned();
         assert!(message.contains(says), "{bad}: {message}");
     }
-    let r = call(&gate, &key, "PATCH", &path, r#"{"rate_limits":[]}"#).await;
-    assert_eq!((r.status, json(&r)["rate_limits"].clone()), (200, serde_json::json!([])));
+    // The operator sets them.
+    let windows = ["10/s".parse().unwrap(), "1000/h".parse().unwrap()];
+    let info = gate
+        .update_key(
+            &id,
+            KeyUpdate { rate_limits: Some(Some(RatePlan::of_key(windows))), ..Default::default() },
+        )
+        .await
+        .unwrap();
+    let r = call(&gate, &key, "GET", &path, "").await;
+    assert_eq!(json(&r)["rate_limits"], serde_json::json!(["10/1s", "1000/3600s"]));
+    assert_eq!(info.rate_limits.len(), 2);
 }
 
 #[tokio::test]

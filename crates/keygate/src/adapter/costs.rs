@@ -15,6 +15,7 @@ use std::sync::Arc;
 /// assert_eq!(costs.cost_of("POST", "/v1/tasks"), 2);
 /// assert_eq!(costs.cost_of("GET", "/v1/tasks"), 1);
 /// assert_eq!(costs.cost_of("get", "/v1/export"), 10);
+/// assert_eq!(costs.cost_of("HEAD", "/v1/export"), 10); // HEAD runs GET's handler
 /// assert_eq!(RouteCosts::new().default_cost(0).cost_of("GET", "/healthz"), 0);
 /// ```
 #[derive(Debug, Clone)]
@@ -64,13 +65,40 @@ impl RouteCosts {
         self.routes.is_empty()
     }
 
-    /// What `method` on the matched route `pattern` costs: an entry for that method first, then
-    /// one for any method, then the default.
+    /// What `method` on the matched route `pattern` costs: an entry for that method first (for
+    /// `HEAD`, which routers answer with the `GET` handler, then `GET`'s), then one for any
+    /// method, then the default.
     pub fn cost_of(&self, method: &str, pattern: &str) -> u64 {
         let on_route = || self.routes.iter().filter(move |r| &*r.pattern == pattern);
-        on_route()
-            .find(|r| r.method.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(method)))
+        let named = |m: &str| {
+            on_route().find(|r| r.method.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(m)))
+        };
+        named(method)
+            .or_else(|| method.eq_ignore_ascii_case("HEAD").then(|| named("GET")).flatten())
             .or_else(|| on_route().find(|r| r.method.is_none()))
             .map_or(self.default, |r| r.cost)
+    }
+
+    /// What a request costs when its route is not known (the router has not matched it, or
+    /// recorded no pattern): the most that `method` costs on any route, never less than the
+    /// default, so that a route cannot be made cheaper by spelling its path differently.
+    ///
+    /// ```
+    /// use keygate::adapter::RouteCosts;
+    ///
+    /// let costs = RouteCosts::new().route("POST", "/v1/tasks", 2).route("*", "/v1/export", 10);
+    /// assert_eq!((costs.cost_unmatched("POST"), costs.cost_unmatched("GET")), (10, 10));
+    /// assert_eq!(RouteCosts::new().route("POST", "/v1/tasks", 2).cost_unmatched("GET"), 1);
+    /// ```
+    pub fn cost_unmatched(&self, method: &str) -> u64 {
+        let head = method.eq_ignore_ascii_case("HEAD");
+        self.routes
+            .iter()
+            .filter(|r| match r.method.as_deref() {
+                None => true,
+                Some(m) => m.eq_ignore_ascii_case(method) || (head && m == "GET"),
+            })
+            .map(|r| r.cost)
+            .fold(self.default, u64::max)
     }
 }

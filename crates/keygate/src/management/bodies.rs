@@ -41,7 +41,7 @@ pub(super) struct MintBody {
     /// The operator's to set, unless the deployment lets tenants set it.
     rate_plan: Option<String>,
     /// Windows of the key's own, such as `10/s` and `1000/h`, which limit it instead of its
-    /// plan's: the operator's to set, like `rate_plan`.
+    /// plan's: always the operator's to set (403 `field_not_allowed` for a tenant).
     rate_limits: Option<Vec<String>>,
     /// A JSON object of at most 4096 bytes, returned with the key.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
