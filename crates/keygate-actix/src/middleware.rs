@@ -132,17 +132,9 @@ where
         let service = self.service.clone();
         let gate = self.gate.clone();
         let tls = self.tls;
-        let method = req.method().as_str();
-        let cost = if self.costs.is_uniform() {
-            self.costs.cost_of(method, "")
-        } else {
-            // Before routing (the transform wraps the App or a scope) the pattern may not be
-            // known: then the request costs the most its method costs on any route.
-            match req.match_pattern() {
-                Some(pattern) => self.costs.cost_of(method, &pattern),
-                None => self.costs.cost_unmatched(method),
-            }
-        };
+        // Before routing (the transform wraps the App or a scope) the pattern may not be known:
+        // then the request costs the most its method costs on any route.
+        let cost = self.costs.cost_with(req.method().as_str(), || req.match_pattern());
         Box::pin(async move {
             let peer =
                 Peer { ip: req.peer_addr().map(|a| a.ip()), tls: is_tls(req.request(), tls) };

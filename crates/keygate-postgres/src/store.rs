@@ -15,7 +15,7 @@ use sqlx::{Postgres, Transaction};
 
 use crate::builder::PgStoreBuilder;
 use crate::errors::{conflict_or, store_error};
-use crate::rows::{COLUMNS, KeyRow, count_to_db, credits_from_db};
+use crate::rows::{COLUMNS, KeyRow, count_from_db, count_to_db, credits_from_db};
 
 /// Most ids named one by one in the notifications of a bulk revocation; past it, one `*`
 /// tells listeners to forget everything.
@@ -418,7 +418,7 @@ impl KeyStore for PgStore {
         .map_err(store_error)?;
         Ok(rows
             .into_iter()
-            .map(|(day, count)| DayCount { day, count: u64::try_from(count).unwrap_or(0) })
+            .map(|(day, count)| DayCount { day, count: count_from_db(count) })
             .collect())
     }
 

@@ -202,7 +202,7 @@ pub(crate) fn count_to_db(n: u64) -> i64 {
 }
 
 /// An `INTEGER` count; a negative one (never written by the store) is 0.
-fn count_from_db(n: i64) -> u64 {
+pub(crate) fn count_from_db(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 

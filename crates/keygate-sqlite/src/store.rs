@@ -16,7 +16,7 @@ use sqlx::{Sqlite, Transaction};
 
 use crate::builder::{OpenError, SqliteStoreBuilder};
 use crate::errors::{conflict_or, store_error};
-use crate::rows::{COLUMNS, KeyRow, count_to_db, credits_from_db};
+use crate::rows::{COLUMNS, KeyRow, count_from_db, count_to_db, credits_from_db};
 
 /// Key records in one SQLite file.
 ///
@@ -399,7 +399,7 @@ impl KeyStore for SqliteStore {
         .map_err(store_error)?;
         Ok(rows
             .into_iter()
-            .map(|(day, count)| DayCount { day, count: u64::try_from(count).unwrap_or(0) })
+            .map(|(day, count)| DayCount { day, count: count_from_db(count) })
             .collect())
     }
 }

@@ -63,16 +63,11 @@ where
             ip: self.client_addr.client_ip(req.extensions()),
             tls: self.settings.tls || TlsConnection::is_set(req.extensions()),
         };
-        let costs = &self.settings.costs;
-        let method = req.method().as_str();
-        let cost = if costs.is_uniform() {
-            costs.cost_of(method, "")
-        } else {
-            match (self.settings.route_of)(req.extensions(), req.uri()) {
-                Some(route) => costs.cost_of(method, route),
-                None => costs.cost_unmatched(method),
-            }
-        };
+        let route_of = self.settings.route_of;
+        let cost = self
+            .settings
+            .costs
+            .cost_with(req.method().as_str(), || route_of(req.extensions(), req.uri()));
         Box::pin(async move {
             match Verified::authenticate_weighted(&gate, req.headers(), peer, cost).await {
                 Ok(verified) => {

@@ -106,9 +106,8 @@ impl Sessions for KeyLogin {
         let id = digest(token);
         let now = self.gate.clock().now();
         let (csrf_token, key_id) = {
-            let mut sessions = self.sessions();
-            sessions.retain(|_, e| e.ends_at > now);
-            let entry = sessions.get(&id)?;
+            let sessions = self.sessions();
+            let entry = sessions.get(&id).filter(|e| e.ends_at > now)?;
             (entry.csrf_token.clone(), entry.key_id)
         };
         // The session acts as its key does now: usable, still holding the admin scope, from
@@ -172,7 +171,11 @@ impl Sessions for KeyLogin {
             ends_at: self.gate.clock().now().saturating_add(self.lifetime),
         };
         tracing::info!(key_id = %entry.key_id, "keys page: signed in with a key");
-        self.sessions().insert(digest(&token), entry);
+        let now = self.gate.clock().now();
+        let mut sessions = self.sessions();
+        // Sessions that have ended go when a new one comes, not on every request.
+        sessions.retain(|_, e| e.ends_at > now);
+        sessions.insert(digest(&token), entry);
         Ok(token)
     }
 

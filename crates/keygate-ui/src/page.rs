@@ -22,8 +22,9 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
     style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; \
     frame-ancestors 'none'; base-uri 'none'";
 
-/// A request for the page, as an adapter hands it over.
-#[derive(Debug, Clone)]
+/// A request for the page, as an adapter hands it over. Its `Debug` shows neither the body
+/// (a pasted key) nor header values (session cookies).
+#[derive(Clone)]
 pub struct PageRequest<'a> {
     /// `GET`, `POST`, …
     pub method: &'a str,
@@ -37,6 +38,18 @@ pub struct PageRequest<'a> {
     pub body: &'a [u8],
     /// Whether the request came over TLS (the session cookie is then `Secure`).
     pub tls: bool,
+}
+
+impl std::fmt::Debug for PageRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("head", &self.head)
+            .field("body_len", &self.body.len())
+            .field("tls", &self.tls)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The keys page of a service: its assets, the session of its visitor, and the management API
@@ -73,6 +86,7 @@ pub struct KeysPage {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     gate: Keygate,
     mount: String,
@@ -103,15 +117,9 @@ impl KeysPage {
 
     /// Marks the session cookie `Secure` on every answer, for a page served over HTTPS by a
     /// proxy in front (without it, only requests the adapter knows came over TLS get it).
-    pub fn secure_cookies(self, always: bool) -> Self {
-        let Inner { gate, mount, sessions, .. } = &*self.inner;
-        let inner = Inner {
-            gate: gate.clone(),
-            mount: mount.clone(),
-            sessions: sessions.clone(),
-            secure_cookies: always,
-        };
-        KeysPage { inner: Arc::new(inner) }
+    pub fn secure_cookies(mut self, always: bool) -> Self {
+        Arc::make_mut(&mut self.inner).secure_cookies = always;
+        self
     }
 
     /// Whether `path` is the page's: its mount path or under it. Adapters check it before

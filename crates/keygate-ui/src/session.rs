@@ -14,10 +14,18 @@ use keygate::caller::Caller;
 /// assert_eq!(head.cookie("theme"), Some("dark"));
 /// assert_eq!(head.cookie("other"), None);
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct RequestHead {
     headers: Vec<(String, String)>,
     peer: Peer,
+}
+
+/// Header names only: values carry session cookies, CSRF tokens and keys.
+impl std::fmt::Debug for RequestHead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("RequestHead").field("headers", &names).field("peer", &self.peer).finish()
+    }
 }
 
 impl RequestHead {
@@ -86,13 +94,19 @@ impl RequestHead {
 
 /// A signed-in session: the caller the management API acts for, and the session's CSRF token,
 /// which every state-changing request of the page must send back in `X-CSRF-Token`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Session {
     /// Who the page acts for: the authorization rules of keygate apply to it unchanged.
     pub caller: Caller,
     /// A secret bound to this session (not the session cookie itself): at least 128 random
     /// bits, or a keyed hash of the session id.
     pub csrf_token: String,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("caller", &self.caller).finish_non_exhaustive()
+    }
 }
 
 /// Why a login was refused.

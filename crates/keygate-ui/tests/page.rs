@@ -301,3 +301,32 @@ async fn an_origin_is_compared_without_regard_to_case_and_needs_a_host() {
     let big = "x".repeat(keygate::adapter::MAX_BODY_LEN + 1);
     assert_eq!(send(&f.page, "POST", "/ui/login", &[], &big, false).await.status, 413);
 }
+
+#[test]
+fn debug_shows_no_key_cookie_or_token() {
+    let key = "sk_live_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghijklmnopq";
+    let head = head(&[("cookie", "keygate_session=0123456789abcdef"), ("x-csrf-token", "fedcba")]);
+    let body = format!(r#"{{"key":"{key}"}}"#);
+    let request = PageRequest {
+        method: "POST",
+        path: "/ui/login",
+        query: None,
+        head,
+        body: body.as_bytes(),
+        tls: false,
+    };
+    let shown = format!("{request:?}");
+    for secret in [key, "0123456789abcdef", "fedcba"] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+    assert!(shown.contains("cookie") && shown.contains("/ui/login"), "{shown}");
+    let session = keygate_ui::Session {
+        caller: keygate::caller::Caller::new(
+            "wks_1",
+            keygate::format::Environment::Live,
+            keygate::scope::ScopeSet::new(),
+        ),
+        csrf_token: "csrf-secret-value".into(),
+    };
+    assert!(!format!("{session:?}").contains("csrf-secret-value"));
+}

@@ -59,10 +59,36 @@ impl RouteCosts {
         self
     }
 
-    /// Whether every route costs the same, so that an adapter need not read the route (it may
-    /// pass `""` as the pattern).
+    /// Whether every route costs the same, so that an adapter need not read the route.
     pub fn is_uniform(&self) -> bool {
         self.routes.is_empty()
+    }
+
+    /// What a request of `method` costs, reading its matched pattern with `pattern` only when
+    /// routes differ: [`cost_of`](Self::cost_of) the pattern, or
+    /// [`cost_unmatched`](Self::cost_unmatched) when the adapter cannot tell it (`None`). What
+    /// every adapter calls.
+    ///
+    /// ```
+    /// use keygate::adapter::RouteCosts;
+    ///
+    /// let costs = RouteCosts::new().route("POST", "/v1/tasks", 2);
+    /// assert_eq!(costs.cost_with("POST", || Some("/v1/tasks")), 2);
+    /// assert_eq!(costs.cost_with("POST", || None::<&str>), 2); // not known: the most
+    /// assert_eq!(RouteCosts::new().cost_with("POST", || -> Option<&str> { unreachable!() }), 1);
+    /// ```
+    pub fn cost_with<P: AsRef<str>>(
+        &self,
+        method: &str,
+        pattern: impl FnOnce() -> Option<P>,
+    ) -> u64 {
+        if self.is_uniform() {
+            return self.default;
+        }
+        match pattern() {
+            Some(p) => self.cost_of(method, p.as_ref()),
+            None => self.cost_unmatched(method),
+        }
     }
 
     /// What `method` on the matched route `pattern` costs: an entry for that method first (for

@@ -143,17 +143,30 @@ impl Keygate {
         if matches!(route, Route::Me | Route::RateLimit) {
             return problem(RequestProblem::not_found("No such route."));
         }
+        match self.admin_route(route, req, caller, request_id).await {
+            Ok(outcome) => answer(outcome, problem),
+            Err(refused) => refused,
+        }
+    }
+
+    /// A key route for `caller`: the admin scope, then the operation. `Err` is the refusal for
+    /// a caller without the admin scope, rendered.
+    async fn admin_route<H: Headers + ?Sized>(
+        &self,
+        route: Route,
+        req: &ApiRequest<'_, H>,
+        caller: &Caller,
+        request_id: &str,
+    ) -> Result<Outcome, Response> {
         let admin = Requirement::all_of([self.preset().admin_scope.as_str()]);
-        let allowed = admin.map(|r| self.preset().policy.check(caller.scopes(), &r));
-        let outcome = match allowed {
-            Ok(Ok(())) => self.keys_route(route, req, caller).await,
+        match admin.map(|r| self.preset().policy.check(caller.scopes(), &r)) {
+            Ok(Ok(())) => Ok(self.keys_route(route, req, caller).await),
             Ok(Err(denied)) => {
                 let err = crate::AuthError::InsufficientScope(denied);
-                return renderer.render(&err, Some(request_id));
+                Err(self.preset().renderer.render(&err, Some(request_id)))
             }
-            Err(e) => Err(RequestProblem::bad_body(e.to_string())),
-        };
-        answer(outcome, problem)
+            Err(e) => Ok(Err(RequestProblem::bad_body(e.to_string()))),
+        }
     }
 
     /// The route of `req`, or the refusal: 404 for no route, 405 for a method it does not
@@ -204,16 +217,10 @@ impl Keygate {
         let outcome = match route {
             Route::Me => Ok(Answer::ok(self.me(&auth))),
             Route::RateLimit => Ok(Answer::ok(rate_limit_body(&auth))),
-            _ => {
-                let admin = Requirement::all_of([self.preset().admin_scope.as_str()]);
-                match admin.map(|r| self.authorize(&auth, &r)) {
-                    Ok(Ok(())) => self.keys_route(route, req, &Caller::of(&auth)).await,
-                    Ok(Err(e)) => {
-                        return self.with_rate(renderer.render(&e, Some(request_id)), rate);
-                    }
-                    Err(e) => Err(RequestProblem::bad_body(e.to_string())),
-                }
-            }
+            _ => match self.admin_route(route, req, &Caller::of(&auth), request_id).await {
+                Ok(outcome) => outcome,
+                Err(refused) => return self.with_rate(refused, rate),
+            },
         };
         self.with_rate(answer(outcome, problem), rate)
     }
