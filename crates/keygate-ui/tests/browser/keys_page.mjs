@@ -84,6 +84,23 @@ try {
   );
   assert.deepEqual(unlabelled, [], "unlabelled controls");
 
+  // The keyboard alone: type a name, Tab to the first scope, Space checks it, back to the
+  // name and Enter submits; the secret gets the focus, Tab reaches Copy then Done.
+  await page.focus("#create-name");
+  await page.keyboard.type("keyboard key");
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Space");
+  assert.equal(await page.isChecked("#create-scopes input[name=\"scope\"] >> nth=0"), true, "Space checks a scope");
+  await page.keyboard.press("Shift+Tab");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("[data-secret]");
+  assert.equal(await page.evaluate(() => document.activeElement.hasAttribute("data-secret")), true, "the secret has the focus");
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.hasAttribute("data-dismiss")), true, "Tab reaches Done");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.$("[data-secret]"), null, "Enter on Done dismisses the secret");
+
   async function create(name, scopes) {
     await page.fill('input[name="name"]', name);
     for (const scope of scopes) await page.check(`#create-scopes input[name="scope"][value="${scope}"]`);
