@@ -5,7 +5,7 @@
 //! keygate also emits `tracing` events: `info` for minted, revoked and rotated keys, `debug` for
 //! refused credentials and rate-limited requests (per request, so a flood of them cannot flood
 //! the logs), `warn` for expiring keys and an unreachable store or limiter, `trace` for each
-//! verified request. Each authentication runs in an `info` span `keygate.authenticate`
+//! verified request. Each authentication runs in a `debug` span `keygate.authenticate`
 //! (fields `preset`, `client_ip`, `key_id`, `outcome`) and each management call in a span
 //! `keygate.management` (`method`, `route`, `key_id`, `status`); no field ever holds a secret.
 //!

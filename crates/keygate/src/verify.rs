@@ -40,7 +40,7 @@ use tracing::Instrument;
 use crate::credential::Headers;
 use crate::error::{AuthError, Forbidden, InvalidKey};
 use crate::event::Event;
-use crate::format::{Environment, KeyId};
+use crate::format::{Environment, KeyId, ParsedKey};
 use crate::gate::Keygate;
 use crate::limit::{Decision, LimiterError, RateLimitInfo};
 use crate::plan::PlanRequirement;
@@ -267,13 +267,18 @@ impl Keygate {
             self.trusted_proxies(),
             self.forwarded_header(),
         );
-        let span = tracing::info_span!(
+        // A span per request is a cost in the hot path: it is at `debug`, and a request whose
+        // span no subscriber wants runs without one.
+        let span = tracing::debug_span!(
             "keygate.authenticate",
             preset = self.preset().name,
             client_ip = client_ip.map(tracing::field::display),
             key_id = tracing::field::Empty,
             outcome = tracing::field::Empty,
         );
+        if span.is_disabled() {
+            return self.authenticate_in_span(headers, peer, client_ip, cost).await;
+        }
         let result = self
             .authenticate_in_span(headers, peer, client_ip, cost)
             .instrument(span.clone())
@@ -488,24 +493,58 @@ impl Keygate {
     /// A key that is not in memory is read from the store, unless `client` is over its failure
     /// budget: then it is taken as unknown, so that a flood of forged keys (their checksum is
     /// public) costs the store nothing while a cached valid key still passes.
+    ///
+    /// What memory answers is answered synchronously; only a read of the store is a future of
+    /// its own (boxed), so that the future of every verification stays small to build and move.
     async fn verify_inner(
         &self,
         key: &str,
         client: Option<IpAddr>,
     ) -> Result<Principal, (AuthError, Option<KeyId>)> {
-        let parsed = self.preset().format.parse(key).map_err(|e| (e.into(), None))?;
-        let id = parsed.id();
-        let err = |e| (e, Some(id));
-        let record = match self.store().peek(&id) {
+        match self.verify_now(key, client) {
+            Now::Done(verified) => verified,
+            Now::ReadStore(parsed) => Box::pin(self.verify_from_store(parsed)).await,
+        }
+    }
+
+    /// Verifies `key` from memory, or says that its record must be read from the store.
+    fn verify_now<'k>(&self, key: &'k str, client: Option<IpAddr>) -> Now<'k> {
+        let parsed = match self.preset().format.parse(key) {
+            Ok(parsed) => parsed,
+            Err(e) => return Now::Done(Err((e.into(), None))),
+        };
+        let record = match self.store().peek(&parsed.id()) {
             Peek::Found(record) => Some(record),
             Peek::Absent => None,
             Peek::Unknown if self.over_budget(client) => None,
-            Peek::Unknown => self.store().find(&id).await.map_err(|e| {
-                tracing::warn!(key_id = %id, error = %e, "key store unavailable; refusing");
-                self.emit(Event::StoreUnavailable { operation: "find" });
-                err(AuthError::Unavailable(e))
-            })?,
+            Peek::Unknown => return Now::ReadStore(parsed),
         };
+        Now::Done(self.check_record(parsed, record))
+    }
+
+    /// Verifies `parsed` against its record read from the store.
+    async fn verify_from_store(
+        &self,
+        parsed: ParsedKey<'_>,
+    ) -> Result<Principal, (AuthError, Option<KeyId>)> {
+        let id = parsed.id();
+        let record = self.store().find(&id).await.map_err(|e| {
+            tracing::warn!(key_id = %id, error = %e, "key store unavailable; refusing");
+            self.emit(Event::StoreUnavailable { operation: "find" });
+            (AuthError::Unavailable(e), Some(id))
+        })?;
+        self.check_record(parsed, record)
+    }
+
+    /// The secret, environment and state checks of `parsed` against its record (`None`: no
+    /// key has its id).
+    fn check_record(
+        &self,
+        parsed: ParsedKey<'_>,
+        record: Option<Arc<KeyRecord>>,
+    ) -> Result<Principal, (AuthError, Option<KeyId>)> {
+        let id = parsed.id();
+        let err = |e| (e, Some(id));
         // A key whose pepper this deployment lacks is refused exactly like an unknown id, so an
         // outsider cannot tell that the id exists; the operator hears of it once.
         let record = record.filter(|record| {
@@ -587,6 +626,14 @@ impl Keygate {
         let plan = self.plan_for(principal.record()).map(|p| p.name());
         requirement.check(plan).map_err(|denied| AuthError::Forbidden(Forbidden::Plan(denied)))
     }
+}
+
+/// How far [`Keygate::verify_now`] got.
+enum Now<'k> {
+    /// Verified or refused from memory.
+    Done(Result<Principal, (AuthError, Option<KeyId>)>),
+    /// The record must be read from the store.
+    ReadStore(ParsedKey<'k>),
 }
 
 fn fail(id: KeyId, reason: InvalidKey) -> AuthError {
