@@ -92,7 +92,8 @@ impl Verified {
     /// The headers every response to this request carries: `X-RateLimit-*` when the key's plan
     /// has windows, and `X-Request-Id` when the caller sent one.
     pub fn response_headers(&self) -> Vec<(&'static str, String)> {
-        let mut headers = Vec::with_capacity(4);
+        // No allocation for a request with neither.
+        let mut headers = Vec::new();
         if let Some(info) = self.principal.rate_limit() {
             headers.extend(self.gate.preset().renderer.rate_limit_headers(info, self.gate.now()));
         }
