@@ -486,7 +486,11 @@ impl Keygate {
     /// An [`AuthError`] for every failure of the error catalog about a key (see
     /// [`authorize`](Self::authorize) for scopes).
     pub async fn verify(&self, key: &str) -> Result<Principal, AuthError> {
-        self.verify_inner(key, None).await.map_err(|(e, _)| e)
+        let verified = match self.verify_now(key, None) {
+            Now::Done(verified) => verified,
+            Now::ReadStore(parsed) => Box::pin(self.verify_from_store(parsed)).await,
+        };
+        verified.map_err(|(e, _)| e)
     }
 
     /// [`verify`](Self::verify), with the key id a failure concerns when it is known.
@@ -508,6 +512,7 @@ impl Keygate {
     }
 
     /// Verifies `key` from memory, or says that its record must be read from the store.
+    #[inline]
     fn verify_now<'k>(&self, key: &'k str, client: Option<IpAddr>) -> Now<'k> {
         let parsed = match self.preset().format.parse(key) {
             Ok(parsed) => parsed,

@@ -106,6 +106,16 @@ pub struct RandomError(#[source] pub(crate) rand::rngs::SysError);
 pub(super) struct Prefix {
     pub(super) text: Arc<str>,
     pub(super) environment: Environment,
+    /// The checksum's CRC32 state after the prefix: a key's check hashes only what follows it.
+    crc: crc32fast::Hasher,
+}
+
+impl Prefix {
+    fn new(text: String, environment: Environment) -> Self {
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(text.as_bytes());
+        Prefix { text: text.into(), environment, crc }
+    }
 }
 
 /// A key layout: prefixes, retired versions and the lengths of id and secret.
@@ -210,19 +220,13 @@ impl KeyFormatBuilder {
             base.push('_');
         }
         let current: Vec<Prefix> = match &self.environments {
-            None => vec![Prefix { text: base.clone().into(), environment: Environment::Live }],
+            None => vec![Prefix::new(base.clone(), Environment::Live)],
             Some((live, test)) => {
                 segment(live)?;
                 segment(test)?;
                 vec![
-                    Prefix {
-                        text: format!("{base}{live}_").into(),
-                        environment: Environment::Live,
-                    },
-                    Prefix {
-                        text: format!("{base}{test}_").into(),
-                        environment: Environment::Test,
-                    },
+                    Prefix::new(format!("{base}{live}_"), Environment::Live),
+                    Prefix::new(format!("{base}{test}_"), Environment::Test),
                 ]
             }
         };
@@ -434,7 +438,9 @@ impl KeyFormat {
         // that passes it has its characters checked.
         // On bytes: the text is not yet known to be ASCII, so a character may straddle the split.
         let (signed, checksum) = text.as_bytes().split_at(text.len() - CHECKSUM_LEN);
-        if decode_checksum(checksum) != Some(crc32fast::hash(signed)) {
+        let mut crc = prefix.crc.clone();
+        crc.update(&signed[prefix.text.len()..]);
+        if decode_checksum(checksum) != Some(crc.finalize()) {
             return Err(ParseError::BadChecksum);
         }
         if !all_bytes(body.as_bytes(), |b| b.is_ascii_alphanumeric()) {

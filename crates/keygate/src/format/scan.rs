@@ -110,7 +110,7 @@ impl KeyFormat {
         let rest = &text[start..];
         // Stands alone when the byte after `len` bytes is not a key byte.
         let alone = |len: usize| text.get(start + len).is_none_or(|&b| !is_key_byte(b));
-        if let Some(Prefix { text: prefix, environment }) =
+        if let Some(Prefix { text: prefix, environment, .. }) =
             self.current_prefixes().iter().find(|p| rest.starts_with(p.text.as_bytes()))
         {
             let len = prefix.len() + self.body_len();
