@@ -1,7 +1,7 @@
 //! Write-behind usage: `last_used` and request counters without a store write per request.
 //!
-//! Each verified request adds one to an in-memory counter of its key (an atomic add; the first
-//! request of a key since start-up allocates its counter). [`Keygate::flush_usage`](crate::Keygate::flush_usage)
+//! Each verified request adds one to an in-memory counter of its key (an add under one of a few
+//! locks, shared by a group of keys; the first request of a key since start-up adds its entry). [`Keygate::flush_usage`](crate::Keygate::flush_usage)
 //! sends what has piled up to the store in one batch; call it on an interval and at shutdown
 //! ([`Keygate::run_maintenance`](crate::Keygate::run_maintenance) does both with the `tokio`
 //! feature).
@@ -12,8 +12,6 @@
 //! in the batch, so a batch spanning midnight UTC lands on the later day.
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 
 use ipnet::IpNet;
 
@@ -21,24 +19,24 @@ use crate::clock::Timestamp;
 use crate::format::KeyId;
 use crate::store::{NetworkSighting, UsageDelta, network_of};
 
+/// One key's requests since the last flush.
 #[derive(Debug, Default)]
 struct Pending {
-    count: AtomicU64,
-    last_used: AtomicI64,
+    count: u64,
+    last_used: i64,
     /// The network of the key's last request ([`code`]), 0 before any: a request from the same
     /// network as the one before it touches nothing else.
-    last_network: AtomicU64,
+    last_network: u64,
     /// The networks seen since the last flush, each with the time it was last switched to.
-    networks: Mutex<Vec<(IpNet, i64)>>,
+    networks: Vec<(IpNet, i64)>,
 }
 
 impl Pending {
     /// Notes `network` at `millis` (milliseconds), keeping the later time of a known one.
-    fn saw(&self, network: IpNet, millis: i64) {
-        let mut seen = self.networks.lock().unwrap_or_else(PoisonError::into_inner);
-        match seen.iter_mut().find(|(n, _)| *n == network) {
+    fn saw(&mut self, network: IpNet, millis: i64) {
+        match self.networks.iter_mut().find(|(n, _)| *n == network) {
             Some((_, t)) => *t = (*t).max(millis),
-            None => seen.push((network, millis)),
+            None => self.networks.push((network, millis)),
         }
     }
 }
@@ -51,13 +49,12 @@ fn code(net: &IpNet) -> u64 {
     }
 }
 
-type Map = crate::map::Map<KeyId, Arc<Pending>>;
-
 /// Requests counted in memory and not yet flushed to the store.
 ///
-/// Holds one small counter per key that has verified since start-up.
+/// Holds one small entry per key that has verified since start-up, in a map spread over a few
+/// locks: counting a request is one uncontended lock and an add.
 pub(crate) struct UsageRecorder {
-    pending: Map,
+    pending: crate::map::Sharded<KeyId, Pending>,
 }
 
 impl std::fmt::Debug for UsageRecorder {
@@ -75,100 +72,92 @@ impl Default for UsageRecorder {
 impl UsageRecorder {
     /// An empty recorder.
     pub(crate) fn new() -> Self {
-        UsageRecorder { pending: crate::map::new_map() }
+        UsageRecorder { pending: crate::map::Sharded::new() }
     }
 
     /// Counts `count` requests of `id` at `at`.
     #[inline]
     pub(crate) fn record(&self, id: KeyId, count: u64, at: Timestamp) {
-        let pending = self.pending.pin();
-        let p = match pending.get(&id) {
-            Some(p) => p,
-            None => pending.get_or_insert_with(id, Default::default),
-        };
-        p.last_used.fetch_max(at.unix_millis(), Ordering::Relaxed);
-        p.count.fetch_add(count, Ordering::Release);
+        let mut pending = self.pending.lock(&id);
+        let p = pending.entry(id).or_default();
+        p.last_used = p.last_used.max(at.unix_millis());
+        p.count = p.count.saturating_add(count);
     }
 
     /// Counts a request of `id` at `at`, and the network of `client` (when the adapter gave
     /// the client's address) among the key's recent networks.
     #[inline]
     pub(crate) fn record_from(&self, id: KeyId, at: Timestamp, client: Option<IpAddr>) {
-        let pending = self.pending.pin();
-        let p = match pending.get(&id) {
+        let mut pending = self.pending.lock(&id);
+        let p = match pending.get_mut(&id) {
             Some(p) => p,
-            None => pending.get_or_insert_with(id, Default::default),
+            None => pending.entry(id).or_default(),
         };
         let millis = at.unix_millis();
-        p.last_used.fetch_max(millis, Ordering::Relaxed);
+        p.last_used = p.last_used.max(millis);
         if let Some(ip) = client {
             let net = network_of(ip);
             let code = code(&net);
-            if p.last_network.swap(code, Ordering::Relaxed) != code {
+            if std::mem::replace(&mut p.last_network, code) != code {
                 p.saw(net, millis);
             }
         }
-        p.count.fetch_add(1, Ordering::Release);
+        p.count = p.count.saturating_add(1);
     }
 
     /// What is pending for `id`: (requests, last request).
     pub(crate) fn pending(&self, id: &KeyId) -> Option<(u64, Timestamp)> {
-        let pending = self.pending.pin();
+        let pending = self.pending.lock(id);
         let p = pending.get(id)?;
-        let count = p.count.load(Ordering::Acquire);
-        (count > 0)
-            .then(|| (count, Timestamp::from_unix_millis(p.last_used.load(Ordering::Relaxed))))
+        (p.count > 0).then(|| (p.count, Timestamp::from_unix_millis(p.last_used)))
     }
 
     /// Takes everything pending, leaving the counters at zero.
     pub(crate) fn drain(&self) -> Vec<UsageDelta> {
-        let pending = self.pending.pin();
-        pending
-            .iter()
-            .filter_map(|(id, p)| {
-                let count = p.count.swap(0, Ordering::AcqRel);
-                (count > 0).then(|| UsageDelta {
-                    id: *id,
-                    count,
-                    last_used: Timestamp::from_unix_millis(p.last_used.load(Ordering::Relaxed)),
-                })
-            })
-            .collect()
+        let mut batch = Vec::new();
+        self.pending.for_each(|table| {
+            for (id, p) in table.iter_mut() {
+                let count = std::mem::take(&mut p.count);
+                if count > 0 {
+                    let last_used = Timestamp::from_unix_millis(p.last_used);
+                    batch.push(UsageDelta { id: *id, count, last_used });
+                }
+            }
+        });
+        batch
     }
 
     /// Takes the networks seen since the last call. The network of a key's latest request
     /// is seen at that request's time.
     pub(crate) fn drain_networks(&self) -> Vec<NetworkSighting> {
-        let pending = self.pending.pin();
         let mut sightings = Vec::new();
-        for (id, p) in pending.iter() {
-            let mut seen = p.networks.lock().unwrap_or_else(PoisonError::into_inner);
-            if seen.is_empty() {
-                continue;
+        self.pending.for_each(|table| {
+            for (id, p) in table.iter_mut() {
+                if p.networks.is_empty() {
+                    continue;
+                }
+                let last = std::mem::take(&mut p.last_network);
+                for (network, at) in p.networks.drain(..) {
+                    let at = if code(&network) == last { at.max(p.last_used) } else { at };
+                    sightings.push(NetworkSighting {
+                        id: *id,
+                        network,
+                        seen_at: Timestamp::from_unix_millis(at),
+                    });
+                }
             }
-            let last = p.last_network.swap(0, Ordering::Relaxed);
-            let last_used = p.last_used.load(Ordering::Relaxed);
-            for (network, at) in seen.drain(..) {
-                let at = if code(&network) == last { at.max(last_used) } else { at };
-                sightings.push(NetworkSighting {
-                    id: *id,
-                    network,
-                    seen_at: Timestamp::from_unix_millis(at),
-                });
-            }
-        }
+        });
         sightings
     }
 
     /// Puts sightings back after a failed flush, so they go out with the next one.
     pub(crate) fn restore_networks(&self, batch: &[NetworkSighting]) {
-        let pending = self.pending.pin();
         for s in batch {
-            let p = match pending.get(&s.id) {
-                Some(p) => p,
-                None => pending.get_or_insert_with(s.id, Default::default),
-            };
-            p.saw(s.network, s.seen_at.unix_millis());
+            self.pending
+                .lock(&s.id)
+                .entry(s.id)
+                .or_default()
+                .saw(s.network, s.seen_at.unix_millis());
         }
     }
 

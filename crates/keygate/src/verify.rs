@@ -268,21 +268,28 @@ impl Keygate {
             self.forwarded_header(),
         );
         // A span per request is a cost in the hot path: it is at `debug`, and a request whose
-        // span no subscriber wants runs without one.
-        let span = tracing::debug_span!(
-            "keygate.authenticate",
-            preset = self.preset().name,
-            client_ip = client_ip.map(tracing::field::display),
-            key_id = tracing::field::Empty,
-            outcome = tracing::field::Empty,
-        );
+        // span no subscriber wants runs without one (not even a disabled one: making that still
+        // costs more than a hundred instructions).
+        let span = if tracing::level_enabled!(tracing::Level::DEBUG) {
+            tracing::debug_span!(
+                "keygate.authenticate",
+                preset = self.preset().name,
+                client_ip = client_ip.map(tracing::field::display),
+                key_id = tracing::field::Empty,
+                outcome = tracing::field::Empty,
+            )
+        } else {
+            tracing::Span::none()
+        };
         if span.is_disabled() {
             return self.authenticate_in_span(headers, peer, client_ip, cost).await;
         }
-        let result = self
-            .authenticate_in_span(headers, peer, client_ip, cost)
-            .instrument(span.clone())
-            .await;
+        // Boxed: a request traced at debug pays an allocation, and every other request a future
+        // no larger than the untraced one.
+        let result = Box::pin(
+            self.authenticate_in_span(headers, peer, client_ip, cost).instrument(span.clone()),
+        )
+        .await;
         match &result {
             Ok(principal) => {
                 span.record("key_id", tracing::field::display(principal.key_id()));
@@ -321,7 +328,10 @@ impl Keygate {
         let verified = match self.preset().sources.extract(headers) {
             Ok(key) => {
                 let started = self.has_events().then(std::time::Instant::now);
-                let verified = self.verify_inner(key, client_ip).await;
+                let verified = match self.verify_now(key, client_ip) {
+                    Now::Done(verified) => verified,
+                    Now::ReadStore(parsed) => Box::pin(self.verify_from_store(parsed)).await,
+                };
                 if let Some(started) = started {
                     let elapsed = started.elapsed();
                     self.emit(Event::Checked { elapsed, verified: verified.is_ok() });
@@ -376,7 +386,14 @@ impl Keygate {
         // key pays one branch.
         let spent = match principal.record().credits {
             None => None,
-            Some(_) => self.spend(&principal, cost, now, client_ip).await?,
+            Some(_) => {
+                let id = principal.key_id();
+                let spent = match self.store().spend_now(&id, cost, now) {
+                    Some(spent) => spent,
+                    None => self.store().spend(&id, cost, now).await,
+                };
+                self.spent(id, spent, now, client_ip)?
+            }
         };
         self.usage().record_from(principal.key_id(), now, client_ip);
         self.emit(Event::Verified {
@@ -386,21 +403,16 @@ impl Keygate {
         Ok(Principal { rate_limit, spent, ..principal })
     }
 
-    /// Spends `cost` of the key's credits in the store (never from a cache: the balance is
-    /// shared by every replica). Refuses with [`AuthError::UsageExceeded`] when the balance does
-    /// not cover it, and fails closed when the store cannot answer.
-    async fn spend(
+    /// The answer to a spend of the key's credits in the store (never from a cache: the
+    /// balance is shared by every replica): refuses with [`AuthError::UsageExceeded`] when the
+    /// balance did not cover it, and fails closed when the store could not answer.
+    fn spent(
         &self,
-        principal: &Principal,
-        cost: u64,
+        id: KeyId,
+        spent: Result<Spend, crate::store::StoreError>,
         now: crate::clock::Timestamp,
         client_ip: Option<IpAddr>,
     ) -> Result<Option<u64>, AuthError> {
-        let id = principal.key_id();
-        let spent = match self.store().spend_now(&id, cost, now) {
-            Some(spent) => spent,
-            None => self.store().spend(&id, cost, now).await,
-        };
         match spent {
             Ok(Spend::Spent { remaining }) => Ok(Some(remaining)),
             Ok(Spend::Unlimited) => Ok(None),
@@ -493,25 +505,14 @@ impl Keygate {
         verified.map_err(|(e, _)| e)
     }
 
-    /// [`verify`](Self::verify), with the key id a failure concerns when it is known.
-    /// A key that is not in memory is read from the store, unless `client` is over its failure
-    /// budget: then it is taken as unknown, so that a flood of forged keys (their checksum is
-    /// public) costs the store nothing while a cached valid key still passes.
+    /// Verifies `key` from memory, or says that its record must be read from the store, with the
+    /// key id a failure concerns when it is known. A key whose record is not in memory is taken
+    /// as unknown when `client` is over its failure budget, so that a flood of forged keys
+    /// (their checksum is public) costs the store nothing while a cached valid key still passes.
     ///
     /// What memory answers is answered synchronously; only a read of the store is a future of
-    /// its own (boxed), so that the future of every verification stays small to build and move.
-    async fn verify_inner(
-        &self,
-        key: &str,
-        client: Option<IpAddr>,
-    ) -> Result<Principal, (AuthError, Option<KeyId>)> {
-        match self.verify_now(key, client) {
-            Now::Done(verified) => verified,
-            Now::ReadStore(parsed) => Box::pin(self.verify_from_store(parsed)).await,
-        }
-    }
-
-    /// Verifies `key` from memory, or says that its record must be read from the store.
+    /// its own (boxed, [`verify_from_store`](Self::verify_from_store)), so that the futures of
+    /// `verify` and `authenticate` stay small to build and move.
     #[inline]
     fn verify_now<'k>(&self, key: &'k str, client: Option<IpAddr>) -> Now<'k> {
         let parsed = match self.preset().format.parse(key) {

@@ -1,26 +1,13 @@
-use std::sync::{Arc, Mutex, PoisonError};
-
 use crate::clock::Timestamp;
 use crate::format::KeyId;
 
 use super::window::{Counters, Decision};
 use super::{LimiterError, RateLimiter, RatePlan};
 
-type Map = crate::map::Map<KeyId, Arc<Mutex<Entry>>>;
-
-/// One key's counters. `swept` is set, under the lock, when [`InProcessLimiter::sweep`] drops
-/// the entry from the map: a request that found the entry just before then counts in the map's
-/// next entry instead of in one nobody reads again.
-#[derive(Default)]
-struct Entry {
-    counters: Counters,
-    swept: bool,
-}
-
 /// A [`RateLimiter`] in process memory: exact for one process, decided without I/O.
 ///
-/// Each key has its own small mutex (no lock shared between keys), so checking a limit costs a
-/// map lookup and an uncontended lock. Call [`sweep`](Self::sweep) now and then to drop the
+/// Keys are spread over 64 locks, each guarding the counters of its keys in place, so checking
+/// a limit costs one uncontended lock and a lookup in a small table. Call [`sweep`](Self::sweep) now and then to drop the
 /// counters of keys whose windows have all ended ([`Keygate::maintain`](crate::Keygate::maintain)
 /// does).
 ///
@@ -35,7 +22,7 @@ struct Entry {
 /// # Ok::<(), keygate::format::InvalidKeyId>(())
 /// ```
 pub struct InProcessLimiter {
-    keys: Map,
+    keys: crate::map::Sharded<KeyId, Counters>,
 }
 
 impl std::fmt::Debug for InProcessLimiter {
@@ -53,7 +40,7 @@ impl Default for InProcessLimiter {
 impl InProcessLimiter {
     /// An empty limiter.
     pub fn new() -> Self {
-        InProcessLimiter { keys: crate::map::new_map() }
+        InProcessLimiter { keys: crate::map::Sharded::new() }
     }
 
     /// Decides without I/O: what [`RateLimiter::check_now`] returns.
@@ -77,30 +64,19 @@ impl InProcessLimiter {
         cost: u64,
         consume: bool,
     ) -> Option<Decision> {
-        let keys = self.keys.pin();
-        loop {
-            let entry = match keys.get(key) {
-                Some(e) => e,
-                None if !consume => {
-                    return Counters::default().decide_weighted(plan.windows(), now, cost, false);
-                }
-                None => keys.get_or_insert_with(*key, Default::default),
-            };
-            let mut entry = entry.lock().unwrap_or_else(PoisonError::into_inner);
-            if !entry.swept {
-                return entry.counters.decide_weighted(plan.windows(), now, cost, consume);
+        let mut keys = self.keys.lock(key);
+        match keys.get_mut(key) {
+            Some(counters) => counters.decide_weighted(plan.windows(), now, cost, consume),
+            None if !consume => {
+                Counters::default().decide_weighted(plan.windows(), now, cost, false)
             }
-            // Swept since it was looked up: look again.
+            None => keys.entry(*key).or_default().decide_weighted(plan.windows(), now, cost, true),
         }
     }
 
     /// Drops the counters of keys whose windows have all ended by `now`.
     pub fn sweep(&self, now: Timestamp) {
-        self.keys.pin().retain(|_, entry| {
-            let mut entry = entry.lock().unwrap_or_else(PoisonError::into_inner);
-            entry.swept = entry.counters.is_stale(now);
-            !entry.swept
-        });
+        self.keys.for_each(|table| table.retain(|_, counters| !counters.is_stale(now)));
     }
 
     /// How many keys have counters.
@@ -149,6 +125,7 @@ impl RateLimiter for InProcessLimiter {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::Duration;
 

@@ -119,9 +119,17 @@ impl Counters {
         let now_ms = now.unix_millis();
         for (slot, w) in self.0.iter_mut().zip(windows) {
             let period = period_ms(w);
-            let index = now_ms.div_euclid(period);
-            if slot.0 != period || slot.1 != index {
-                *slot = (period, index, 0);
+            // Within the window a slot counts (most requests), no division: the window starts
+            // at `index * period`.
+            let current = slot.0 == period
+                && now_ms
+                    .checked_sub(slot.1.saturating_mul(period))
+                    .is_some_and(|d| (0..period).contains(&d));
+            if !current {
+                let index = now_ms.div_euclid(period);
+                if slot.0 != period || slot.1 != index {
+                    *slot = (period, index, 0);
+                }
             }
         }
         let reset_of = |index: i64, w: &Window| {
