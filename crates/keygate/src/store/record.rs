@@ -125,10 +125,10 @@ impl Owner {
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
-// In this order: what a verification reads (hash, pepper, environment, state) sits in the first
-// 64 bytes after the reference counts of its `Arc`, then what a request reads (credits,
-// networks, limits), so that a record out of the CPU caches costs a verification two cache
-// lines, next to each other.
+// In this order: what a verification reads (hash, pepper, environment, state) sits in the 72
+// bytes after the reference counts of its `Arc`, then what a request reads (credits, networks,
+// limits), so that a record out of the CPU caches costs a verification two cache lines, next to
+// each other.
 #[repr(C)]
 pub struct KeyRecord {
     /// `HMAC-SHA256(pepper, secret)`.
