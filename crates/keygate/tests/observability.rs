@@ -88,6 +88,48 @@ async fn throttle_refusals_and_limiter_errors_are_counted() {
     assert_eq!(value(&page, "keygate_rate_limited_total"), None);
 }
 
+/// Each gate's sink counts into its own recorder, request after request: the handles a sink
+/// registers once are its recorder's, not the first or the global one.
+#[tokio::test]
+async fn two_sinks_count_their_own_verified_requests_and_check_times() {
+    let auth = r#"keygate_authentications_total{outcome="verified",code="ok"}"#;
+    let checked = r#"keygate_verify_duration_seconds_count{verified="true"}"#;
+    let refused = r#"keygate_verify_duration_seconds_count{verified="false"}"#;
+    let mut pages = Vec::new();
+    for requests in [3, 2] {
+        let (sink, page) = sink();
+        let gate =
+            Keygate::builder(Preset::livetest()).random_pepper().events(sink).build().unwrap();
+        let minted = gate.mint(NewKey::new(Owner::workspace("wks_1"), "ci")).await.unwrap();
+        let bearer = format!("Bearer {}", minted.key.expose_secret());
+        for _ in 0..requests {
+            gate.authenticate(&[("authorization", bearer.as_str())], Peer::default())
+                .await
+                .unwrap();
+        }
+        let forged = format!(
+            "Bearer {}",
+            gate.preset()
+                .format
+                .generate(keygate::format::Environment::Live)
+                .unwrap()
+                .expose_secret()
+        );
+        assert!(
+            gate.authenticate(&[("authorization", forged.as_str())], Peer::default())
+                .await
+                .is_err()
+        );
+        pages.push((requests, page));
+    }
+    for (requests, page) in pages {
+        let page = page.render();
+        assert_eq!(value(&page, auth), Some(f64::from(requests)), "{page}");
+        assert_eq!(value(&page, checked), Some(f64::from(requests)), "{page}");
+        assert_eq!(value(&page, refused), Some(1.0), "{page}");
+    }
+}
+
 #[tokio::test]
 async fn a_request_refused_for_plain_http_is_counted_as_a_failed_authentication() {
     let (sink, page) = sink();
