@@ -168,9 +168,6 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         }
         if let Some((record, at)) = self.records.pin().get(id) {
             return if at.elapsed() < self.config.ttl {
-                // A load before the reference count's locked increment, as the memory store
-                // does: a record out of the CPU caches then costs a load's miss.
-                std::hint::black_box(record.pepper_version);
                 Peek::Found(record.clone())
             } else {
                 Peek::Unknown

@@ -145,14 +145,7 @@ impl KeyStore for MemoryStore {
     #[inline]
     fn peek(&self, id: &KeyId) -> Peek {
         match self.map.pin().get(id) {
-            Some(r) => {
-                // A plain read of the record first: when it is out of the CPU caches, the miss
-                // is then a load's, and the reference count's locked increment that follows
-                // finds the line at hand. Taken straight, the locked increment pays the miss
-                // and holds back everything after it (a quarter of a verify at 1,000,000 keys).
-                std::hint::black_box(r.pepper_version);
-                Peek::Found(r.clone())
-            }
+            Some(r) => Peek::Found(r.clone()),
             None => Peek::Absent,
         }
     }

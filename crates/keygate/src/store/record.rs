@@ -125,57 +125,52 @@ impl Owner {
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
-// In this order: what a verification reads (hash, pepper, environment, state) sits in the 72
-// bytes after the reference counts of its `Arc`, then what a request reads (credits, networks,
-// limits), so that a record out of the CPU caches costs a verification two cache lines, next to
-// each other.
-#[repr(C)]
 pub struct KeyRecord {
+    /// The key id (also inside the key).
+    pub id: KeyId,
     /// `HMAC-SHA256(pepper, secret)`.
     pub hash: KeyHash,
     /// Which pepper made [`hash`](Self::hash).
     pub pepper_version: PepperVersion,
-    /// Live or test.
-    pub environment: Environment,
-    /// Turned off by its owner; can be turned back on.
-    pub disabled: bool,
-    /// User key or service token.
-    pub kind: KeyKind,
-    /// When it was revoked, or will be when a rotation's grace period ends.
-    pub revoked_at: Option<Timestamp>,
-    /// When it stops working, if ever.
-    pub expires_at: Option<Timestamp>,
-    /// The credits each request spends; `None` for unlimited. The balance here is as of the
-    /// read: spending goes through [`KeyStore::spend`](super::KeyStore::spend).
-    pub credits: Option<Credits>,
-    /// The networks the key may be used from; empty for anywhere.
-    pub allowed_ips: Vec<IpNet>,
-    /// Windows of its own (10 a second and 1,000 an hour), which limit it instead of its plan's
-    /// windows; its plan still names it for plan gating. Made with
-    /// [`RatePlan::of_key`](crate::limit::RatePlan::of_key).
-    pub rate_limits: Option<crate::limit::RatePlan>,
-    /// The name of its rate plan, if not the default for its kind: the per-key override.
-    pub rate_plan: Option<String>,
-    /// The key id (also inside the key).
-    pub id: KeyId,
-    /// Who the key belongs to.
-    pub owner: Owner,
-    /// The scopes granted.
-    pub scopes: ScopeSet,
-    /// A small JSON object the service reads on every request (customer id, tier, flags).
-    pub metadata: Option<Metadata>,
     /// The prefix and first 4 characters after it: what listings show.
     pub preview: String,
+    /// Who the key belongs to.
+    pub owner: Owner,
+    /// User key or service token.
+    pub kind: KeyKind,
+    /// Live or test.
+    pub environment: Environment,
+    /// The scopes granted.
+    pub scopes: ScopeSet,
     /// A name for people (at most 200 characters through the management API).
     pub name: String,
     /// A longer note for people.
     pub description: Option<String>,
     /// When it was minted.
     pub created_at: Timestamp,
+    /// When it stops working, if ever.
+    pub expires_at: Option<Timestamp>,
+    /// When it was revoked, or will be when a rotation's grace period ends.
+    pub revoked_at: Option<Timestamp>,
+    /// Turned off by its owner; can be turned back on.
+    pub disabled: bool,
     /// When it last verified, as of the last usage flush.
     pub last_used: Option<Timestamp>,
+    /// The name of its rate plan, if not the default for its kind: the per-key override.
+    pub rate_plan: Option<String>,
+    /// Windows of its own (10 a second and 1,000 an hour), which limit it instead of its plan's
+    /// windows; its plan still names it for plan gating. Made with
+    /// [`RatePlan::of_key`](crate::limit::RatePlan::of_key).
+    pub rate_limits: Option<crate::limit::RatePlan>,
     /// Request counters, as of the last usage flush.
     pub usage: Usage,
+    /// A small JSON object the service reads on every request (customer id, tier, flags).
+    pub metadata: Option<Metadata>,
+    /// The networks the key may be used from; empty for anywhere.
+    pub allowed_ips: Vec<IpNet>,
+    /// The credits each request spends; `None` for unlimited. The balance here is as of the
+    /// read: spending goes through [`KeyStore::spend`](super::KeyStore::spend).
+    pub credits: Option<Credits>,
 }
 
 impl fmt::Debug for KeyRecord {
