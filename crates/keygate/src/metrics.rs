@@ -78,6 +78,12 @@ impl MetricsSink {
     }
 
     /// A sink recording into `recorder` instead of the global one.
+    ///
+    /// The metrics every verified request records (the `verified` count and the check-time
+    /// histograms) are registered with `recorder` once, at the first such request, and the
+    /// handles kept: a recorder that drops metrics left idle (a Prometheus exporter with an
+    /// `idle_timeout`) would drop them for good. With such a recorder, install it globally and
+    /// use [`MetricsSink::new`], which looks every metric up at each event.
     pub fn with_recorder(recorder: Arc<dyn Recorder + Send + Sync>) -> Self {
         MetricsSink { recorder: Some(recorder), hot: std::sync::OnceLock::new() }
     }

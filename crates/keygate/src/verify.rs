@@ -282,12 +282,13 @@ impl Keygate {
             tracing::Span::none()
         };
         if span.is_disabled() {
-            return self.authenticate_in_span(headers, peer, client_ip, cost).await;
+            return self.authenticate_in_span(headers, peer, client_ip, cost, &span).await;
         }
         // Boxed: a request traced at debug pays an allocation, and every other request a future
         // no larger than the untraced one.
         let result = Box::pin(
-            self.authenticate_in_span(headers, peer, client_ip, cost).instrument(span.clone()),
+            self.authenticate_in_span(headers, peer, client_ip, cost, &span)
+                .instrument(span.clone()),
         )
         .await;
         match &result {
@@ -308,6 +309,9 @@ impl Keygate {
         peer: Peer,
         client_ip: Option<IpAddr>,
         cost: u64,
+        // This request's own span (disabled when none is made): a refused key's id is recorded
+        // there, never in a span of the caller's.
+        span: &tracing::Span,
     ) -> Result<Principal, AuthError> {
         let trusted = self.trusted_proxies();
         // With trusted proxies set, only they may say the request came over HTTPS.
@@ -337,7 +341,7 @@ impl Keygate {
                     self.emit(Event::Checked { elapsed, verified: verified.is_ok() });
                 }
                 if let Err((_, Some(id))) = &verified {
-                    tracing::Span::current().record("key_id", tracing::field::display(id));
+                    span.record("key_id", tracing::field::display(id));
                 }
                 verified
             }

@@ -122,8 +122,10 @@ impl Counters {
             // Within the window a slot counts (most requests), no division: the window starts
             // at `index * period`.
             let current = slot.0 == period
-                && now_ms
-                    .checked_sub(slot.1.saturating_mul(period))
+                && slot
+                    .1
+                    .checked_mul(period)
+                    .and_then(|start| now_ms.checked_sub(start))
                     .is_some_and(|d| (0..period).contains(&d));
             if !current {
                 let index = now_ms.div_euclid(period);
@@ -184,6 +186,23 @@ mod tests {
 
     fn at(ms: i64) -> Timestamp {
         Timestamp::from_unix_millis(ms)
+    }
+
+    /// The shortcut that keeps a window's counter without a division agrees with the division
+    /// at the far ends of time too, where a window's start does not fit in milliseconds.
+    #[test]
+    fn windows_at_the_ends_of_time_start_where_the_division_says() {
+        let windows = [Window::new(1, Duration::from_secs(1))];
+        for (first, second) in [(i64::MIN + 100, i64::MIN + 900), (i64::MAX - 900, i64::MAX)] {
+            let mut c = Counters::default();
+            assert!(c.decide(&windows, at(first), true).unwrap().allowed);
+            let same = first.div_euclid(1000) == second.div_euclid(1000);
+            assert_eq!(
+                c.decide(&windows, at(second), true).unwrap().allowed,
+                !same,
+                "{first} {second}"
+            );
+        }
     }
 
     #[test]
