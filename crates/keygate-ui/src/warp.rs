@@ -1,9 +1,6 @@
 //! The page as a warp filter.
 
-use keygate::Peer;
-use keygate::adapter::TlsConnection;
 use warp::Filter;
-use warp::http::HeaderMap;
 use warp::reply::Response;
 
 use crate::{KeysPage, PageRequest, RequestHead};
@@ -37,42 +34,27 @@ pub fn filter(
             let owned = owns.owns(path.as_str());
             async move { if owned { Ok(path) } else { Err(warp::reject::not_found()) } }
         })
-        .and(warp::method())
-        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
-        .and(warp::header::headers_cloned())
-        .and(warp::addr::remote())
-        .and(warp::ext::optional::<TlsConnection>())
-        .and(warp::body::stream())
-        .and_then(
-            move |path: warp::path::FullPath,
-                  method: warp::http::Method,
-                  query: String,
-                  headers: HeaderMap,
-                  addr: Option<std::net::SocketAddr>,
-                  tls: Option<TlsConnection>,
-                  body| {
-                let page = page.clone();
-                async move {
-                    let body = keygate_warp::read_capped(body).await;
-                    let peer = Peer { ip: addr.map(|a| a.ip()), tls: tls.is_some() };
-                    let head = RequestHead::from_request(
-                        headers.iter().map(|(n, v)| (n.as_str(), v.to_str().ok())),
-                        None,
-                        peer,
-                    );
-                    let request = PageRequest {
-                        method: method.as_str(),
-                        path: path.as_str(),
-                        query: (!query.is_empty()).then_some(query.as_str()),
-                        head,
-                        body: body.as_bytes(),
-                        tls: peer.tls,
-                    };
-                    match page.handle(request).await {
-                        Some(response) => Ok(response.into_http()),
-                        None => Err(warp::reject::not_found()),
-                    }
+        .and(keygate_warp::request_parts(false))
+        .and_then(move |path: warp::path::FullPath, parts: keygate_warp::RequestParts| {
+            let page = page.clone();
+            async move {
+                let head = RequestHead::from_request(
+                    parts.headers.iter().map(|(n, v)| (n.as_str(), v.to_str().ok())),
+                    None,
+                    parts.peer,
+                );
+                let request = PageRequest {
+                    method: parts.method.as_str(),
+                    path: path.as_str(),
+                    query: parts.query.as_deref(),
+                    head,
+                    body: parts.body.as_bytes(),
+                    tls: parts.peer.tls,
+                };
+                match page.handle(request).await {
+                    Some(response) => Ok(response.into_http()),
+                    None => Err(warp::reject::not_found()),
                 }
-            },
-        )
+            }
+        })
 }

@@ -240,31 +240,57 @@ pub fn management_with(
                 Err(warp::reject::not_found())
             }
         })
-        .and(warp::method())
+        .and(request_parts(tls))
+        .then(move |path: String, parts: RequestParts| {
+            let gate = gate.clone();
+            async move {
+                let request = ApiRequest::new(parts.method.as_str(), &path, &parts.headers)
+                    .query(parts.query.as_deref())
+                    .body(parts.body.as_bytes())
+                    .peer(parts.peer);
+                gate.handle_api(request, None).await.into_http()
+            }
+        })
+}
+
+/// What a handler that answers a whole request reads of it: method, query, headers, the
+/// connection's peer and the body, read up to [`CappedBody`]'s cap. No `Debug`: the headers
+/// and body may hold a key.
+pub struct RequestParts {
+    /// The request method.
+    pub method: warp::http::Method,
+    /// The raw query string, `None` when there is none or it is empty.
+    pub query: Option<String>,
+    /// Every header.
+    pub headers: HeaderMap,
+    /// The client's address and whether the request came over TLS (the `tls` given to
+    /// [`request_parts`], or [`TlsConnection`] in the request's extensions).
+    pub peer: Peer,
+    /// The body, capped.
+    pub body: CappedBody,
+}
+
+/// A filter that extracts the [`RequestParts`] of a request: what the management API and
+/// other keygate pages answer from. Put it after the path filters of a route, so that no other
+/// route's body is read.
+pub fn request_parts(
+    tls: bool,
+) -> impl Filter<Extract = (RequestParts,), Error = Rejection> + Clone {
+    warp::method()
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::header::headers_cloned())
         .and(warp::addr::remote())
         .and(warp::ext::optional::<TlsConnection>())
         .and(warp::body::stream())
-        .then(
-            move |path: String,
-                  method: warp::http::Method,
-                  query: String,
-                  headers: HeaderMap,
-                  addr,
-                  marked,
-                  body| {
-                let gate = gate.clone();
-                async move {
-                    let body = read_capped(body).await;
-                    let request = ApiRequest::new(method.as_str(), &path, &headers)
-                        .query(Some(query.as_str()).filter(|q| !q.is_empty()))
-                        .body(body.as_bytes())
-                        .peer(peer(addr, tls, marked));
-                    gate.handle_api(request, None).await.into_http()
-                }
-            },
-        )
+        .then(move |method, query: String, headers, addr, marked, body| async move {
+            RequestParts {
+                method,
+                query: (!query.is_empty()).then_some(query),
+                headers,
+                peer: peer(addr, tls, marked),
+                body: read_capped(body).await,
+            }
+        })
 }
 
 /// Reads the body of `warp::body::stream()`, or as much of it as [`CappedBody`] keeps (one
