@@ -7,7 +7,7 @@ use crate::{KeysPage, PageRequest, RequestHead};
 
 /// A filter answering the requests under `page`'s mount path, and rejecting (not found) the
 /// others, so that it combines with the host's routes with `or`. Requests carrying
-/// [`TlsConnection`] in their extensions are taken as TLS.
+/// [`TlsConnection`](keygate::adapter::TlsConnection) in their extensions are taken as TLS.
 ///
 /// ```
 /// use std::sync::Arc;
